@@ -1,0 +1,37 @@
+/* cli.h - what the command files share: the command table entry, error printing with the
+ * exit codes (0 ok, 1 failure, 2 usage), and opening the engine. Only cli/ prints. */
+#ifndef LO2_CLI_H
+#define LO2_CLI_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+struct engine;
+
+struct cli_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* Prints "lo2: <msg>" and returns the exit code for err (2 for LO2_E_USAGE, else 1). */
+int cli_fail(const struct lo2_err *err);
+/* Prints "lo2 <cmd>: <msg>" and a hint to --help; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens the engine named by -H/--host or DOCKER_HOST; prints and returns -1 on failure. */
+int cli_engine_open(const char *host, struct engine **out);
+/* True when argv has -h or --help anywhere before "--". */
+bool cli_wants_help(int argc, char **argv);
+
+/* Commands, one file each (cmd_<group>.c). */
+int cmd_version(int argc, char **argv);
+int cmd_engine(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+
+#endif

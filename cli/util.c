@@ -1,0 +1,48 @@
+/* util.c - the CLI's shared helpers (see cli.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "engine/engine.h"
+
+int cli_fail(const struct lo2_err *err)
+{
+	fprintf(stderr, "lo2: %s\n", err->msg[0] ? err->msg : "failed");
+	return err->kind == LO2_E_USAGE ? CLI_USAGE : CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lo2%s%s: ", cmd[0] ? " " : "", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'lo2%s%s --help' for usage.\n", cmd[0] ? " " : "", cmd);
+	return CLI_USAGE;
+}
+
+int cli_engine_open(const char *host, struct engine **out)
+{
+	struct lo2_err err = {0};
+
+	if (engine_open(host, out, &err) < 0) {
+		cli_fail(&err);
+		return -1;
+	}
+	return 0;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,23 @@
+/* file.h - files the way lo2 writes them: folders made with their parents, and files that
+ * appear under their final name only when complete (temp file, fsync, rename). */
+#ifndef LO2_FILE_H
+#define LO2_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+int lo2_mkdir_p(const char *path, mode_t mode, struct lo2_err *err);
+/* Writes data to path atomically: path.tmp.<pid>, fsync, rename, fsync of the folder. */
+int lo2_write_file_atomic(const char *path, const void *data, size_t len, struct lo2_err *err);
+/* Reads a whole small file (at most max bytes) into *out (NUL-terminated, caller frees). */
+int lo2_read_file(const char *path, size_t max, char **out, size_t *len, struct lo2_err *err);
+/* Writes all n bytes to fd, retrying short writes and EINTR. */
+int lo2_write_all(int fd, const void *p, size_t n, const char *what, struct lo2_err *err);
+/* fsyncs the folder that holds path. */
+int lo2_fsync_parent(const char *path, struct lo2_err *err);
+/* A temp name beside path, unique per process and call: "<path>.tmp.<pid>.<n>" (caller frees). */
+char *lo2_tmp_name(const char *path);
+
+#endif

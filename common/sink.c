@@ -1,0 +1,156 @@
+/* sink.c - the sink interface, the plain file sink and the memory sink (gzip is in gzip.c). */
+#include "common/sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/file.h"
+#include "common/mem.h"
+#include "common/str.h"
+
+int lo2_sink_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err)
+{
+	if (n == 0)
+		return 0;
+	s->bytes_in += n;
+	return s->ops->write(s, p, n, err);
+}
+
+int lo2_sink_commit(struct lo2_sink *s, struct lo2_err *err)
+{
+	return s->ops->commit(s, err);
+}
+
+void lo2_sink_abort(struct lo2_sink *s)
+{
+	if (s != NULL)
+		s->ops->abort(s);
+}
+
+/* ---- plain file ---- */
+
+struct file_sink {
+	struct lo2_sink base;
+	int fd;
+	char *path;
+	char *tmp;
+};
+
+static int file_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err)
+{
+	struct file_sink *f = (struct file_sink *)s;
+
+	return lo2_write_all(f->fd, p, n, f->tmp, err);
+}
+
+static void file_free(struct file_sink *f)
+{
+	free(f->path);
+	free(f->tmp);
+	free(f);
+}
+
+static void file_abort(struct lo2_sink *s)
+{
+	struct file_sink *f = (struct file_sink *)s;
+
+	if (f->fd >= 0)
+		close(f->fd);
+	unlink(f->tmp);
+	file_free(f);
+}
+
+static int file_commit(struct lo2_sink *s, struct lo2_err *err)
+{
+	struct file_sink *f = (struct file_sink *)s;
+	int ret = -1;
+
+	if (fsync(f->fd) != 0) {
+		lo2_err_errno(err, errno, "fsync %s", f->tmp);
+		goto fail;
+	}
+	if (close(f->fd) != 0) {
+		f->fd = -1;
+		lo2_err_errno(err, errno, "close %s", f->tmp);
+		goto fail;
+	}
+	f->fd = -1;
+	if (rename(f->tmp, f->path) != 0) {
+		lo2_err_errno(err, errno, "rename %s to %s", f->tmp, f->path);
+		goto fail;
+	}
+	ret = lo2_fsync_parent(f->path, err);
+	file_free(f);
+	return ret;
+fail:
+	file_abort(s);
+	return ret;
+}
+
+static const struct lo2_sink_ops file_ops = {file_write, file_commit, file_abort};
+
+int lo2_sink_file_open(const char *path, struct lo2_sink **out, struct lo2_err *err)
+{
+	struct file_sink *f = xcalloc(1, sizeof(*f));
+
+	f->base.ops = &file_ops;
+	f->path = xstrdup(path);
+	f->tmp = lo2_tmp_name(path);
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		lo2_err_errno(err, errno, "create %s", f->tmp);
+		file_free(f);
+		return -1;
+	}
+	*out = &f->base;
+	return 0;
+}
+
+/* ---- memory ---- */
+
+struct mem_sink {
+	struct lo2_sink base;
+	struct lo2_buf *buf;
+};
+
+static int mem_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err)
+{
+	struct mem_sink *m = (struct mem_sink *)s;
+
+	if (lo2_buf_append(m->buf, p, n) < 0)
+		return lo2_err_set(err, LO2_E_GENERIC, "write to memory sink: over its %zu byte cap",
+				   m->buf->max);
+	return 0;
+}
+
+static int mem_commit(struct lo2_sink *s, struct lo2_err *err)
+{
+	free(s);
+	return 0;
+}
+
+static void mem_abort(struct lo2_sink *s)
+{
+	free(s);
+}
+
+static const struct lo2_sink_ops mem_ops = {mem_write, mem_commit, mem_abort};
+
+struct lo2_sink *lo2_sink_memory_new(struct lo2_buf *buf)
+{
+	struct mem_sink *m = xcalloc(1, sizeof(*m));
+
+	m->base.ops = &mem_ops;
+	m->buf = buf;
+	return &m->base;
+}
+
+int lo2_sink_open_path(const char *path, struct lo2_sink **out, struct lo2_err *err)
+{
+	if (lo2_str_has_suffix(path, ".gz"))
+		return lo2_sink_gzip_open(path, -1, out, err);
+	return lo2_sink_file_open(path, out, err);
+}

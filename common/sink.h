@@ -1,0 +1,43 @@
+/* sink.h - where byte streams go (log exports, fetched files): a small interface with a
+ * plain-file, a gzip-file and a memory implementation. File sinks write to a temp file in the
+ * target folder and rename on close, so a file never appears half written under its name. */
+#ifndef LO2_SINK_H
+#define LO2_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+struct lo2_sink;
+
+struct lo2_sink_ops {
+	int (*write)(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err);
+	/* Completes the output (flush, fsync, rename) and frees the sink. */
+	int (*commit)(struct lo2_sink *s, struct lo2_err *err);
+	/* Drops the output (temp file removed) and frees the sink. */
+	void (*abort)(struct lo2_sink *s);
+};
+
+struct lo2_sink {
+	const struct lo2_sink_ops *ops;
+	uint64_t bytes_in; /* uncompressed bytes written so far */
+};
+
+int lo2_sink_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err);
+/* Commits and frees; after it, s is gone whatever the result. */
+int lo2_sink_commit(struct lo2_sink *s, struct lo2_err *err);
+/* Aborts and frees; lo2_sink_abort(NULL) is a no-op. */
+void lo2_sink_abort(struct lo2_sink *s);
+
+/* A plain file at path (created on open, under its name only after commit). */
+int lo2_sink_file_open(const char *path, struct lo2_sink **out, struct lo2_err *err);
+/* A gzip file at path; level 1..9, or -1 for the default (6). */
+int lo2_sink_gzip_open(const char *path, int level, struct lo2_sink **out, struct lo2_err *err);
+/* Appends into *buf (owned by the caller, which must outlive the sink). */
+struct lo2_sink *lo2_sink_memory_new(struct lo2_buf *buf);
+/* gzip when path ends in ".gz", plain otherwise. */
+int lo2_sink_open_path(const char *path, struct lo2_sink **out, struct lo2_err *err);
+
+#endif

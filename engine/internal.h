@@ -1,0 +1,101 @@
+/* internal.h - engine/'s private pieces: the engine struct, the HTTP request layer over
+ * libcurl, and helpers shared by the resource files. Not for other modules. */
+#ifndef LO2_ENGINE_INTERNAL_H
+#define LO2_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "common/buf.h"
+#include "common/json.h"
+#include "engine/engine.h"
+
+struct engine {
+	struct engine_endpoint ep;
+	struct engine_version_info ver;
+	char api[16]; /* "1.41" */
+	int api_minor;
+	bool api_pinned; /* DOCKER_API_VERSION */
+	pthread_mutex_t lock;
+	void **pool; /* idle CURL easy handles, reused for keep-alive */
+	size_t n_pool;
+};
+
+/* Receives a 2xx response body piece; -1 (err set) aborts the transfer. */
+typedef int (*engine_body_fn)(void *user, const char *p, size_t n, struct lo2_err *err);
+
+struct ereq {
+	const char *method; /* GET (default), POST, DELETE, HEAD */
+	const char *path;   /* "/containers/json?all=1": sent as /v<api><path> unless unversioned */
+	bool unversioned;
+	const char *json; /* body, sent with Content-Type application/json; NULL + POST = empty body */
+	size_t json_len;
+	engine_read_fn upload; /* streamed body (chunked) */
+	void *upload_user;
+	const char *upload_type; /* its Content-Type */
+	const char *extra_header; /* one extra "Name: value" or NULL */
+	bool stream;     /* long-lived: no total timeout, no stall timeout */
+	long timeout_ms; /* total; 0 = 120 s (non-stream) */
+	engine_body_fn on_body;
+	void *user;
+	const atomic_bool *cancel;
+};
+
+struct eresp {
+	long status;
+	char content_type[128];
+	char api_version[16];
+	char date[64];
+	struct lo2_buf body; /* the body when on_body is NULL or the status is not 2xx */
+};
+
+/* Performs a request. -1 only when no HTTP answer came (connect failure, timeout, cancel,
+ * a callback's error); any HTTP status returns 0 with resp->status set. Free resp with eresp_free. */
+int engine_request(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err);
+void eresp_free(struct eresp *r);
+/* Sets err to "<context>: <status> <reason>: <engine message>" with the kind from the status; returns -1. */
+int engine_http_error(const struct eresp *resp, struct lo2_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A request whose answer must be 2xx (304 counts as success: resp->status tells). On any failure,
+ * err carries the context (printf-style) first. resp may be NULL when the body is not needed. */
+int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err, const char *fmt,
+		...) __attribute__((format(printf, 5, 6)));
+/* Parses resp's body as JSON, naming `what` on error. */
+int engine_resp_json(const struct eresp *resp, const char *what, struct lo2_json **doc, struct lo2_err *err);
+
+/* URL-escapes s (caller frees). */
+char *engine_escape(const char *s);
+/* "v1.41" reading of a version string: fills minor for "1.NN"; -1 when malformed. */
+int engine_parse_api_version(const char *s, int *minor);
+/* (Re)negotiates the API version from /_ping and /version. */
+int engine_negotiate(struct engine *e, struct lo2_err *err);
+
+/* Splits a body stream into '\n'-terminated JSON lines (capped at 1 MiB each). */
+struct engine_lines {
+	struct lo2_buf buf;
+	int (*on_line)(void *user, const char *line, size_t n, struct lo2_err *err);
+	void *user;
+};
+int engine_lines_feed(void *lines, const char *p, size_t n, struct lo2_err *err);
+int engine_lines_finish(struct engine_lines *l, struct lo2_err *err);
+
+/* Progress streams (pull, import, build): reports lines, fails on errorDetail, keeps the last
+ * image ID seen ({"aux":{"ID":..}} or "sha256:..." in a status). */
+struct engine_progress {
+	engine_progress_fn fn;
+	void *user;
+	char *last_id;
+	char *error; /* the errorDetail message, when the stream reported one */
+	struct engine_lines lines;
+};
+void engine_progress_init(struct engine_progress *p, engine_progress_fn fn, void *user);
+void engine_progress_free(struct engine_progress *p);
+
+/* Fills a kvv from a JSON object of strings. */
+void engine_json_kvv(const struct lo2_json *obj, struct lo2_kvv *out);
+/* xstrdup of a JSON string member, or NULL. */
+char *engine_json_strdup(const struct lo2_json *obj, const char *key);
+/* Parses the engine's RFC 3339 times; the zero time gives 0. */
+int64_t engine_parse_time(const char *s);
+
+#endif

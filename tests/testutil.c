@@ -1,0 +1,269 @@
+/* testutil.c - shared test helpers (see testutil.h). */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/buf.h"
+#include "common/mem.h"
+#include "engine/engine.h"
+
+extern char **environ;
+
+const char *tu_lo2(void)
+{
+	const char *p = getenv("LO2_BINARY");
+
+	return p && *p ? p : LO2_BINARY;
+}
+
+static void drain(int fds[2], struct lo2_buf bufs[2], int in_fd, const char *in, size_t in_len)
+{
+	size_t in_off = 0;
+	bool open_[2] = {true, true};
+
+	while (open_[0] || open_[1] || in_fd >= 0) {
+		struct pollfd p[3];
+		int n = 0, idx[3];
+
+		for (int i = 0; i < 2; i++)
+			if (open_[i]) {
+				p[n] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+				idx[n++] = i;
+			}
+		if (in_fd >= 0) {
+			p[n] = (struct pollfd){.fd = in_fd, .events = POLLOUT};
+			idx[n++] = 2;
+		}
+		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+			break;
+		for (int k = 0; k < n; k++) {
+			if (!p[k].revents)
+				continue;
+			if (idx[k] == 2) {
+				ssize_t w = write(in_fd, in + in_off, in_len - in_off);
+
+				if (w > 0)
+					in_off += (size_t)w;
+				if (w < 0 || in_off >= in_len) {
+					close(in_fd);
+					in_fd = -1;
+				}
+				continue;
+			}
+			char buf[65536];
+			ssize_t r = read(fds[idx[k]], buf, sizeof(buf));
+
+			if (r > 0)
+				lo2_buf_append(&bufs[idx[k]], buf, (size_t)r);
+			else if (r == 0 || errno != EINTR)
+				open_[idx[k]] = false;
+		}
+	}
+}
+
+int tu_run(const char *const argv[], const char *stdin_data, char **out, char **err)
+{
+	int po[2], pe[2], pi[2];
+	posix_spawn_file_actions_t fa;
+	struct lo2_buf bufs[2] = {LO2_BUF_INIT, LO2_BUF_INIT};
+	pid_t pid;
+	int status, fds[2];
+
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || pipe2(pi, O_CLOEXEC))
+		abort();
+	signal(SIGPIPE, SIG_IGN);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
+		fprintf(stderr, "tu_run: cannot start %s\n", argv[0]);
+		abort();
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(po[1]);
+	close(pe[1]);
+	close(pi[0]);
+	fds[0] = po[0];
+	fds[1] = pe[0];
+	if (stdin_data == NULL) {
+		close(pi[1]);
+		pi[1] = -1;
+	}
+	drain(fds, bufs, pi[1], stdin_data, stdin_data ? strlen(stdin_data) : 0);
+	close(po[0]);
+	close(pe[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (out)
+		*out = lo2_buf_steal(&bufs[0]);
+	if (err)
+		*err = lo2_buf_steal(&bufs[1]);
+	lo2_buf_free(&bufs[0]);
+	lo2_buf_free(&bufs[1]);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int tu_lo2_run(char **out, char **err, ...)
+{
+	const char *argv[64];
+	int n = 0;
+	va_list ap;
+	const char *a;
+
+	argv[n++] = tu_lo2();
+	va_start(ap, err);
+	while ((a = va_arg(ap, const char *)) != NULL && n < 63)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return tu_run(argv, NULL, out, err);
+}
+
+static bool under_ci(void)
+{
+	const char *ci = getenv("CI");
+
+	return ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
+}
+
+static void unavailable(const char *why)
+{
+	if (under_ci()) {
+		fprintf(stderr, "FAIL: %s (CI=true: a missing engine or image is a failure, not a skip)\n", why);
+		exit(1);
+	}
+	fprintf(stderr, "SKIP: %s\n", why);
+	exit(TU_SKIP);
+}
+
+static struct engine *the_engine;
+
+static void close_engine(void)
+{
+	tu_cleanup();
+	engine_free(the_engine);
+	the_engine = NULL;
+}
+
+struct engine *tu_engine(void)
+{
+	struct lo2_err err = {0};
+	char why[LO2_ERR_MSG_MAX + 64];
+
+	if (the_engine)
+		return the_engine;
+	if (engine_open(NULL, &the_engine, &err) < 0) {
+		snprintf(why, sizeof(why), "no reachable Docker Engine: %s", err.msg);
+		unavailable(why);
+	}
+	atexit(close_engine);
+	return the_engine;
+}
+
+const char *tu_run_id(void)
+{
+	static char id[64];
+
+	if (!id[0])
+		snprintf(id, sizeof(id), "t%ld-%ld", (long)getpid(), (long)time(NULL));
+	return id;
+}
+
+const char *tu_label_filter(void)
+{
+	static char f[128];
+
+	if (!f[0])
+		snprintf(f, sizeof(f), "label=%s=%s", TU_LABEL, tu_run_id());
+	return f;
+}
+
+void tu_cleanup(void)
+{
+	struct lo2_strv filters = {0};
+	struct lo2_err err = {0};
+	struct engine_container_list cl = {0};
+	struct engine_network_list nl = {0};
+	struct engine_volume_list vl = {0};
+
+	if (the_engine == NULL)
+		return;
+	lo2_strv_push(&filters, tu_label_filter());
+	if (engine_container_list(the_engine, &filters, true, &cl, &err) == 0)
+		for (size_t i = 0; i < cl.n; i++)
+			engine_container_remove(the_engine, cl.v[i].id, true, true, &err);
+	if (engine_network_list(the_engine, &filters, &nl, &err) == 0)
+		for (size_t i = 0; i < nl.n; i++)
+			engine_network_remove(the_engine, nl.v[i].id, &err);
+	if (engine_volume_list(the_engine, &filters, &vl, &err) == 0)
+		for (size_t i = 0; i < vl.n; i++)
+			engine_volume_remove(the_engine, vl.v[i].name, true, &err);
+	engine_container_list_free(&cl);
+	engine_network_list_free(&nl);
+	engine_volume_list_free(&vl);
+	lo2_strv_free(&filters);
+}
+
+void tu_require_image(const char *ref)
+{
+	struct engine_image_info info = {0};
+	struct lo2_err err = {0};
+	char why[LO2_ERR_MSG_MAX + 256];
+
+	if (engine_image_inspect(tu_engine(), ref, &info, &err) == 0) {
+		engine_image_info_free(&info);
+		return;
+	}
+	snprintf(why, sizeof(why), "image %s is missing (make images builds it): %s", ref, err.msg);
+	unavailable(why);
+}
+
+char *tu_tmpdir(void)
+{
+	char *t = xstrdup("/tmp/lo2-test-XXXXXX");
+
+	if (mkdtemp(t) == NULL)
+		abort();
+	return t;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+void tu_rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tu_read(const char *path, size_t *len)
+{
+	gzFile f = gzopen(path, "rb");
+	struct lo2_buf b = LO2_BUF_INIT;
+	char buf[65536];
+	int r;
+
+	if (f == NULL)
+		return NULL;
+	while ((r = gzread(f, buf, sizeof(buf))) > 0)
+		lo2_buf_append(&b, buf, (size_t)r);
+	gzclose(f);
+	if (len)
+		*len = b.len;
+	return lo2_buf_steal(&b);
+}

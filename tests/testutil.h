@@ -1,0 +1,45 @@
+/* testutil.h - what lo2's tests share: running the lo2 binary and capturing its output,
+ * the engine gate (skip with a reason, or fail under CI=true), and labelled cleanup. */
+#ifndef LO2_TESTUTIL_H
+#define LO2_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+struct engine;
+
+/* Exit code CTest reads as "skipped" (SKIP_RETURN_CODE). */
+#define TU_SKIP 77
+/* Label key on every engine object a test makes; its value is the test run's id. */
+#define TU_LABEL "lo2.test"
+
+/* Path of the lo2 binary under test. */
+const char *tu_lo2(void);
+/* Runs argv (argv[0] is looked up in PATH unless it has a '/'), feeding stdin_data (may be NULL),
+ * capturing stdout and stderr (each may be NULL to discard). Returns the exit status, or 128+signal. */
+int tu_run(const char *const argv[], const char *stdin_data, char **out, char **err);
+/* Runs lo2 with the given arguments (NULL-terminated). */
+int tu_lo2_run(char **out, char **err, ...);
+
+/* The engine of this machine, or: not reachable -> under CI=true print why and exit 1,
+ * otherwise print the reason (naming the socket) and exit TU_SKIP. */
+struct engine *tu_engine(void);
+/* "lo2.test=<id>" for this process, and the id alone. */
+const char *tu_label_filter(void);
+const char *tu_run_id(void);
+/* Removes every container, network and volume carrying this process's test label. */
+void tu_cleanup(void);
+/* An image the integration tests need; exits as tu_engine does when it is missing. */
+void tu_require_image(const char *ref);
+
+/* A fresh temporary folder (caller frees the string; the folder is removed by tu_rm_rf). */
+char *tu_tmpdir(void);
+void tu_rm_rf(const char *path);
+/* Reads a file (gunzipping when it ends in .gz) into a NUL-terminated buffer. */
+char *tu_read(const char *path, size_t *len);
+
+#endif
