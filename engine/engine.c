@@ -504,6 +504,26 @@ void engine_json_kvv(const struct lo2_json *obj, struct lo2_kvv *out)
 	}
 }
 
+void engine_jw_kvv(struct lo2_jw *w, const char *key, const struct lo2_kvv *kv)
+{
+	lo2_jw_key(w, key);
+	lo2_jw_obj(w);
+	for (size_t i = 0; i < kv->n; i++) {
+		lo2_jw_key(w, kv->v[i].key);
+		lo2_jw_str(w, kv->v[i].val ? kv->v[i].val : "");
+	}
+	lo2_jw_obj_end(w);
+}
+
+void engine_jw_strv(struct lo2_jw *w, const char *key, const struct lo2_strv *v)
+{
+	lo2_jw_key(w, key);
+	lo2_jw_arr(w);
+	for (size_t i = 0; i < v->n; i++)
+		lo2_jw_str(w, v->v[i]);
+	lo2_jw_arr_end(w);
+}
+
 char *engine_json_strdup(const struct lo2_json *obj, const char *key)
 {
 	return xstrdup(lo2_json_str(lo2_json_get(obj, key)));

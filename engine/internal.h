@@ -34,7 +34,8 @@ struct ereq {
 	void *upload_user;
 	const char *upload_type; /* its Content-Type */
 	const char *extra_header; /* one extra "Name: value" or NULL */
-	bool stream;     /* long-lived: no total timeout, no stall timeout */
+	bool stream;     /* long-lived: no total timeout */
+	bool may_idle;   /* legitimately silent for long (follow, events, wait): no stall timeout */
 	long timeout_ms; /* total; 0 = 120 s (non-stream) */
 	engine_body_fn on_body;
 	void *user;
@@ -95,6 +96,9 @@ void engine_progress_free(struct engine_progress *p);
 void engine_json_kvv(const struct lo2_json *obj, struct lo2_kvv *out);
 /* xstrdup of a JSON string member, or NULL. */
 char *engine_json_strdup(const struct lo2_json *obj, const char *key);
+/* Writes "key": {k: v, ...} / "key": [s, ...] into a JSON writer. */
+void engine_jw_kvv(struct lo2_jw *w, const char *key, const struct lo2_kvv *kv);
+void engine_jw_strv(struct lo2_jw *w, const char *key, const struct lo2_strv *v);
 /* Parses the engine's RFC 3339 times; the zero time gives 0. */
 int64_t engine_parse_time(const char *s);
 

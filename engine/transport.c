@@ -240,8 +240,9 @@ static void set_common(struct engine *e, CURL *h, const struct ereq *r, struct x
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "lo2/" LO2_VERSION);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	if (!r->stream) {
+	if (!r->stream)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : DEFAULT_TIMEOUT_MS);
+	if (!r->may_idle) {
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
 	}

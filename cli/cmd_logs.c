@@ -1,0 +1,163 @@
+/* cmd_logs.c - `lo2 logs CONTAINER -o FILE[.gz]`: one container's demultiplexed stdout+stderr
+ * for a window, written atomically (gzip when the name ends in .gz). With -f COMPOSE_FILE it
+ * exports a whole project instead (cli_logs_project). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/sink.h"
+#include "common/time.h"
+#include "engine/engine.h"
+
+static atomic_bool interrupted;
+
+static void on_signal(int sig)
+{
+	atomic_store(&interrupted, true);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: lo2 logs CONTAINER -o FILE[.gz] [--since T] [--until T] [--timestamps] [--follow]\n"
+		   "       lo2 logs -f COMPOSE_FILE [-p NAME] --start T --end T -o DIR [...]  (see lo2 logs -f x --help)\n\n"
+		   "Writes the container's stdout and stderr (demultiplexed, in stream order) to FILE;\n"
+		   "FILE appears only when complete. A name ending in .gz is gzip-compressed.\n\n"
+		   "  -o, --output FILE   where to write (required; - for standard output)\n"
+		   "      --since T       first instant, inclusive (unix seconds with fraction, or RFC 3339)\n"
+		   "      --until T       last instant, inclusive\n"
+		   "  -t, --timestamps    prefix each line with the engine's RFC 3339 nanosecond timestamp\n"
+		   "  -F, --follow        keep streaming until the container stops or Ctrl-C\n"
+		   "  -H, --host HOST     engine address (default: $DOCKER_HOST)\n");
+}
+
+static bool has_compose_flag(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-f") == 0 || strncmp(argv[i], "--file", 6) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int parse_time_opt(const char *what, const char *s, int64_t *ns)
+{
+	struct lo2_err err = {0};
+
+	if (lo2_time_parse(s, ns, &err) < 0)
+		return cli_usage_error("logs", "%s: %s", what, err.msg);
+	return 0;
+}
+
+static int stdout_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err)
+{
+	if (fwrite(p, 1, n, stdout) != n)
+		return lo2_err_errno(err, errno, "write standard output");
+	return 0;
+}
+
+static int stdout_commit(struct lo2_sink *s, struct lo2_err *err)
+{
+	return fflush(stdout) == 0 ? 0 : lo2_err_errno(err, errno, "flush standard output");
+}
+
+static void stdout_abort(struct lo2_sink *s)
+{
+	fflush(stdout);
+}
+
+static const struct lo2_sink_ops stdout_ops = {stdout_write, stdout_commit, stdout_abort};
+
+static int export(const char *host, const char *id, const char *out, struct engine_logs_opts *o)
+{
+	struct lo2_sink stdout_sink = {.ops = &stdout_ops};
+	struct lo2_sink *sink = NULL;
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	int ret = CLI_FAIL;
+
+	if (cli_engine_open(host, &e) < 0)
+		return CLI_FAIL;
+	if (strcmp(out, "-") == 0)
+		sink = &stdout_sink;
+	else if (lo2_sink_open_path(out, &sink, &err) < 0)
+		goto fail;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	o->cancel = &interrupted;
+	if (engine_container_logs_to_sink(e, id, o, sink, &err) < 0) {
+		/* A follow stopped by Ctrl-C keeps what it has; any other failure keeps nothing. */
+		if (!(o->follow && err.kind == LO2_E_CANCELLED)) {
+			lo2_sink_abort(sink == &stdout_sink ? NULL : sink);
+			sink = NULL;
+			goto fail;
+		}
+	}
+	if (sink != &stdout_sink && lo2_sink_commit(sink, &err) < 0)
+		goto fail;
+	ret = CLI_OK;
+	goto out;
+fail:
+	lo2_err_prefix(&err, "logs %s", id);
+	ret = cli_fail(&err);
+out:
+	engine_free(e);
+	return ret;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'}, {"since", required_argument, NULL, 's'},
+		{"until", required_argument, NULL, 'u'},  {"timestamps", no_argument, NULL, 't'},
+		{"follow", no_argument, NULL, 'F'},       {"host", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	struct engine_logs_opts o = {0};
+	const char *out = NULL, *host = NULL;
+	int c;
+
+	if (has_compose_flag(argc, argv))
+		return cli_logs_project(argc, argv);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:tFH:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			if (parse_time_opt("--since", optarg, &o.since_ns) != 0)
+				return CLI_USAGE;
+			break;
+		case 'u':
+			if (parse_time_opt("--until", optarg, &o.until_ns) != 0)
+				return CLI_USAGE;
+			break;
+		case 't':
+			o.timestamps = true;
+			break;
+		case 'F':
+			o.follow = true;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error("logs", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("logs", optind >= argc ? "missing CONTAINER" : "more than one CONTAINER");
+	if (out == NULL)
+		return cli_usage_error("logs", "missing -o FILE");
+	if (o.since_ns && o.until_ns && o.until_ns < o.since_ns)
+		return cli_usage_error("logs", "--until is before --since");
+	return export(host, argv[optind], out, &o);
+}

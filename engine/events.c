@@ -1,0 +1,85 @@
+/* events.c - the engine's event stream, parsed line by line and handed to a callback
+ * until it asks to stop, the stream ends (until reached) or the caller cancels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "common/time.h"
+#include "engine/internal.h"
+
+struct events_ctx {
+	engine_event_fn fn;
+	void *user;
+	bool stopped; /* the callback asked to stop */
+};
+
+static int event_line(void *user, const char *line, size_t n, struct lo2_err *err)
+{
+	struct events_ctx *c = user;
+	struct lo2_json *doc = NULL;
+	struct lo2_kvv attrs = {0};
+	struct engine_event ev = {0};
+	int64_t t = 0;
+	int rc;
+
+	if (lo2_json_parse(line, "engine event", &doc, err) < 0)
+		return -1;
+	engine_json_kvv(lo2_json_path(doc, "Actor", "Attributes", NULL), &attrs);
+	ev.type = lo2_json_str(lo2_json_get(doc, "Type"));
+	ev.action = lo2_json_str(lo2_json_get(doc, "Action"));
+	ev.id = lo2_json_str(lo2_json_path(doc, "Actor", "ID", NULL));
+	ev.name = lo2_kvv_get(&attrs, "name");
+	ev.attrs = &attrs;
+	if (lo2_json_int(lo2_json_get(doc, "timeNano"), &t))
+		ev.time_ns = t;
+	else if (lo2_json_int(lo2_json_get(doc, "time"), &t))
+		ev.time_ns = t * LO2_NS_PER_SEC;
+	rc = c->fn(c->user, &ev);
+	lo2_kvv_free(&attrs);
+	lo2_json_free(doc);
+	if (rc != 0) {
+		c->stopped = true;
+		return lo2_err_set(err, LO2_E_CANCELLED, "stopped by the event handler");
+	}
+	return 0;
+}
+
+int engine_events(struct engine *e, const struct engine_events_opts *o, engine_event_fn fn, void *user,
+		  struct lo2_err *err)
+{
+	struct events_ctx c = {.fn = fn, .user = user};
+	struct engine_lines lines = {.buf = {.max = 1024 * 1024}, .on_line = event_line, .user = &c};
+	struct lo2_buf path = LO2_BUF_INIT;
+	struct ereq r = {.stream = true, .may_idle = true, .cancel = o->cancel, .on_body = engine_lines_feed,
+			 .user = &lines};
+	char t[40];
+	int ret;
+
+	lo2_buf_puts(&path, "/events?");
+	if (o->since_ns > 0) {
+		lo2_time_fmt_unix(o->since_ns, t, sizeof(t));
+		lo2_buf_printf(&path, "since=%s&", t);
+	}
+	if (o->until_ns > 0) {
+		lo2_time_fmt_unix(o->until_ns, t, sizeof(t));
+		lo2_buf_printf(&path, "until=%s&", t);
+	}
+	if (o->filters && o->filters->n > 0) {
+		lo2_autofree char *fj = engine_filters_json(o->filters);
+		lo2_autofree char *ef = engine_escape(fj);
+
+		lo2_buf_printf(&path, "filters=%s", ef);
+	}
+	r.path = path.data;
+	ret = engine_call(e, &r, NULL, err, "read events of engine %s", engine_display(e));
+	if (ret == 0)
+		ret = engine_lines_finish(&lines, err);
+	else
+		lo2_buf_free(&lines.buf);
+	if (ret < 0 && c.stopped) {
+		lo2_err_clear(err);
+		ret = 0;
+	}
+	lo2_buf_free(&path);
+	return ret;
+}

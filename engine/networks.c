@@ -1,0 +1,248 @@
+/* networks.c - networks: create (labels, IPAM, CheckDuplicate), inspect, list, connect,
+ * disconnect, remove. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "engine/internal.h"
+
+void engine_network_spec_free(struct engine_network_spec *s)
+{
+	if (s == NULL)
+		return;
+	free(s->name);
+	free(s->driver);
+	free(s->ipam_driver);
+	lo2_kvv_free(&s->labels);
+	lo2_kvv_free(&s->options);
+	for (size_t i = 0; i < s->n_pools; i++) {
+		free(s->pools[i].subnet);
+		free(s->pools[i].ip_range);
+		free(s->pools[i].gateway);
+	}
+	free(s->pools);
+	memset(s, 0, sizeof(*s));
+}
+
+static void jw_ipam(struct lo2_jw *w, const struct engine_network_spec *s)
+{
+	lo2_jw_key(w, "IPAM");
+	lo2_jw_obj(w);
+	lo2_jw_key(w, "Driver");
+	lo2_jw_str(w, s->ipam_driver ? s->ipam_driver : "default");
+	lo2_jw_key(w, "Config");
+	lo2_jw_arr(w);
+	for (size_t i = 0; i < s->n_pools; i++) {
+		lo2_jw_obj(w);
+		if (s->pools[i].subnet) {
+			lo2_jw_key(w, "Subnet");
+			lo2_jw_str(w, s->pools[i].subnet);
+		}
+		if (s->pools[i].ip_range) {
+			lo2_jw_key(w, "IPRange");
+			lo2_jw_str(w, s->pools[i].ip_range);
+		}
+		if (s->pools[i].gateway) {
+			lo2_jw_key(w, "Gateway");
+			lo2_jw_str(w, s->pools[i].gateway);
+		}
+		lo2_jw_obj_end(w);
+	}
+	lo2_jw_arr_end(w);
+	lo2_jw_obj_end(w);
+}
+
+int engine_network_create(struct engine *e, const struct engine_network_spec *s, char **id_out,
+			  struct lo2_err *err)
+{
+	struct lo2_jw *w = lo2_jw_new(NULL);
+	lo2_autofree char *body = NULL;
+	struct ereq r = {.method = "POST", .path = "/networks/create"};
+	struct eresp resp;
+	struct lo2_json *doc = NULL;
+	int ret = -1;
+
+	lo2_jw_obj(w);
+	lo2_jw_key(w, "Name");
+	lo2_jw_str(w, s->name);
+	lo2_jw_key(w, "Driver");
+	lo2_jw_str(w, s->driver ? s->driver : "bridge");
+	/* Daemons before 25 allow duplicate names without it; newer ones ignore it. */
+	lo2_jw_key(w, "CheckDuplicate");
+	lo2_jw_bool(w, true);
+	lo2_jw_key(w, "Internal");
+	lo2_jw_bool(w, s->internal);
+	lo2_jw_key(w, "Attachable");
+	lo2_jw_bool(w, s->attachable);
+	lo2_jw_key(w, "EnableIPv6");
+	lo2_jw_bool(w, s->enable_ipv6);
+	jw_ipam(w, s);
+	engine_jw_kvv(w, "Options", &s->options);
+	engine_jw_kvv(w, "Labels", &s->labels);
+	lo2_jw_obj_end(w);
+	body = lo2_jw_finish(w, NULL);
+	r.json = body;
+	if (engine_call(e, &r, &resp, err, "create network %s", s->name) < 0)
+		goto out;
+	if (id_out != NULL) {
+		if (engine_resp_json(&resp, "network create response", &doc, err) < 0)
+			goto out;
+		*id_out = engine_json_strdup(doc, "Id");
+	}
+	ret = 0;
+out:
+	lo2_json_free(doc);
+	eresp_free(&resp);
+	return ret;
+}
+
+static void read_network(const struct lo2_json *doc, struct engine_network_info *out)
+{
+	const struct lo2_json *cs = lo2_json_get(doc, "Containers");
+
+	out->id = engine_json_strdup(doc, "Id");
+	out->name = engine_json_strdup(doc, "Name");
+	out->driver = engine_json_strdup(doc, "Driver");
+	out->internal = lo2_json_is_true(lo2_json_get(doc, "Internal"));
+	engine_json_kvv(lo2_json_get(doc, "Labels"), &out->labels);
+	for (size_t i = 0; lo2_json_is_object(cs) && i < lo2_json_len(cs); i++)
+		lo2_strv_push(&out->containers, lo2_json_key_at(cs, i));
+}
+
+int engine_network_inspect(struct engine *e, const char *name, struct engine_network_info *out,
+			   struct lo2_err *err)
+{
+	lo2_autofree char *en = engine_escape(name);
+	lo2_autofree char *path = xasprintf("/networks/%s", en);
+	struct ereq r = {.path = path};
+	struct eresp resp;
+	struct lo2_json *doc = NULL;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (engine_call(e, &r, &resp, err, "inspect network %s", name) < 0)
+		goto out;
+	if (engine_resp_json(&resp, "network inspect", &doc, err) < 0)
+		goto out;
+	read_network(doc, out);
+	ret = 0;
+out:
+	lo2_json_free(doc);
+	eresp_free(&resp);
+	return ret;
+}
+
+void engine_network_info_free(struct engine_network_info *n)
+{
+	if (n == NULL)
+		return;
+	free(n->id);
+	free(n->name);
+	free(n->driver);
+	lo2_kvv_free(&n->labels);
+	lo2_strv_free(&n->containers);
+	memset(n, 0, sizeof(*n));
+}
+
+int engine_network_list(struct engine *e, const struct lo2_strv *filters, struct engine_network_list *out,
+			struct lo2_err *err)
+{
+	lo2_autofree char *fj = engine_filters_json(filters);
+	lo2_autofree char *ef = engine_escape(fj);
+	lo2_autofree char *path = xasprintf("/networks?filters=%s", ef);
+	struct ereq r = {.path = path};
+	struct eresp resp;
+	struct lo2_json *doc = NULL;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (engine_call(e, &r, &resp, err, "list networks") < 0)
+		goto out;
+	if (engine_resp_json(&resp, "network list", &doc, err) < 0)
+		goto out;
+	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
+	for (size_t i = 0; i < lo2_json_len(doc); i++)
+		read_network(lo2_json_at(doc, i), &out->v[out->n++]);
+	ret = 0;
+out:
+	lo2_json_free(doc);
+	eresp_free(&resp);
+	return ret;
+}
+
+void engine_network_list_free(struct engine_network_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		engine_network_info_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int engine_network_connect(struct engine *e, const char *network, const char *container,
+			   const struct engine_endpoint_cfg *cfg, struct lo2_err *err)
+{
+	lo2_autofree char *en = engine_escape(network);
+	lo2_autofree char *path = xasprintf("/networks/%s/connect", en);
+	lo2_autofree char *body = NULL;
+	struct lo2_jw *w = lo2_jw_new(NULL);
+	struct ereq r = {.method = "POST", .path = path};
+
+	lo2_jw_obj(w);
+	lo2_jw_key(w, "Container");
+	lo2_jw_str(w, container);
+	lo2_jw_key(w, "EndpointConfig");
+	lo2_jw_obj(w);
+	if (cfg != NULL) {
+		engine_jw_strv(w, "Aliases", &cfg->aliases);
+		engine_jw_strv(w, "Links", &cfg->links);
+		if (cfg->ipv4_address || cfg->ipv6_address) {
+			lo2_jw_key(w, "IPAMConfig");
+			lo2_jw_obj(w);
+			if (cfg->ipv4_address) {
+				lo2_jw_key(w, "IPv4Address");
+				lo2_jw_str(w, cfg->ipv4_address);
+			}
+			if (cfg->ipv6_address) {
+				lo2_jw_key(w, "IPv6Address");
+				lo2_jw_str(w, cfg->ipv6_address);
+			}
+			lo2_jw_obj_end(w);
+		}
+	}
+	lo2_jw_obj_end(w);
+	lo2_jw_obj_end(w);
+	body = lo2_jw_finish(w, NULL);
+	r.json = body;
+	return engine_call(e, &r, NULL, err, "connect container %s to network %s", container, network);
+}
+
+int engine_network_disconnect(struct engine *e, const char *network, const char *container, bool force,
+			      struct lo2_err *err)
+{
+	lo2_autofree char *en = engine_escape(network);
+	lo2_autofree char *path = xasprintf("/networks/%s/disconnect", en);
+	lo2_autofree char *body = NULL;
+	struct lo2_jw *w = lo2_jw_new(NULL);
+	struct ereq r = {.method = "POST", .path = path};
+
+	lo2_jw_obj(w);
+	lo2_jw_key(w, "Container");
+	lo2_jw_str(w, container);
+	lo2_jw_key(w, "Force");
+	lo2_jw_bool(w, force);
+	lo2_jw_obj_end(w);
+	body = lo2_jw_finish(w, NULL);
+	r.json = body;
+	return engine_call(e, &r, NULL, err, "disconnect container %s from network %s", container, network);
+}
+
+int engine_network_remove(struct engine *e, const char *name, struct lo2_err *err)
+{
+	lo2_autofree char *en = engine_escape(name);
+	lo2_autofree char *path = xasprintf("/networks/%s", en);
+	struct ereq r = {.method = "DELETE", .path = path};
+
+	return engine_call(e, &r, NULL, err, "remove network %s", name);
+}

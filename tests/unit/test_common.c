@@ -1,0 +1,222 @@
+/* test_common.c - common/: the gzip sink round trip and atomicity, file sinks, time parsing
+ * and formatting, name validation, capped buffers, errors, JSON. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/mem.h"
+#include "common/sink.h"
+#include "common/str.h"
+#include "common/time.h"
+
+static bool exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static void test_gzip_roundtrip(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = xasprintf("%s/out.log.gz", dir);
+	struct lo2_sink *s = NULL;
+	struct lo2_err err = {0};
+	struct lo2_buf want = LO2_BUF_INIT;
+	size_t len = 0;
+	char *got;
+
+	assert_int_equal(lo2_sink_open_path(path, &s, &err), 0);
+	for (int i = 0; i < 200000; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "line %d of the log\n", i);
+
+		lo2_buf_append(&want, line, (size_t)n);
+		assert_int_equal(lo2_sink_write(s, line, (size_t)n, &err), 0);
+	}
+	/* Not visible under its final name until committed. */
+	assert_false(exists(path));
+	assert_int_equal(lo2_sink_commit(s, &err), 0);
+	assert_true(exists(path));
+	got = tu_read(path, &len);
+	assert_int_equal(len, want.len);
+	assert_memory_equal(got, want.data, len);
+	free(got);
+	lo2_buf_free(&want);
+	tu_rm_rf(dir);
+	free(path);
+	free(dir);
+}
+
+static void test_sink_abort_leaves_nothing(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = xasprintf("%s/x.log", dir);
+	char *gz = xasprintf("%s/y.log.gz", dir);
+	struct lo2_sink *s = NULL;
+	struct lo2_err err = {0};
+	char *cmd_out = NULL;
+	const char *ls[] = {"ls", "-A", dir, NULL};
+
+	assert_int_equal(lo2_sink_open_path(path, &s, &err), 0);
+	assert_int_equal(lo2_sink_write(s, "abc", 3, &err), 0);
+	lo2_sink_abort(s);
+	assert_int_equal(lo2_sink_gzip_open(gz, 9, &s, &err), 0);
+	assert_int_equal(lo2_sink_write(s, "abc", 3, &err), 0);
+	lo2_sink_abort(s);
+	assert_int_equal(tu_run(ls, NULL, &cmd_out, NULL), 0);
+	assert_string_equal(cmd_out, "");
+	assert_int_equal(lo2_sink_gzip_open(gz, 11, &s, &err), -1);
+	assert_true(strstr(err.msg, "level 11 is not 1..9") != NULL);
+	assert_int_equal(lo2_sink_open_path("/nonexistent-dir/x.log", &s, &err), -1);
+	assert_true(lo2_str_has_prefix(err.msg, "create /nonexistent-dir/x.log.tmp."));
+	assert_true(strstr(err.msg, "No such file or directory") != NULL);
+	free(cmd_out);
+	tu_rm_rf(dir);
+	free(path);
+	free(gz);
+	free(dir);
+}
+
+static void test_memory_sink_cap(void **state)
+{
+	struct lo2_buf b = {.max = 4};
+	struct lo2_sink *s = lo2_sink_memory_new(&b);
+	struct lo2_err err = {0};
+
+	assert_int_equal(lo2_sink_write(s, "abcd", 4, &err), 0);
+	assert_int_equal(lo2_sink_write(s, "e", 1, &err), -1);
+	assert_string_equal(err.msg, "write to memory sink: over its 4 byte cap");
+	assert_int_equal(lo2_sink_commit(s, &err), 0);
+	assert_string_equal(b.data, "abcd");
+	lo2_buf_free(&b);
+}
+
+static void test_time(void **state)
+{
+	int64_t ns = 0;
+	struct lo2_err err = {0};
+	char out[64];
+
+	assert_int_equal(lo2_time_parse("1700000000", &ns, &err), 0);
+	assert_int_equal(ns, 1700000000000000000LL);
+	assert_int_equal(lo2_time_parse("1700000000.123456789", &ns, &err), 0);
+	assert_int_equal(ns, 1700000000123456789LL);
+	assert_int_equal(lo2_time_parse("1700000000.5", &ns, &err), 0);
+	assert_int_equal(ns, 1700000000500000000LL);
+	assert_int_equal(lo2_time_parse("2025-02-16T22:55:05Z", &ns, &err), 0);
+	assert_int_equal(ns, 1739746505000000000LL);
+	assert_int_equal(lo2_time_parse("2025-02-16T22:55:05.000001+00:00", &ns, &err), 0);
+	assert_int_equal(ns, 1739746505000001000LL);
+	assert_int_equal(lo2_time_parse("2025-02-16T23:55:05+01:00", &ns, &err), 0);
+	assert_int_equal(ns, 1739746505000000000LL);
+	assert_int_equal(lo2_time_parse("yesterday", &ns, &err), -1);
+	assert_string_equal(err.msg,
+			    "invalid time \"yesterday\": expected unix seconds (with optional fraction) or RFC 3339");
+	assert_int_equal(lo2_time_parse("17.", &ns, &err), -1);
+	assert_int_equal(lo2_time_parse("-5", &ns, &err), -1);
+	lo2_time_fmt_unix(1700000000000000042LL, out, sizeof(out));
+	assert_string_equal(out, "1700000000.000000042");
+	lo2_time_fmt_rfc3339(1739746505123456789LL, 6, out, sizeof(out));
+	assert_string_equal(out, "2025-02-16T22:55:05.123456Z");
+	lo2_time_fmt_rfc3339(1739746505123456789LL, 0, out, sizeof(out));
+	assert_string_equal(out, "2025-02-16T22:55:05Z");
+}
+
+static void test_name_check(void **state)
+{
+	struct lo2_err err = {0};
+
+	assert_int_equal(lo2_name_check("tag", "access_token_auth_header_error_401", &err), 0);
+	assert_int_equal(lo2_name_check("container", "light-oauth2-mysqldb-1", &err), 0);
+	assert_int_equal(lo2_name_check("tag", "../x", &err), -1);
+	assert_string_equal(err.msg, "invalid tag name \"../x\": contains a path separator");
+	assert_int_equal(lo2_name_check("metric", "a/b", &err), -1);
+	assert_int_equal(lo2_name_check("tag", "..", &err), -1);
+	assert_string_equal(err.msg, "invalid tag name \"..\": '.' and '..' are not names");
+	assert_int_equal(lo2_name_check("service", "bad\nname", &err), -1);
+	assert_string_equal(err.msg, "invalid service name \"bad\\x0aname\": contains a control character");
+	assert_int_equal(lo2_name_check("tag", "", &err), -1);
+	assert_string_equal(err.msg, "invalid tag name: empty");
+}
+
+static void test_buf_and_err(void **state)
+{
+	struct lo2_buf b = {.max = 8};
+	struct lo2_err err = {0};
+
+	assert_int_equal(lo2_buf_puts(&b, "12345"), 0);
+	assert_int_equal(lo2_buf_puts(&b, "6789"), -1);
+	assert_string_equal(b.data, "12345");
+	lo2_buf_consume(&b, 2);
+	assert_string_equal(b.data, "345");
+	lo2_buf_free(&b);
+	lo2_err_set(&err, LO2_E_CONFLICT, "create container %s: 409 Conflict", "x-1");
+	lo2_err_prefix(&err, "deploy %s", "demo");
+	assert_string_equal(err.msg, "deploy demo: create container x-1: 409 Conflict");
+	assert_int_equal(err.kind, LO2_E_CONFLICT);
+}
+
+static void test_atomic_write(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *sub = xasprintf("%s/a/b/c", dir);
+	char *path = xasprintf("%s/run.json", sub);
+	struct lo2_err err = {0};
+	char *got = NULL;
+	size_t len = 0;
+
+	assert_int_equal(lo2_mkdir_p(sub, 0755, &err), 0);
+	assert_int_equal(lo2_write_file_atomic(path, "{\"a\":1}", 7, &err), 0);
+	assert_int_equal(lo2_write_file_atomic(path, "{\"a\":2}", 7, &err), 0);
+	assert_int_equal(lo2_read_file(path, 100, &got, &len, &err), 0);
+	assert_string_equal(got, "{\"a\":2}");
+	free(got);
+	assert_int_equal(lo2_read_file(path, 3, &got, &len, &err), -1);
+	tu_rm_rf(dir);
+	free(path);
+	free(sub);
+	free(dir);
+}
+
+static void test_json(void **state)
+{
+	struct lo2_json *doc = NULL;
+	struct lo2_err err = {0};
+	struct lo2_jw *w;
+	char *s;
+	int64_t n = 0;
+
+	assert_int_equal(lo2_json_parse("{\"a\":{\"b\":[1,\"x\",true,null]},\"n\":1.5e3}", "doc", &doc, &err), 0);
+	assert_true(lo2_json_int(lo2_json_at(lo2_json_path(doc, "a", "b", NULL), 0), &n));
+	assert_int_equal(n, 1);
+	assert_string_equal(lo2_json_str(lo2_json_at(lo2_json_path(doc, "a", "b", NULL), 1)), "x");
+	assert_null(lo2_json_str(lo2_json_path(doc, "a", "missing", "deeper", NULL)));
+	assert_string_equal(lo2_json_num_text(lo2_json_get(doc, "n")), "1.5e3");
+	w = lo2_jw_new(NULL);
+	lo2_jw_node(w, doc);
+	s = lo2_jw_finish(w, NULL);
+	assert_string_equal(s, "{\"a\":{\"b\":[1,\"x\",true,null]},\"n\":1.5e3}");
+	free(s);
+	lo2_json_free(doc);
+	assert_int_equal(lo2_json_parse("{\"a\":", "engine /version", &doc, &err), -1);
+	assert_true(lo2_str_has_prefix(err.msg, "parse engine /version: malformed JSON: "));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gzip_roundtrip), cmocka_unit_test(test_sink_abort_leaves_nothing),
+		cmocka_unit_test(test_memory_sink_cap), cmocka_unit_test(test_time),
+		cmocka_unit_test(test_name_check),     cmocka_unit_test(test_buf_and_err),
+		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
