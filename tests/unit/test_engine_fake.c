@@ -1,0 +1,357 @@
+/* test_engine_fake.c - engine/ against a fake engine on a unix socket (no dockerd): version
+ * negotiation and refusal, renegotiation after "client version is too old", and malformed
+ * or hostile answers (bad JSON, type-3 frames, truncated streams, errors inside a 200). */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/mem.h"
+#include "engine/engine.h"
+
+/* ---- the fake engine: one response per connection (Connection: close) ---- */
+
+struct fake {
+	char path[108];
+	int lfd;
+	pthread_t thread;
+	const char *api;     /* ApiVersion it reports */
+	const char *min_api; /* MinAPIVersion */
+	int too_old_once;    /* answer the next versioned call with "client version ... is too old" */
+	struct {
+		const char *prefix; /* request path prefix */
+		const char *answer; /* raw HTTP response */
+		size_t len;
+	} routes[4];
+	struct lo2_strv seen; /* request lines */
+	pthread_mutex_t lock;
+};
+
+static void reply(int fd, const char *status, const char *type, const char *body, size_t len)
+{
+	char head[512];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nApi-Version: 1.99\r\n"
+			 "Connection: close\r\n\r\n",
+			 status, type, len);
+
+	if (write(fd, head, (size_t)n) < 0 || write(fd, body, len) < 0)
+		return;
+}
+
+static int route_of(struct fake *f, const char *line)
+{
+	for (int i = 0; i < 4; i++)
+		if (f->routes[i].prefix && strstr(line, f->routes[i].prefix))
+			return i;
+	return -1;
+}
+
+static void route(struct fake *f, int i, const char *prefix, const char *answer, size_t len)
+{
+	f->routes[i].prefix = prefix;
+	f->routes[i].answer = answer;
+	f->routes[i].len = len ? len : strlen(answer);
+}
+
+static void serve_one(struct fake *f, int fd)
+{
+	char req[8192], line[512];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(req) - 1 && (r = read(fd, req + n, sizeof(req) - 1 - n)) > 0) {
+		n += (size_t)r;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[n] = '\0';
+	sscanf(req, "%511[^\r]", line);
+	pthread_mutex_lock(&f->lock);
+	lo2_strv_push(&f->seen, line);
+	pthread_mutex_unlock(&f->lock);
+	if (strstr(line, " /_ping ")) {
+		reply(fd, "200 OK", "text/plain", "OK", 2);
+	} else if (strstr(line, " /version ")) {
+		char body[256];
+		int len = snprintf(body, sizeof(body),
+				   "{\"Version\":\"99.0-fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%s\",\"Os\":\"linux\"}",
+				   f->api, f->min_api);
+		reply(fd, "200 OK", "application/json", body, (size_t)len);
+	} else if (f->too_old_once && strstr(line, " /v1.")) {
+		const char *m = "{\"message\":\"client version 1.41 is too old. Minimum supported API version is 1.44, "
+				"please upgrade your client to a newer version\"}";
+		f->too_old_once = 0;
+		f->api = "1.44";
+		f->min_api = "1.44";
+		reply(fd, "400 Bad Request", "application/json", m, strlen(m));
+	} else if (route_of(f, line) >= 0) {
+		int i = route_of(f, line);
+
+		if (write(fd, f->routes[i].answer, f->routes[i].len) < 0)
+			return;
+	} else {
+		const char *m = "{\"message\":\"page not found\"}";
+		reply(fd, "404 Not Found", "application/json", m, strlen(m));
+	}
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	int fd;
+
+	while ((fd = accept(f->lfd, NULL, NULL)) >= 0) {
+		serve_one(f, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static struct fake *fake_start(const char *api, const char *min_api)
+{
+	struct fake *f = xcalloc(1, sizeof(*f));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	snprintf(f->path, sizeof(f->path), "/tmp/lo2-fake-%ld-%p.sock", (long)getpid(), (void *)f);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+	unlink(f->path);
+	f->api = api;
+	f->min_api = min_api;
+	pthread_mutex_init(&f->lock, NULL);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 16), 0);
+	pthread_create(&f->thread, NULL, fake_main, f);
+	return f;
+}
+
+static void fake_stop(struct fake *f)
+{
+	shutdown(f->lfd, SHUT_RDWR);
+	close(f->lfd);
+	pthread_join(f->thread, NULL);
+	unlink(f->path);
+	lo2_strv_free(&f->seen);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static int fake_open(struct fake *f, struct engine **e, struct lo2_err *err)
+{
+	char host[160];
+
+	snprintf(host, sizeof(host), "unix://%s", f->path);
+	return engine_open(host, e, err);
+}
+
+/* ---- tests ---- */
+
+static void test_negotiate_down(void **state)
+{
+	struct fake *f = fake_start("1.52", "1.44");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	assert_string_equal(engine_api_version(e), "1.47");
+	assert_true(engine_api_at_least(e, 44));
+	engine_free(e);
+	fake_stop(f);
+}
+
+static void test_negotiate_refuse_old(void **state)
+{
+	struct fake *f = fake_start("1.40", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	char want[512];
+
+	assert_int_equal(fake_open(f, &e, &err), -1);
+	snprintf(want, sizeof(want),
+		 "engine unix://%s (Docker 99.0-fake) speaks API 1.40 at most; lo2 needs 1.41 or newer (Docker 20.10+)",
+		 f->path);
+	assert_string_equal(err.msg, want);
+	fake_stop(f);
+}
+
+static void test_negotiate_refuse_new_min(void **state)
+{
+	struct fake *f = fake_start("1.60", "1.50");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), -1);
+	assert_true(strstr(err.msg, "requires API 1.50 or newer; lo2 speaks 1.41 to 1.47") != NULL);
+	fake_stop(f);
+}
+
+static void test_renegotiate_on_too_old(void **state)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct engine_container_info ci;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	assert_string_equal(engine_api_version(e), "1.41");
+	f->too_old_once = 1;
+	route(f, 0, "/containers/c1/json",
+	      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 79\r\nConnection: close\r\n\r\n"
+	      "{\"Id\":\"c1\",\"Name\":\"/svc-1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"running\"}}",
+	      0);
+	assert_int_equal(engine_container_inspect(e, "c1", &ci, &err), 0);
+	assert_string_equal(ci.name, "svc-1");
+	assert_string_equal(engine_api_version(e), "1.44");
+	assert_true(lo2_strv_contains(&f->seen, "GET /v1.44/containers/c1/json HTTP/1.1"));
+	engine_container_info_free(&ci);
+	engine_free(e);
+	fake_stop(f);
+}
+
+static void test_pin_version(void **state)
+{
+	struct fake *f = fake_start("1.45", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	setenv("DOCKER_API_VERSION", "1.30", 1);
+	assert_int_equal(fake_open(f, &e, &err), -1);
+	assert_string_equal(err.msg, "DOCKER_API_VERSION 1.30 is older than 1.41, the oldest lo2 supports");
+	setenv("DOCKER_API_VERSION", "1.43", 1);
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	assert_string_equal(engine_api_version(e), "1.43");
+	engine_free(e);
+	unsetenv("DOCKER_API_VERSION");
+	fake_stop(f);
+}
+
+static void test_malformed_json(void **state)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct engine_container_info ci;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	route(f, 0, "/containers/c1/json",
+	      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"Id\": [1", 0);
+	assert_int_equal(engine_container_inspect(e, "c1", &ci, &err), -1);
+	assert_true(lo2_str_has_prefix(err.msg, "parse container inspect: malformed JSON"));
+	engine_container_info_free(&ci);
+	engine_free(e);
+	fake_stop(f);
+}
+
+static const char logs_inspect[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n"
+				   "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{}}";
+
+static int collect(void *user, int stream, const char *p, size_t n, bool s, bool en, struct lo2_err *err)
+{
+	lo2_buf_append(user, p, n);
+	return 0;
+}
+
+/* Runs engine_container_logs for c2 against a logs answer; returns its status, fills got/err. */
+static int logs_case(const char *answer, size_t len, struct lo2_buf *got, struct lo2_err *err)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct engine_logs_opts o = {.since_ns = 1700000000123456789LL};
+	int rc;
+
+	assert_int_equal(fake_open(f, &e, err), 0);
+	route(f, 0, "/containers/c2/json", logs_inspect, 0);
+	route(f, 1, "/containers/c2/logs", answer, len);
+	rc = engine_container_logs(e, "c2", &o, collect, got, err);
+	assert_true(lo2_strv_contains(&f->seen, "GET /v1.41/containers/c2/logs?stdout=1&stderr=1&timestamps=0&follow=0"
+						"&since=1700000000.123456789 HTTP/1.1"));
+	engine_free(e);
+	fake_stop(f);
+	return rc;
+}
+
+#define MUX_HEAD "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+
+static void test_logs_error_frame(void **state)
+{
+	static const char a[] = MUX_HEAD "Content-Length: 46\r\n\r\n"
+					 "\x01\x00\x00\x00\x00\x00\x00\x05ok 1\n"
+					 "\x03\x00\x00\x00\x00\x00\x00\x15" "Error grabbing logs:x";
+	struct lo2_buf got = LO2_BUF_INIT;
+	struct lo2_err err = {0};
+
+	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
+	assert_string_equal(err.msg, "read logs of container web-1: the engine reported an error in the log stream: "
+				     "Error grabbing logs:x");
+	assert_string_equal(got.data, "ok 1\n");
+	lo2_buf_free(&got);
+}
+
+static void test_logs_truncated_body(void **state)
+{
+	/* The connection closes 20 bytes short of the promised length, inside a frame. */
+	static const char a[] = MUX_HEAD "Content-Length: 60\r\n\r\n"
+					 "\x01\x00\x00\x00\x00\x00\x00\x05ok 1\n"
+					 "\x01\x00\x00\x00\x00\x00\x00\x30partial";
+	struct lo2_buf got = LO2_BUF_INIT;
+	struct lo2_err err = {0};
+
+	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
+	assert_true(lo2_str_has_prefix(err.msg, "read logs of container web-1: request /v1.41/containers/c2/logs"));
+	assert_true(strstr(err.msg, "Transferred a partial file") != NULL);
+	lo2_buf_free(&got);
+}
+
+static void test_logs_404(void **state)
+{
+	static const char a[] = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 74\r\n\r\n"
+				"{\"message\":\"can not get logs from container which is dead or marked for \"}";
+	struct lo2_buf got = LO2_BUF_INIT;
+	struct lo2_err err = {0};
+
+	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
+	assert_string_equal(err.msg, "read logs of container web-1: 409 Conflict: can not get logs from container "
+				     "which is dead or marked for ");
+	assert_int_equal(err.kind, LO2_E_CONFLICT);
+	assert_int_equal(got.len, 0);
+	lo2_buf_free(&got);
+}
+
+static void test_pull_error_in_stream(void **state)
+{
+	static const char a[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+				"{\"status\":\"Pulling from library/x\",\"id\":\"1\"}\n"
+				"{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n";
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	route(f, 0, "/images/create", a, 0);
+	assert_int_equal(engine_image_pull(e, "registry:5000/ns/x:1", NULL, NULL, NULL, &err), -1);
+	assert_string_equal(err.msg, "pull image registry:5000/ns/x:1: manifest unknown");
+	assert_true(lo2_strv_contains(&f->seen,
+				      "POST /v1.41/images/create?fromImage=registry%3A5000%2Fns%2Fx&tag=1 HTTP/1.1"));
+	engine_free(e);
+	fake_stop(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_negotiate_down),        cmocka_unit_test(test_negotiate_refuse_old),
+		cmocka_unit_test(test_negotiate_refuse_new_min), cmocka_unit_test(test_renegotiate_on_too_old),
+		cmocka_unit_test(test_pin_version),           cmocka_unit_test(test_malformed_json),
+		cmocka_unit_test(test_logs_error_frame),      cmocka_unit_test(test_logs_truncated_body),
+		cmocka_unit_test(test_logs_404),              cmocka_unit_test(test_pull_error_in_stream),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
