@@ -198,11 +198,11 @@ static void test_demux_bad_header(void **state)
 
 static void test_demux_tty(void **state)
 {
-	const char *raw = "\x01\x00\x00\x00 raw tty bytes pass through\r\n";
+	static const char raw[] = "\x01\x00\x00\x00 raw tty bytes pass through\r\n";
 	struct collect c = {0};
 	struct lo2_err err = {0};
 	struct engine_demux *d = engine_demux_new(true, collect_fn, &c);
-	size_t n = 36;
+	size_t n = sizeof(raw) - 1;
 
 	for (size_t i = 0; i < n; i += 7)
 		assert_int_equal(engine_demux_feed(d, raw + i, n - i < 7 ? n - i : 7, &err), 0);
