@@ -33,5 +33,16 @@ int cmd_version(int argc, char **argv);
 int cmd_engine(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_mysql(int argc, char **argv);
+/* `lo2 logs -f COMPOSE_FILE ...`: a project's logs for a window (cmd_fetch.c). */
+int cli_logs_project(int argc, char **argv);
+/* cmd_fetch.c: `lo2 metrics list` and `lo2 fetch` (Prometheus and Jaeger for a window). */
+int cmd_metrics(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 
 #endif

@@ -10,6 +10,14 @@ static const struct cli_command commands[] = {
 	{"engine", "engine ping: check the Docker Engine is reachable", cmd_engine},
 	{"image", "image import|build|inspect|rm: images without a registry", cmd_image},
 	{"logs", "export a container's logs (or a project's, for a window) to files", cmd_logs},
+	{"tags", "list the Locust test tags of a locustfile folder", cmd_tags},
+	{"config", "print a compose file's normalised model as JSON", cmd_config},
+	{"up", "create and start a compose project's networks, volumes and containers", cmd_up},
+	{"down", "stop and remove a compose project's containers and networks", cmd_down},
+	{"ps", "list a compose project's containers", cmd_ps},
+	{"mysql", "mysql wait|exec: wait for a MySQL server, run an SQL script", cmd_mysql},
+	{"metrics", "metrics list: the metric names a Prometheus knows", cmd_metrics},
+	{"fetch", "fetch a window's Prometheus series and Jaeger spans as the original's files", cmd_fetch},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,470 @@
+/* cmd_image.c - `lo2 image import|build|inspect|rm`: images on a host with no registry. A rootfs
+ * tar becomes an image through import; a folder with a Dockerfile through the classic builder. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/dockerignore.h"
+#include "common/json.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "common/tar.h"
+#include "engine/engine.h"
+
+struct image_sub {
+	const char *name;
+	const char *usage;
+	const char *help;
+	int (*run)(int argc, char **argv);
+};
+
+/* Matches "-s VALUE", "--long VALUE" and "--long=VALUE" at argv[*i]; advances *i past the value.
+ * Returns 1 on a match, 0 when argv[*i] is another argument, -1 when the value is missing. */
+static int opt_value(int argc, char **argv, int *i, const char *s, const char *l, const char **val)
+{
+	const char *a = argv[*i];
+	size_t ll = l ? strlen(l) : 0;
+
+	if (l && strncmp(a, l, ll) == 0 && a[ll] == '=') {
+		*val = a + ll + 1;
+		return 1;
+	}
+	if (!((s && strcmp(a, s) == 0) || (l && strcmp(a, l) == 0)))
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*i += 1;
+	*val = argv[*i];
+	return 1;
+}
+
+/* Splits "K=V" into kv; "K" alone takes K from the environment (as docker's --build-arg does). */
+static int kv_arg(const char *cmd, const char *opt, const char *a, struct lo2_kvv *kv)
+{
+	const char *eq = strchr(a, '=');
+	lo2_autofree char *k = NULL;
+
+	if (a[0] == '=' || a[0] == '\0')
+		return cli_usage_error(cmd, "%s wants KEY=VALUE, got '%s'", opt, a);
+	if (eq == NULL) {
+		if (getenv(a) != NULL)
+			lo2_kvv_set(kv, a, getenv(a));
+		return 0;
+	}
+	k = xstrndup(a, (size_t)(eq - a));
+	lo2_kvv_set(kv, k, eq + 1);
+	return 0;
+}
+
+static void print_line(void *user, const char *line)
+{
+	FILE *f = user;
+
+	fprintf(f, "%s\n", line);
+	fflush(f);
+}
+
+/* ---- import ---- */
+
+static const char import_help[] =
+    "Creates an image from a root filesystem tar (plain or compressed), read from FILE or stdin ('-').\n\n"
+    "Options:\n"
+    "  -c, --change LINE   apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, ...)\n"
+    "  -H, --host HOST     engine address (default $DOCKER_HOST or the local socket)\n"
+    "Prints the new image ID.\n";
+
+static int image_import(int argc, char **argv)
+{
+	const char *pos[2] = {NULL, NULL}, *host = NULL, *v;
+	struct lo2_strv changes = {0};
+	struct lo2_err err = {0};
+	struct engine *e = NULL;
+	lo2_autofree char *id = NULL;
+	int fd = -1, npos = 0, ret = CLI_FAIL, m;
+
+	for (int i = 1; i < argc; i++) {
+		if ((m = opt_value(argc, argv, &i, "-c", "--change", &v)) != 0) {
+			if (m < 0) {
+				ret = cli_usage_error("image import", "option '%s' needs a value", argv[i]);
+				goto out;
+			}
+			lo2_strv_push(&changes, v);
+		} else if ((m = opt_value(argc, argv, &i, "-H", "--host", &v)) != 0) {
+			if (m < 0) {
+				ret = cli_usage_error("image import", "option '%s' needs a value", argv[i]);
+				goto out;
+			}
+			host = v;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			ret = cli_usage_error("image import", "unknown option '%s'", argv[i]);
+			goto out;
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			ret = cli_usage_error("image import", "unexpected argument '%s'", argv[i]);
+			goto out;
+		}
+	}
+	if (npos != 2) {
+		ret = cli_usage_error("image import", "wants FILE.tar|- and NAME:TAG");
+		goto out;
+	}
+	fd = strcmp(pos[0], "-") == 0 ? dup(0) : open(pos[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		lo2_err_errno(&err, errno, "import image %s: open %s", pos[1], pos[0]);
+		ret = cli_fail(&err);
+		goto out;
+	}
+	if (cli_engine_open(host, &e) < 0)
+		goto out;
+	if (engine_image_import(e, engine_read_fd, &fd, pos[1], &changes, NULL, NULL, &id, &err) < 0) {
+		ret = cli_fail(&err);
+		goto out;
+	}
+	printf("%s\n", id ? id : pos[1]);
+	ret = CLI_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	engine_free(e);
+	lo2_strv_free(&changes);
+	return ret;
+}
+
+/* ---- build ---- */
+
+static const char build_help[] =
+    "Builds an image from CONTEXT_DIR with the engine's classic builder (never pulls: FROM must name\n"
+    "an image that is present). The context is sent as a tar, honouring CONTEXT_DIR/.dockerignore.\n\n"
+    "Options:\n"
+    "  -t, --tag NAME:TAG      name the result (required)\n"
+    "  -f, --file PATH         the Dockerfile (default CONTEXT_DIR/Dockerfile)\n"
+    "      --build-arg K=V     set a build argument (repeatable; K alone takes $K)\n"
+    "      --label K=V         set a label on the image (repeatable)\n"
+    "      --no-cache          do not use the build cache\n"
+    "  -q, --quiet             print only the image ID\n"
+    "  -H, --host HOST         engine address (default $DOCKER_HOST or the local socket)\n";
+
+struct build_args {
+	const char *ctx, *tag, *file, *host;
+	struct lo2_kvv build_args, labels;
+	bool no_cache, quiet;
+};
+
+/* Parses build's command line; returns CLI_OK or the exit code of a usage error. */
+static int build_parse(int argc, char **argv, struct build_args *a)
+{
+	const char *v;
+	int m;
+
+	for (int i = 1; i < argc; i++) {
+		if ((m = opt_value(argc, argv, &i, "-t", "--tag", &v)) > 0) {
+			a->tag = v;
+		} else if (m == 0 && (m = opt_value(argc, argv, &i, "-f", "--file", &v)) > 0) {
+			a->file = v;
+		} else if (m == 0 && (m = opt_value(argc, argv, &i, "-H", "--host", &v)) > 0) {
+			a->host = v;
+		} else if (m == 0 && (m = opt_value(argc, argv, &i, NULL, "--build-arg", &v)) > 0) {
+			if (kv_arg("image build", "--build-arg", v, &a->build_args) != 0)
+				return CLI_USAGE;
+		} else if (m == 0 && (m = opt_value(argc, argv, &i, NULL, "--label", &v)) > 0) {
+			if (kv_arg("image build", "--label", v, &a->labels) != 0)
+				return CLI_USAGE;
+		} else if (m < 0) {
+			return cli_usage_error("image build", "option '%s' needs a value", argv[i]);
+		} else if (strcmp(argv[i], "--no-cache") == 0) {
+			a->no_cache = true;
+		} else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+			a->quiet = true;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			return cli_usage_error("image build", "unknown option '%s'", argv[i]);
+		} else if (a->ctx == NULL) {
+			a->ctx = argv[i];
+		} else {
+			return cli_usage_error("image build", "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (a->ctx == NULL)
+		return cli_usage_error("image build", "wants CONTEXT_DIR");
+	if (a->tag == NULL)
+		return cli_usage_error("image build", "wants -t NAME:TAG");
+	return CLI_OK;
+}
+
+/* The Dockerfile's name inside the context: -f as given relative to the current folder when that
+ * exists (made relative to the context when inside it), else relative to the context. A Dockerfile
+ * outside the context is added to the tar under a name of its own, as docker does. */
+static int dockerfile_in_context(const char *ctx, const char *file, char **name, char **outside,
+                                 struct lo2_err *err)
+{
+	lo2_autofree char *rctx = NULL, *rfile = NULL;
+	size_t n;
+
+	*outside = NULL;
+	if (file == NULL) {
+		*name = xstrdup("Dockerfile");
+		return 0;
+	}
+	rctx = realpath(ctx, NULL);
+	rfile = realpath(file, NULL);
+	if (rctx == NULL)
+		return lo2_err_errno(err, errno, "build context %s", ctx);
+	if (rfile == NULL) {
+		lo2_autofree char *p = xasprintf("%s/%s", ctx, file);
+
+		rfile = realpath(p, NULL);
+		if (rfile == NULL)
+			return lo2_err_errno(err, errno, "Dockerfile %s", file);
+	}
+	n = strlen(rctx);
+	if (strncmp(rfile, rctx, n) == 0 && rfile[n] == '/') {
+		*name = xstrdup(rfile + n + 1);
+		return 0;
+	}
+	*name = xstrdup(".dockerfile.lo2");
+	*outside = rfile;
+	rfile = NULL;
+	return 0;
+}
+
+static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
+{
+	return lo2_tar_read(user, buf, n, err);
+}
+
+static int build_run(struct build_args *a, struct lo2_err *err)
+{
+	lo2_autofree char *df = NULL, *outside = NULL, *id = NULL;
+	struct lo2_tar *tar = NULL;
+	struct engine *e = NULL;
+	struct engine_build_opts o = {0};
+	int ret = -1;
+
+	if (dockerfile_in_context(a->ctx, a->file, &df, &outside, err) < 0)
+		return lo2_err_prefix(err, "build image %s", a->tag);
+	if (lo2_build_context(a->ctx, df, &tar, err) < 0)
+		return lo2_err_prefix(err, "build image %s", a->tag);
+	if (outside && lo2_tar_add_path(tar, outside, df, err) < 0) {
+		lo2_err_prefix(err, "build image %s", a->tag);
+		goto out;
+	}
+	if (engine_open(a->host, &e, err) < 0)
+		goto out;
+	o = (struct engine_build_opts){.tag = a->tag,
+	                               .dockerfile = df,
+	                               .build_args = &a->build_args,
+	                               .labels = &a->labels,
+	                               .no_cache = a->no_cache};
+	if (engine_image_build(e, tar_reader, tar, &o, a->quiet ? NULL : print_line, stdout, &id, err) < 0)
+		goto out;
+	if (a->quiet)
+		printf("%s\n", id ? id : a->tag);
+	ret = 0;
+out:
+	engine_free(e);
+	lo2_tar_free(tar);
+	return ret;
+}
+
+static int image_build(int argc, char **argv)
+{
+	struct build_args a = {0};
+	struct lo2_err err = {0};
+	int ret = build_parse(argc, argv, &a);
+
+	if (ret == CLI_OK && build_run(&a, &err) < 0)
+		ret = cli_fail(&err);
+	lo2_kvv_free(&a.build_args);
+	lo2_kvv_free(&a.labels);
+	return ret;
+}
+
+/* ---- inspect ---- */
+
+static const char inspect_help[] =
+    "Shows an image: its ID, tags, labels, size and creation time, as JSON.\n\n"
+    "Options:\n"
+    "      --format FMT   json (default), id, size, or label=KEY (the label's value; an empty line\n"
+    "                     when the image has no such label)\n"
+    "  -H, --host HOST    engine address (default $DOCKER_HOST or the local socket)\n"
+    "Exits 1 when the image does not exist.\n";
+
+static void print_image_json(const struct engine_image_info *info)
+{
+	struct lo2_jw *w = lo2_jw_new("  ");
+	lo2_autofree char *text = NULL;
+
+	lo2_jw_obj(w);
+	lo2_jw_key(w, "Id");
+	lo2_jw_str(w, info->id);
+	lo2_jw_key(w, "RepoTags");
+	lo2_jw_arr(w);
+	for (size_t i = 0; i < info->tags.n; i++)
+		lo2_jw_str(w, info->tags.v[i]);
+	lo2_jw_arr_end(w);
+	lo2_jw_key(w, "Labels");
+	lo2_jw_obj(w);
+	for (size_t i = 0; i < info->labels.n; i++) {
+		lo2_jw_key(w, info->labels.v[i].key);
+		lo2_jw_str(w, info->labels.v[i].val);
+	}
+	lo2_jw_obj_end(w);
+	lo2_jw_key(w, "Size");
+	lo2_jw_int(w, info->size);
+	lo2_jw_key(w, "Created");
+	lo2_jw_str(w, info->created);
+	lo2_jw_obj_end(w);
+	text = lo2_jw_finish(w, NULL);
+	printf("%s\n", text);
+}
+
+static int print_image(const struct engine_image_info *info, const char *fmt)
+{
+	if (fmt == NULL || strcmp(fmt, "json") == 0) {
+		print_image_json(info);
+	} else if (strcmp(fmt, "id") == 0) {
+		printf("%s\n", info->id ? info->id : "");
+	} else if (strcmp(fmt, "size") == 0) {
+		printf("%lld\n", (long long)info->size);
+	} else if (strncmp(fmt, "label=", 6) == 0) {
+		const char *val = lo2_kvv_get(&info->labels, fmt + 6);
+
+		printf("%s\n", val ? val : "");
+	} else {
+		return cli_usage_error("image inspect", "unknown --format '%s' (json, id, size, label=KEY)",
+		                       fmt);
+	}
+	return CLI_OK;
+}
+
+static int image_inspect(int argc, char **argv)
+{
+	const char *name = NULL, *fmt = NULL, *host = NULL, *v;
+	struct engine_image_info info = {0};
+	struct lo2_err err = {0};
+	struct engine *e = NULL;
+	int ret = CLI_FAIL, m = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if ((m = opt_value(argc, argv, &i, NULL, "--format", &v)) > 0)
+			fmt = v;
+		else if (m == 0 && (m = opt_value(argc, argv, &i, "-H", "--host", &v)) > 0)
+			host = v;
+		else if (m < 0)
+			return cli_usage_error("image inspect", "option '%s' needs a value", argv[i]);
+		else if (argv[i][0] == '-')
+			return cli_usage_error("image inspect", "unknown option '%s'", argv[i]);
+		else if (name == NULL)
+			name = argv[i];
+		else
+			return cli_usage_error("image inspect", "unexpected argument '%s'", argv[i]);
+	}
+	if (name == NULL)
+		return cli_usage_error("image inspect", "wants an image NAME");
+	if (cli_engine_open(host, &e) < 0)
+		return CLI_FAIL;
+	if (engine_image_inspect(e, name, &info, &err) < 0)
+		ret = cli_fail(&err);
+	else
+		ret = print_image(&info, fmt);
+	engine_image_info_free(&info);
+	engine_free(e);
+	return ret;
+}
+
+/* ---- rm ---- */
+
+static const char rm_help[] =
+    "Removes images (untags them, and deletes the layers no other image uses).\n\n"
+    "Options:\n"
+    "  -f, --force       remove even when a container uses the image\n"
+    "  -H, --host HOST   engine address (default $DOCKER_HOST or the local socket)\n";
+
+static int image_rm(int argc, char **argv)
+{
+	const char *host = NULL, *v;
+	struct lo2_strv names = {0};
+	struct lo2_err err = {0};
+	struct engine *e = NULL;
+	bool force = false;
+	int ret = CLI_OK, m;
+
+	for (int i = 1; i < argc; i++) {
+		if ((m = opt_value(argc, argv, &i, "-H", "--host", &v)) > 0) {
+			host = v;
+		} else if (m < 0) {
+			ret = cli_usage_error("image rm", "option '%s' needs a value", argv[i]);
+			goto out;
+		} else if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0) {
+			force = true;
+		} else if (argv[i][0] == '-') {
+			ret = cli_usage_error("image rm", "unknown option '%s'", argv[i]);
+			goto out;
+		} else {
+			lo2_strv_push(&names, argv[i]);
+		}
+	}
+	if (names.n == 0) {
+		ret = cli_usage_error("image rm", "wants at least one image NAME");
+		goto out;
+	}
+	if (cli_engine_open(host, &e) < 0) {
+		ret = CLI_FAIL;
+		goto out;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		if (engine_image_remove(e, names.v[i], force, &err) < 0)
+			ret = cli_fail(&err);
+		else
+			printf("%s\n", names.v[i]);
+	}
+out:
+	engine_free(e);
+	lo2_strv_free(&names);
+	return ret;
+}
+
+static const struct image_sub subs[] = {
+    {"import", "FILE.tar|- NAME:TAG [--change LINE]...", import_help, image_import},
+    {"build", "CONTEXT_DIR -t NAME:TAG [-f Dockerfile] [--build-arg K=V]... [--label K=V]... [--no-cache]",
+     build_help, image_build},
+    {"inspect", "NAME [--format json|id|size|label=KEY]", inspect_help, image_inspect},
+    {"rm", "NAME... [--force]", rm_help, image_rm},
+};
+
+static void image_usage(FILE *f)
+{
+	fprintf(f, "Usage: lo2 image COMMAND [ARGS...]\n\nImages on a host with no registry.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		fprintf(f, "  lo2 image %s %s\n", subs[i].name, subs[i].usage);
+	fprintf(f, "Run 'lo2 image COMMAND --help' for a command's options.\n");
+}
+
+int cmd_image(int argc, char **argv)
+{
+	if (argc < 2) {
+		image_usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		image_usage(stdout);
+		return CLI_OK;
+	}
+	/* a build or import whose engine goes away must fail with an error, not die of SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		if (cli_wants_help(argc - 1, argv + 1)) {
+			printf("Usage: lo2 image %s %s\n\n%s", subs[i].name, subs[i].usage, subs[i].help);
+			return CLI_OK;
+		}
+		return subs[i].run(argc - 1, argv + 1);
+	}
+	return cli_usage_error("image", "unknown command '%s'", argv[1]);
+}

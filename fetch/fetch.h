@@ -1,0 +1,84 @@
+/* fetch.h - collecting a time window: Prometheus series (query_range in parallel, written as
+ * the original's metric_<name>.json), Jaeger spans (traces_<service>.csv) and container logs
+ * (<container>.log.gz), all exact to the original's formats. Windows are ns since the epoch. */
+#ifndef LO2_FETCH_H
+#define LO2_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/str.h"
+
+struct engine;
+
+/* What a fetch did, per output: counts, and one line per failure naming the object. */
+struct fetch_report {
+	size_t ok, empty, failed;
+	struct lo2_strv failures; /* "metric up: HTTP 400: bad_data: ..." */
+	struct lo2_strv warnings; /* "service x: 500 traces, the limit: some may be missing" */
+};
+void fetch_report_free(struct fetch_report *r);
+
+/* ---- Prometheus ---- */
+struct fetch_prom_opts {
+	const char *url; /* "http://localhost:9090" */
+	int64_t start_ns, end_ns, step_ns;
+	const char *dir; /* where metric_<name>.json go (must exist) */
+	int concurrency; /* 0: 8 */
+	int64_t timeout_ms; /* per request; 0: 120000 (a stall of min(timeout, 30 s) aborts too) */
+	int max_attempts; /* 0: 3 */
+	int64_t backoff_ms; /* 0: 500 */
+	int64_t max_points; /* points per query before chunking; 0: 11000 */
+};
+/* The names from /api/v1/label/__name__/values, in Prometheus's order (caller frees names). */
+int fetch_prom_list(const char *url, int64_t timeout_ms, struct lo2_strv *names, struct lo2_err *err);
+/* Fetches every name over the window into o->dir. Per-metric failures go to rep (the others go
+ * on); returns -1 only when nothing could start (bad options). */
+int fetch_prom_metrics(const struct fetch_prom_opts *o, const struct lo2_strv *names,
+                       struct fetch_report *rep, struct lo2_err *err);
+/* "metric_<name, '/' as '_'>.json", or NULL with err when that is no safe file name (caller frees). */
+char *fetch_metric_file_name(const char *name, struct lo2_err *err);
+/* One query_range response body → the file the original writes (appended to out; nothing when
+ * the result is empty); *nseries gets the series count. For tests and tools. */
+int fetch_prom_convert(const char *body, size_t n, struct lo2_buf *out, size_t *nseries, struct lo2_err *err);
+
+/* ---- Jaeger ---- */
+struct fetch_jaeger_opts {
+	const char *url; /* "http://localhost:16686" */
+	int64_t start_ns, end_ns;
+	const char *dir;
+	int limit; /* traces per request; 0: 1000 */
+	int concurrency; /* 0: 4 */
+	int64_t timeout_ms; /* 0: 120000 */
+};
+/* /api/services (caller frees names). */
+int fetch_jaeger_services(const char *url, int64_t timeout_ms, struct lo2_strv *names, struct lo2_err *err);
+/* traces_<service>.csv for every service; a service that hits the limit is fetched again in
+ * halves of its window until none does (then a warning). */
+int fetch_jaeger_traces(const struct fetch_jaeger_opts *o, const struct lo2_strv *services,
+                        struct fetch_report *rep, struct lo2_err *err);
+/* One /api/traces body → CSV rows (no header) appended to out; *ntraces the trace count. */
+int fetch_jaeger_csv(const char *body, struct lo2_buf *out, size_t *ntraces, struct lo2_err *err);
+/* The CSV header line the original writes. */
+#define FETCH_TRACES_HEADER "Trace ID,Span ID,Operation Name,Start Time,End Time,Tags\n"
+
+/* last_fetch_time.txt: end as ISO 8601 with +00:00 (whole seconds), no newline. */
+int fetch_write_last_fetch_time(const char *dir, int64_t end_ns, struct lo2_err *err);
+
+/* ---- container logs ---- */
+struct fetch_logs_opts {
+	struct engine *engine;
+	int64_t start_ns, end_ns; /* half-open [start, end), in the engine's clock */
+	const char *dir;
+	bool compress; /* <name>.log.gz, else <name>.log */
+	int concurrency; /* 0: 8 */
+};
+/* Exports the window of every container named in names (ids or names; file names are the
+ * names, which must pass lo2_name_check). Failures per container go to rep. */
+int fetch_logs(const struct fetch_logs_opts *o, const struct lo2_strv *names, struct fetch_report *rep,
+               struct lo2_err *err);
+
+#endif

@@ -1,0 +1,286 @@
+/* test_compose.c - `lo2 up/ps/down` on the real engine with the fixture stack (four services
+ * from the offline busybox image: depends_on service_healthy and
+ * service_completed_successfully, a named volume, a bind mount, a published port that answers,
+ * a network alias another service resolves), and docker-compose listing lo2's containers. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "common/mem.h"
+#include "engine/engine.h"
+
+#define IMAGE "lo2-test/busybox:latest"
+#define FILE_ LO2_FIXTURES "/compose/stack/compose.yml"
+
+static char project[96];
+static char *ids_first[4];
+
+static void cleanup_project(void)
+{
+	struct engine *e = tu_engine();
+	char *label = xasprintf("label=com.docker.compose.project=%s", project);
+	struct lo2_strv f = {0};
+	struct engine_container_list cl = {0};
+	struct engine_network_list nl = {0};
+	struct engine_volume_list vl = {0};
+	struct lo2_err err = {0};
+
+	lo2_strv_push(&f, label);
+	if (engine_container_list(e, &f, true, &cl, &err) == 0)
+		for (size_t i = 0; i < cl.n; i++)
+			engine_container_remove(e, cl.v[i].id, true, true, &err);
+	if (engine_network_list(e, &f, &nl, &err) == 0)
+		for (size_t i = 0; i < nl.n; i++)
+			engine_network_remove(e, nl.v[i].id, &err);
+	if (engine_volume_list(e, &f, &vl, &err) == 0)
+		for (size_t i = 0; i < vl.n; i++)
+			engine_volume_remove(e, vl.v[i].name, true, &err);
+	engine_container_list_free(&cl);
+	engine_network_list_free(&nl);
+	engine_volume_list_free(&vl);
+	lo2_strv_free(&f);
+	free(label);
+	tu_cleanup();
+}
+
+static int group_setup(void **state)
+{
+	tu_engine();
+	tu_require_image(IMAGE);
+	snprintf(project, sizeof(project), "lo2t-%s", tu_run_id());
+	setenv("LO2_TEST_ID", tu_run_id(), 1);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	cleanup_project();
+	for (int i = 0; i < 4; i++)
+		free(ids_first[i]);
+	return 0;
+}
+
+static void lo2_ok(char **out, const char *a1, const char *a2, const char *a3)
+{
+	char *err = NULL;
+	int rc = tu_lo2_run(out, &err, a1, "-f", FILE_, "-p", project, a2, a3, NULL);
+
+	if (rc != 0)
+		fail_msg("lo2 %s %s %s: exit %d: %s", a1, a2 ? a2 : "", a3 ? a3 : "", rc, err ? err : "");
+	free(err);
+}
+
+struct ps_state {
+	char *id[4];
+	int port;
+	char *client_health, *init_state;
+};
+
+static const char *const services[] = {"client", "db", "init", "web"};
+
+static void ps_read(struct ps_state *ps)
+{
+	char *out = NULL;
+	struct lo2_json *doc = NULL;
+	struct lo2_err err = {0};
+
+	memset(ps, 0, sizeof(*ps));
+	lo2_ok(&out, "ps", "--format", "json");
+	if (lo2_json_parse(out, "ps", &doc, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(lo2_json_len(doc), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const struct lo2_json *row = lo2_json_at(doc, i);
+		char *want = xasprintf("%s-%s-1", project, services[i]);
+		const char *pubs = lo2_json_str(lo2_json_get(row, "Publishers"));
+		const char *arrow = strstr(pubs, "->8080/tcp");
+
+		assert_string_equal(lo2_json_str(lo2_json_get(row, "Name")), want);
+		assert_string_equal(lo2_json_str(lo2_json_get(row, "Service")), services[i]);
+		ps->id[i] = xstrdup(lo2_json_str(lo2_json_get(row, "ID")));
+		if (strcmp(services[i], "client") == 0)
+			ps->client_health = xstrdup(lo2_json_str(lo2_json_get(row, "Health")));
+		if (strcmp(services[i], "init") == 0)
+			ps->init_state = xstrdup(lo2_json_str(lo2_json_get(row, "State")));
+		if (arrow) {
+			while (arrow > pubs && arrow[-1] != ':')
+				arrow--;
+			ps->port = atoi(arrow);
+		}
+		free(want);
+	}
+	lo2_json_free(doc);
+	free(out);
+}
+
+static void ps_free(struct ps_state *ps)
+{
+	for (int i = 0; i < 4; i++)
+		free(ps->id[i]);
+	free(ps->client_health);
+	free(ps->init_state);
+}
+
+static char *http_get(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	const char *req = "GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		fail_msg("connect 127.0.0.1:%d failed", port);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+	return xstrdup(buf);
+}
+
+static void test_up_wait(void **state)
+{
+	struct ps_state ps;
+	char *page;
+
+	lo2_ok(NULL, "up", "--wait", "--timeout=120");
+	ps_read(&ps);
+	assert_string_equal(ps.client_health, "healthy"); /* its healthcheck resolves web's alias */
+	assert_string_equal(ps.init_state, "exited");
+	assert_true(ps.port > 0);
+	page = http_get(ps.port);
+	assert_non_null(strstr(page, "lo2-fixture page"));
+	free(page);
+	for (int i = 0; i < 4; i++)
+		ids_first[i] = xstrdup(ps.id[i]);
+	ps_free(&ps);
+}
+
+static void test_up_again_keeps(void **state)
+{
+	struct ps_state ps;
+
+	lo2_ok(NULL, "up", "--wait", "--timeout=120");
+	ps_read(&ps);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(ps.id[i], ids_first[i]);
+	ps_free(&ps);
+}
+
+static void test_docker_compose_sees_them(void **state)
+{
+	const char *argv[] = {"docker-compose", "-f", FILE_, "-p", project, "ps", NULL};
+	char *out = NULL;
+	int rc;
+
+	if (access("/usr/bin/docker-compose", X_OK) != 0 && access("/usr/local/bin/docker-compose", X_OK) != 0) {
+		printf("docker-compose is not installed; skipping the interoperability check\n");
+		return;
+	}
+	rc = tu_run(argv, NULL, &out, NULL);
+	assert_int_equal(rc, 0);
+	for (int i = 0; i < 4; i++) {
+		char *name = xasprintf("%s-%s-1", project, services[i]);
+
+		if (strstr(out, name) == NULL)
+			fail_msg("docker-compose ps does not list %s:\n%s", name, out);
+		free(name);
+	}
+	free(out);
+}
+
+static void test_force_recreate(void **state)
+{
+	struct ps_state ps;
+
+	lo2_ok(NULL, "up", "--force-recreate", "--wait");
+	ps_read(&ps);
+	for (int i = 0; i < 4; i++)
+		assert_string_not_equal(ps.id[i], ids_first[i]);
+	ps_free(&ps);
+}
+
+static size_t count_labelled(void)
+{
+	struct engine *e = tu_engine();
+	char *label = xasprintf("label=com.docker.compose.project=%s", project);
+	struct lo2_strv f = {0};
+	struct engine_container_list cl = {0};
+	struct engine_network_list nl = {0};
+	struct engine_volume_list vl = {0};
+	struct lo2_err err = {0};
+	size_t n;
+
+	lo2_strv_push(&f, label);
+	assert_int_equal(engine_container_list(e, &f, true, &cl, &err), 0);
+	assert_int_equal(engine_network_list(e, &f, &nl, &err), 0);
+	assert_int_equal(engine_volume_list(e, &f, &vl, &err), 0);
+	n = cl.n + nl.n + vl.n;
+	engine_container_list_free(&cl);
+	engine_network_list_free(&nl);
+	engine_volume_list_free(&vl);
+	lo2_strv_free(&f);
+	free(label);
+	return n;
+}
+
+static void test_down_v(void **state)
+{
+	assert_true(count_labelled() >= 7); /* 4 containers, 2 networks, 1 volume */
+	lo2_ok(NULL, "down", "-v", NULL);
+	assert_int_equal(count_labelled(), 0);
+}
+
+static void test_external_network_missing(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *file = xasprintf("%s/compose.yml", dir);
+	FILE *f = fopen(file, "w");
+	char *err = NULL;
+	char *want;
+	int rc;
+
+	assert_non_null(f);
+	fprintf(f, "services:\n  a:\n    image: %s\n    networks: [ext]\nnetworks:\n  ext:\n    external: true\n"
+		   "    name: lo2-missing-%s\n",
+		IMAGE, tu_run_id());
+	fclose(f);
+	rc = tu_lo2_run(NULL, &err, "up", "-f", file, "-p", project, NULL);
+	assert_int_equal(rc, 1);
+	want = xasprintf("network lo2-missing-%s is declared as external, but could not be found; create it with "
+			 "`docker network create lo2-missing-%s`",
+			 tu_run_id(), tu_run_id());
+	if (strstr(err, want) == NULL)
+		fail_msg("unexpected error: %s", err);
+	free(want);
+	free(err);
+	free(file);
+	tu_rm_rf(dir);
+	free(dir);
+	cleanup_project();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_up_wait),
+		cmocka_unit_test(test_up_again_keeps),
+		cmocka_unit_test(test_docker_compose_sees_them),
+		cmocka_unit_test(test_force_recreate),
+		cmocka_unit_test(test_down_v),
+		cmocka_unit_test(test_external_network_missing),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
