@@ -276,6 +276,7 @@ static void test_logs_byte_identical(void **state)
 		}
 	}
 	tu_rm_rf(dir);
+	free(dir);
 	free(plain);
 	free(gz);
 	free(want);
@@ -335,6 +336,7 @@ static void test_logs_window(void **state)
 	free(text);
 	lo2_buf_free(&want);
 	tu_rm_rf(dir);
+	free(dir);
 	free(all);
 	free(win);
 	free(id);
@@ -352,6 +354,7 @@ static void test_logs_tty(void **state)
 	assert_string_equal(got, "tty one\r\ntty two\r\n");
 	free(got);
 	tu_rm_rf(dir);
+	free(dir);
 	free(path);
 	free(id);
 }
@@ -457,6 +460,7 @@ static void test_cli_errors(void **state)
 	free(out);
 	free(errs);
 	tu_rm_rf(dir);
+	free(dir);
 	free(sock);
 	free(host);
 }
