@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
+
 #include "common/file.h"
+#include "run/locust.h"
 #include "run/run.h"
 
 static void test_discover(void **state)
@@ -87,12 +90,53 @@ static void test_schedule(void **state)
 	lo2_strv_free(&reversed);
 }
 
+static void test_locust_process(void **state)
+{
+	char *dir = tu_tmpdir();
+	struct lo2_strv extra = {0};
+	struct run_locust_opts o = {.locust_dir = "/srv/locust", .main_file = "locust_main.py", .users = 7,
+				    .spawn_rate = 7, .host_url = "http://127.0.0.1:6882", .tag = "get_token_404",
+				    .run_time_s = 20, .out_dir = dir, .command = LO2_FIXTURES "/run/fake-locust",
+				    .extra_args = &extra};
+	struct run_locust_result res;
+	struct lo2_err err = {0};
+	char *log = xasprintf("%s/locust.log", dir), *text, *want;
+
+	lo2_strv_push(&extra, "--stop-timeout=5");
+	assert_int_equal(run_locust(NULL, &o, &res, &err), 0);
+	assert_int_equal(res.exit_code, 0);
+	assert_true(res.have_counts);
+	assert_int_equal(res.requests, 42);
+	assert_int_equal(res.failures, 7);
+	assert_true(res.end_ns >= res.start_ns && res.start_ns > 0);
+	text = tu_read(log, NULL);
+	want = xasprintf("args: --locustfile=/srv/locust/locust_main.py --headless --only-summary --users=7 "
+			 "--spawn-rate=7 --host=http://127.0.0.1:6882 --run-time=20s --tags correct get_token_404 "
+			 "--logfile=%s/locust.log --csv=%s/locust --stop-timeout=5\n",
+			 dir, dir);
+	assert_string_equal(text, want);
+	free(text);
+	free(want);
+	o.tag = "fail_me";
+	assert_int_equal(run_locust(NULL, &o, &res, &err), 0);
+	assert_int_equal(res.exit_code, 1);
+	o.command = "/nonexistent/locust";
+	assert_int_equal(run_locust(NULL, &o, &res, &err), -1);
+	assert_string_equal(err.msg, "run Locust for tag fail_me: start Locust (/nonexistent/locust): "
+				     "No such file or directory");
+	lo2_strv_free(&extra);
+	tu_rm_rf(dir);
+	free(dir);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_discover),
 		cmocka_unit_test(test_hostile_tag),
 		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_locust_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
