@@ -12,6 +12,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/mem.h"
+#include "common/sha256.h"
 #include "common/sink.h"
 #include "common/str.h"
 #include "common/time.h"
@@ -210,6 +211,28 @@ static void test_json(void **state)
 	assert_true(lo2_str_has_prefix(err.msg, "parse engine /version: malformed JSON: "));
 }
 
+static void test_sha256(void **state)
+{
+	char hex[65];
+	struct lo2_sha256 c;
+	char *million = xmalloc(1000000);
+
+	/* FIPS 180-4 / NIST test vectors. */
+	lo2_sha256_hex_of("", 0, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	lo2_sha256_hex_of("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	lo2_sha256_hex_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	memset(million, 'a', 1000000);
+	lo2_sha256_init(&c);
+	for (size_t off = 0; off < 1000000; off += 999)
+		lo2_sha256_update(&c, million + off, 1000000 - off < 999 ? 1000000 - off : 999);
+	lo2_sha256_hex(&c, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(million);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_memory_sink_cap), cmocka_unit_test(test_time),
 		cmocka_unit_test(test_name_check),     cmocka_unit_test(test_buf_and_err),
 		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_json),
+		cmocka_unit_test(test_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
