@@ -9,6 +9,7 @@
 
 #include "common/file.h"
 #include "run/locust.h"
+#include "run/manifest.h"
 #include "run/run.h"
 
 static void test_discover(void **state)
@@ -130,6 +131,72 @@ static void test_locust_process(void **state)
 	free(log);
 }
 
+static void test_manifest_roundtrip(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = xasprintf("%s/run.json", dir), *again = xasprintf("%s/again.json", dir);
+	char *file = xasprintf("%s/t1/app.log.gz", dir), *sub = xasprintf("%s/t1", dir);
+	struct lo2_strv tags = {0};
+	struct run_schedule s;
+	struct run_manifest m, r;
+	struct lo2_err err = {0};
+	char *a, *b;
+
+	lo2_strv_push(&tags, "correct");
+	lo2_strv_push(&tags, "t1");
+	run_schedule_make(&tags, UINT64_C(18446744073709551557), 20, 30, 1, 5, &s);
+	run_manifest_init(&m, &s);
+	m.lo2_version = xstrdup("0.1.0");
+	m.project = xstrdup("lo2-lab");
+	lo2_kvv_set(&m.images, "lo2-lab-mysqldb-1", "sha256:abc");
+	m.tests[0].status = RUN_TEST_COMPLETE;
+	m.tests[0].start_ns = 1700000000123456789LL;
+	m.tests[0].end_ns = 1700000020123456789LL;
+	m.tests[0].locust_exit = 1;
+	m.tests[0].have_counts = true;
+	m.tests[0].requests = 4242;
+	m.tests[0].failures = 17;
+	assert_int_equal(lo2_mkdir_p(sub, 0755, &err), 0);
+	assert_int_equal(lo2_write_file_atomic(file, "abc", 3, &err), 0);
+	assert_int_equal(run_manifest_add_file(&m.tests[0], dir, "t1/app.log.gz", &err), 0);
+	run_manifest_add_event(&m.tests[0], 1700000001000000000LL, "lo2-lab-app-1", "die", "137");
+	lo2_strv_push(&m.tests[0].errors, "metric x: 400 Bad Request");
+	assert_int_equal(run_manifest_write(&m, path, &err), 0);
+	assert_int_equal(run_manifest_read(path, &r, &err), 0);
+	assert_true(r.seed == UINT64_C(18446744073709551557));
+	assert_int_equal(r.n_tests, 2);
+	assert_string_equal(r.tests[0].tag, m.tests[0].tag);
+	assert_int_equal(r.tests[0].status, RUN_TEST_COMPLETE);
+	assert_int_equal(r.tests[1].status, RUN_TEST_PENDING);
+	assert_int_equal(r.tests[0].end_ns, 1700000020123456789LL);
+	assert_int_equal(r.tests[0].requests, 4242);
+	assert_int_equal(r.tests[0].files[0].size, 3);
+	assert_string_equal(r.tests[0].files[0].sha256,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(r.tests[0].events[0].exit_code, "137");
+	assert_string_equal(lo2_kvv_get(&r.images, "lo2-lab-mysqldb-1"), "sha256:abc");
+	/* Reading and writing again gives the same bytes. */
+	assert_int_equal(run_manifest_write(&r, again, &err), 0);
+	a = tu_read(path, NULL);
+	b = tu_read(again, NULL);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	run_manifest_free(&r);
+	assert_int_equal(lo2_write_file_atomic(again, "{\"tests\": 3}", 12, &err), 0);
+	assert_int_equal(run_manifest_read(again, &r, &err), -1);
+	assert_true(strstr(err.msg, "no seed or tests: not a run.json of lo2") != NULL);
+	run_manifest_free(&m);
+	run_schedule_free(&s);
+	lo2_strv_free(&tags);
+	tu_rm_rf(dir);
+	free(dir);
+	free(path);
+	free(again);
+	free(file);
+	free(sub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_tag),
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_locust_process),
+		cmocka_unit_test(test_manifest_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
