@@ -8,6 +8,7 @@
 #include "common/mem.h"
 
 #include "common/file.h"
+#include "run/config.h"
 #include "run/locust.h"
 #include "run/manifest.h"
 #include "run/run.h"
@@ -197,6 +198,62 @@ static void test_manifest_roundtrip(void **state)
 	free(sub);
 }
 
+static void test_config(void **state)
+{
+	struct run_config c;
+	struct lo2_err err = {0};
+	bool takes = false;
+	uint64_t seed = 0;
+
+	run_config_defaults(&c);
+	assert_string_equal(c.compose_file, "docker-compose.yml");
+	assert_int_equal(c.duration_min, 20);
+	assert_int_equal(c.duration_max, 180);
+	assert_true(c.compress);
+	assert_int_equal(run_config_load(LO2_FIXTURES "/run/config/lo2.yml", &c, &err), 0);
+	/* Relative paths are taken from the config file's folder. */
+	assert_string_equal(c.compose_file, LO2_FIXTURES "/run/config/../lab/docker-compose.yml");
+	assert_string_equal(c.mysql_init_sql, LO2_FIXTURES "/run/config/mysql/create_mysql.sql");
+	assert_string_equal(c.project, "lo2-lab");
+	assert_int_equal(c.mysql_timeout, 120);
+	assert_int_equal(c.locust_users, 3);
+	assert_int_equal(c.locust_extra_args.n, 2);
+	assert_string_equal(c.locust_extra_args.v[1], "--reset-stats");
+	assert_int_equal(c.duration_max, 30);
+	assert_false(c.compress);
+	assert_int_equal(c.tags.n, 2);
+	assert_int_equal(run_config_seed(&c, &seed, &err), 0);
+	assert_true(seed == 42);
+	/* Flags override the file. */
+	assert_int_equal(run_config_flag(&c, "--locust-users", "9", &takes, &err), 0);
+	assert_true(takes);
+	assert_int_equal(c.locust_users, 9);
+	assert_int_equal(run_config_flag(&c, "--durations-max=45", NULL, &takes, &err), 0);
+	assert_false(takes);
+	assert_int_equal(c.duration_max, 45);
+	assert_int_equal(run_config_flag(&c, "--keep", NULL, &takes, &err), 0);
+	assert_true(c.keep);
+	assert_int_equal(run_config_flag(&c, "--tags", "a,b,c", &takes, &err), 0);
+	assert_int_equal(c.tags.n, 3);
+	assert_int_equal(run_config_flag(&c, "--locust-users", "many", &takes, &err), -1);
+	assert_string_equal(err.msg, "option '--locust-users': \"many\" is not a whole number");
+	assert_int_equal(err.kind, LO2_E_USAGE);
+	assert_int_equal(run_config_flag(&c, "--no-such", "1", &takes, &err), -1);
+	assert_string_equal(err.msg, "unknown option '--no-such'");
+	assert_int_equal(run_config_check(&c, &err), 0);
+	c.wait_min = 9;
+	assert_int_equal(run_config_check(&c, &err), -1);
+	assert_string_equal(err.msg, "waits: max 5 is below min 9");
+	run_config_free(&c);
+
+	run_config_defaults(&c);
+	assert_int_equal(run_config_load(LO2_FIXTURES "/run/config/unknown.yml", &c, &err), -1);
+	assert_string_equal(err.msg, LO2_FIXTURES "/run/config/unknown.yml:3:3: unknown setting \"mysql.colour\"");
+	assert_int_equal(run_config_load(LO2_FIXTURES "/run/config/badvalue.yml", &c, &err), -1);
+	assert_string_equal(err.msg, LO2_FIXTURES "/run/config/badvalue.yml:2:8: durations.min: expected a whole number");
+	run_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_locust_process),
 		cmocka_unit_test(test_manifest_roundtrip),
+		cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

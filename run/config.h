@@ -1,0 +1,51 @@
+/* config.h - `lo2 run`'s settings: one table (key, type, default, help) drives lo2.yml, the
+ * command-line flags (--mysql-user for mysql.user) and --help, so the three never disagree. */
+#ifndef LO2_RUN_CONFIG_H
+#define LO2_RUN_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "common/str.h"
+
+struct run_config {
+	char *compose_file, *project;
+	char *mysql_service, *mysql_host, *mysql_user, *mysql_password_env, *mysql_password_file, *mysql_database,
+		*mysql_init_sql;
+	int mysql_port, mysql_timeout;
+	char *locust_folder, *locust_main, *locust_host, *locust_image, *locust_command, *locust_network;
+	int locust_users, locust_spawn_rate;
+	struct lo2_strv locust_extra_args;
+	char *prometheus_url, *prometheus_metrics, *prometheus_step;
+	char *jaeger_url, *jaeger_services;
+	int jaeger_limit;
+	int duration_min, duration_max, wait_min, wait_max;
+	char *seed; /* decimal; empty: a random seed, printed and recorded */
+	char *output_root, *output;
+	bool compress, timestamps, keep;
+	struct lo2_strv tags;
+	int runs;
+};
+
+/* Fills every setting with its default. */
+void run_config_defaults(struct run_config *c);
+void run_config_free(struct run_config *c);
+/* Reads a lo2.yml; relative paths in it are taken from the file's folder. Unknown keys and bad
+ * values are errors "FILE:LINE:COL: ...". */
+int run_config_load(const char *path, struct run_config *c, struct lo2_err *err);
+/* Applies one flag ("--mysql-user", value) over the config; -1 with LO2_E_USAGE when unknown
+ * or invalid. *takes_value tells whether the flag consumes a value (booleans don't). */
+int run_config_flag(struct run_config *c, const char *flag, const char *value, bool *takes_value,
+		    struct lo2_err *err);
+/* True when flag names a boolean setting (so it takes no value). */
+bool run_config_flag_is_bool(const char *flag);
+/* Prints every setting: flag, lo2.yml key, default, help. */
+void run_config_help(FILE *f);
+/* Checks the combination (ranges, runner mode); err names the setting. */
+int run_config_check(const struct run_config *c, struct lo2_err *err);
+/* The seed as a number (parse of c->seed); -1 when it is not a decimal 64-bit number. */
+int run_config_seed(const struct run_config *c, uint64_t *seed, struct lo2_err *err);
+
+#endif
