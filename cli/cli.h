@@ -34,6 +34,7 @@ int cmd_engine(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);

@@ -22,24 +22,24 @@ struct copts {
 enum { O_FORCE = 256, O_NO_BUILD, O_WAIT, O_TIMEOUT, O_FORMAT };
 
 static const struct option long_opts[] = {
-	{"file", required_argument, NULL, 'f'},
-	{"project-name", required_argument, NULL, 'p'},
-	{"host", required_argument, NULL, 'H'},
-	{"force-recreate", no_argument, NULL, O_FORCE},
-	{"no-build", no_argument, NULL, O_NO_BUILD},
-	{"wait", no_argument, NULL, O_WAIT},
-	{"timeout", required_argument, NULL, 't'},
-	{"volumes", no_argument, NULL, 'v'},
-	{"detach", no_argument, NULL, 'd'},
-	{"format", required_argument, NULL, O_FORMAT},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"file", required_argument, NULL, 'f'},
+    {"project-name", required_argument, NULL, 'p'},
+    {"host", required_argument, NULL, 'H'},
+    {"force-recreate", no_argument, NULL, O_FORCE},
+    {"no-build", no_argument, NULL, O_NO_BUILD},
+    {"wait", no_argument, NULL, O_WAIT},
+    {"timeout", required_argument, NULL, 't'},
+    {"volumes", no_argument, NULL, 'v'},
+    {"detach", no_argument, NULL, 'd'},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static const char *default_file(void)
 {
 	static const char *const names[] = {"compose.yaml", "compose.yml", "docker-compose.yml",
-					    "docker-compose.yaml"};
+	                                    "docker-compose.yaml"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (access(names[i], F_OK) == 0)
@@ -68,8 +68,9 @@ static int parse_opts(const char *cmd, const char *allowed, int argc, char **arg
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:p:H:t:vdh", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return cli_usage_error(cmd, c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_usage_error(cmd,
+			                       c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+			                       argv[optind - 1]);
 		if (c < 256 && !strchr(allowed, c))
 			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 		switch (c) {
@@ -249,7 +250,8 @@ int cmd_down(int argc, char **argv)
 		       "fine), then its networks; with -v its named volumes. External networks and volumes\n"
 		       "are never touched.\n"
 		       "  -v, --volumes     remove named volumes and anonymous ones\n"
-		       "  -t, --timeout S   stop timeout (default: each container's stop_grace_period or 10s)\n");
+		       "  -t, --timeout S   stop timeout (default: each container's stop_grace_period or "
+		       "10s)\n");
 		return CLI_OK;
 	}
 	rc = parse_opts("down", "fpHtv", argc, argv, &o);
@@ -305,8 +307,8 @@ static void ps_print_table(const struct compose_ps *ps)
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct compose_ps_row *r = &ps->v[i];
 
-		printf("%-32s %-20s %-10s %-10s %s\n", r->name, r->service, r->state, r->health ? r->health : "",
-		       r->ports);
+		printf("%-32s %-20s %-10s %-10s %s\n", r->name, r->service, r->state,
+		       r->health ? r->health : "", r->ports);
 	}
 }
 

@@ -58,7 +58,8 @@ static const struct flag flags[] = {
      "the password is in environment variable VAR"},
     {"password-file", 0, "F", FLAG_STR, ARG(password_file), FOR_BOTH,
      "the password is the first line of file F"},
-    {"database", 0, "D", FLAG_STR, ARG(database), FOR_BOTH, "the database to connect to"},
+    {"database", 0, "D", FLAG_STR, ARG(database), FOR_WAIT, "the database to connect to (waited for)"},
+    {"database", 0, "D", FLAG_STR, ARG(database), FOR_EXEC, "the database to connect to"},
     {"service", 0, "NAME", FLAG_STR, ARG(service), FOR_BOTH,
      "the running container of compose service NAME instead of --host\n"
      "and --port: its published 3306/tcp, else its address on the\n"
@@ -309,6 +310,19 @@ static int connect_target(const struct mysql_args *a, struct mysql_conn *c, stru
 	return 0;
 }
 
+/* An access denied with no password anywhere gets a hint saying where one would come from. */
+static void hint_no_password(const struct mysql_args *a, const struct mysql_conn *c, struct lo2_err *err)
+{
+	size_t n = strlen(err->msg);
+
+	if (err->kind != LO2_E_AUTH || c->target.password || !a->service)
+		return;
+	snprintf(err->msg + n, sizeof(err->msg) - n,
+	         " (no password for user %s in the environment of container %s; give --password-env or "
+	         "--password-file)",
+	         a->user ? a->user : DB_DEFAULT_USER, c->svc.container ? c->svc.container : "?");
+}
+
 static void conn_free(struct mysql_conn *c)
 {
 	db_service_addr_free(&c->svc);
@@ -332,6 +346,7 @@ static int run_wait(const struct mysql_args *a)
 		rc = CLI_OK;
 	} else {
 		db_err_scrub(&err, c.target.password);
+		hint_no_password(a, &c, &err);
 		rc = cli_fail(&err);
 	}
 	conn_free(&c);
@@ -351,6 +366,7 @@ static int run_exec(const struct mysql_args *a)
 		rc = CLI_OK;
 	} else {
 		db_err_scrub(&err, c.target.password);
+		hint_no_password(a, &c, &err);
 		rc = cli_fail(&err);
 	}
 	conn_free(&c);

@@ -1,9 +1,18 @@
-/* cmd_run.c - `lo2 tags`: the Locust tags a run would use (the rest of `lo2 run` builds on
- * compose, mysql and fetch). */
+/* cmd_run.c - `lo2 tags` and `lo2 run`: argument handling and progress output only; the
+ * work is in run/. */
 #include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/engine.h"
+#include "run/config.h"
+#include "run/driver.h"
 #include "run/run.h"
 
 static void tags_usage(FILE *f)
@@ -33,4 +42,160 @@ int cmd_tags(int argc, char **argv)
 		printf("%s\n", tags.v[i]);
 	lo2_strv_free(&tags);
 	return CLI_OK;
+}
+
+/* ---- lo2 run ---- */
+
+static atomic_bool run_cancel;
+
+static void on_stop_signal(int sig)
+{
+	atomic_store(&run_cancel, true);
+}
+
+struct progress_state {
+	bool tty;
+	size_t k, n;
+	char tag[256];
+	int planned_s;
+	int64_t test_start;
+};
+
+static void print_log(void *user, const char *line)
+{
+	struct progress_state *p = user;
+
+	if (p->tty)
+		fprintf(stderr, "\r\033[K");
+	fprintf(stderr, "%s\n", line);
+}
+
+static void print_progress(void *user, size_t k, size_t n, const char *tag, int planned_s, int64_t started)
+{
+	struct progress_state *p = user;
+
+	p->k = k;
+	p->n = n;
+	snprintf(p->tag, sizeof(p->tag), "%s", tag);
+	p->planned_s = planned_s;
+	p->test_start = started;
+	if (p->tty)
+		fprintf(stderr, "\r\033[Ktest %zu/%zu %s (%ds planned)", k, n, tag, planned_s);
+}
+
+static void run_usage(FILE *f)
+{
+	fprintf(f, "Usage: lo2 run [--config lo2.yml] [OPTIONS] [--dry-run] [--resume DIR]\n\n"
+		   "The LO2 collection: deploy the compose stack, wait for MySQL and run its init SQL, then for\n"
+		   "each Locust tag in seeded shuffled order run Locust for a drawn duration and collect the\n"
+		   "test's container logs, Prometheus metrics and Jaeger traces into LO2_run_<unix>/<tag>/;\n"
+		   "pause, next tag; tear down at the end. run.json records everything and is the resume point.\n\n"
+		   "  -c, --config FILE  settings file (default: lo2.yml when present)\n"
+		   "      --dry-run      print the schedule and exit\n"
+		   "      --resume DIR   continue a run that stopped, with its seed and schedule\n\n"
+		   "Settings (flag, then its lo2.yml key and default):\n");
+	run_config_help(f);
+}
+
+static int dry_run(const struct run_config *c)
+{
+	struct run_schedule s;
+	struct lo2_err err = {0};
+	uint64_t seed = 0;
+	long total = 0;
+
+	if (c->seed[0] == '\0')
+		seed = run_seed_random();
+	else if (run_config_seed(c, &seed, &err) < 0)
+		return cli_fail(&err);
+	if (run_plan(c, seed, &s, &err) < 0)
+		return cli_fail(&err);
+	printf("seed %" PRIu64 "\n%-4s %-48s %8s %6s\n", seed, "#", "tag", "duration", "wait");
+	for (size_t i = 0; i < s.n; i++) {
+		printf("%-4zu %-48s %7ds %5ds\n", i + 1, s.tests[i].tag, s.tests[i].duration_s, s.tests[i].wait_s);
+		total += s.tests[i].duration_s + (i + 1 < s.n ? s.tests[i].wait_s : 0);
+	}
+	printf("%zu tests, %ld s of tests and waits\n", s.n, total);
+	run_schedule_free(&s);
+	return CLI_OK;
+}
+
+/* Finds --config/-c first: the file is read before the flags that override it. */
+static const char *config_path(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0)
+			return argv[i + 1];
+	return access("lo2.yml", R_OK) == 0 ? "lo2.yml" : NULL;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_config c;
+	struct lo2_err err = {0};
+	const char *cfg = config_path(argc, argv), *resume = NULL;
+	bool dry = false;
+	struct progress_state ps = {.tty = isatty(2)};
+	struct run_hooks hooks = {.log = print_log, .progress = print_progress, .user = &ps, .cancel = &run_cancel};
+	struct engine *e = NULL;
+	int ret = CLI_OK;
+
+	if (cli_wants_help(argc, argv)) {
+		run_usage(stdout);
+		return CLI_OK;
+	}
+	run_config_defaults(&c);
+	if (cfg && run_config_load(cfg, &c, &err) < 0) {
+		run_config_free(&c);
+		return cli_fail(&err);
+	}
+	for (int i = 1; i < argc; i++) {
+		bool takes = false;
+
+		if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) {
+			i++;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
+		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
+			resume = argv[++i];
+		} else if (run_config_flag(&c, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &takes, &err) < 0) {
+			run_config_free(&c);
+			return cli_usage_error("run", "%s", err.msg);
+		} else if (takes) {
+			i++;
+		}
+	}
+	if (run_config_check(&c, &err) < 0) {
+		run_config_free(&c);
+		return cli_usage_error("run", "%s", err.msg);
+	}
+	if (dry) {
+		ret = dry_run(&c);
+		run_config_free(&c);
+		return ret;
+	}
+	if (c.runs > 1 && (resume || c.output[0])) {
+		run_config_free(&c);
+		return cli_usage_error("run", "--runs with --resume or --output: each run needs its own folder");
+	}
+	signal(SIGINT, on_stop_signal);
+	signal(SIGTERM, on_stop_signal);
+	if (cli_engine_open(NULL, &e) < 0) {
+		run_config_free(&c);
+		return CLI_FAIL;
+	}
+	for (int r = 0; r < c.runs && ret == CLI_OK && !atomic_load(&run_cancel); r++) {
+		char *dir = NULL;
+
+		if (c.runs > 1)
+			fprintf(stderr, "lo2: run %d/%d\n", r + 1, c.runs);
+		if (run_execute(e, &c, resume, &hooks, &dir, &err) < 0)
+			ret = cli_fail(&err);
+		else
+			printf("%s\n", dir);
+		free(dir);
+	}
+	engine_free(e);
+	run_config_free(&c);
+	return ret;
 }

@@ -16,23 +16,23 @@ struct engine_container_spec;
 
 /* ---- the model (every string owned by the project) ---- */
 struct compose_port {
-	char *host_ip;   /* "" = every address */
+	char *host_ip; /* "" = every address */
 	char *published; /* "" = random, "8080", or "8000-8010" (any in range) */
 	int target;
 	char *protocol; /* tcp, udp, sctp */
-	char *mode;     /* ingress (default) or host */
+	char *mode; /* ingress (default) or host */
 };
 struct compose_mount {
-	char *type;   /* bind, volume, tmpfs */
+	char *type; /* bind, volume, tmpfs */
 	char *source; /* bind: absolute path; volume: the top-level key; NULL: anonymous */
 	char *target;
 	bool read_only;
 	bool create_host_path; /* bind */
-	char *propagation;     /* bind, or NULL */
-	char *selinux;         /* bind: "z", "Z" or NULL */
-	bool nocopy;           /* volume */
-	char *subpath;         /* volume, or NULL */
-	int64_t tmpfs_size;    /* bytes, 0 = unset */
+	char *propagation; /* bind, or NULL */
+	char *selinux; /* bind: "z", "Z" or NULL */
+	bool nocopy; /* volume */
+	char *subpath; /* volume, or NULL */
+	int64_t tmpfs_size; /* bytes, 0 = unset */
 	bool long_syntax;
 };
 struct compose_svc_net {
@@ -51,7 +51,7 @@ struct compose_healthcheck {
 	bool set, disable;
 	struct lo2_strv test;
 	int64_t interval_ns, timeout_ns, start_period_ns, start_interval_ns; /* -1 = unset */
-	int retries;                                                          /* -1 = unset */
+	int retries; /* -1 = unset */
 };
 struct compose_ulimit {
 	char *name;
@@ -66,7 +66,7 @@ struct compose_build {
 struct compose_service {
 	char *name;
 	int line, col; /* where the service's key is */
-	char *image;   /* as written, or NULL with build: (then <project>-<service>) */
+	char *image; /* as written, or NULL with build: (then <project>-<service>) */
 	bool has_build;
 	struct compose_build build;
 	char *container_name;
@@ -97,7 +97,7 @@ struct compose_service {
 	struct lo2_kvv sysctls;
 	struct lo2_strv tmpfs;
 	int64_t stop_grace_period_ns; /* -1 = unset */
-	int64_t shm_size, mem_limit;  /* bytes, 0 = unset */
+	int64_t shm_size, mem_limit; /* bytes, 0 = unset */
 	/* filled by compose_plan */
 	char *container; /* container name */
 	char *config_hash;
@@ -123,8 +123,8 @@ struct compose_volume {
 
 struct compose_project {
 	char *name;
-	char *working_dir;  /* absolute folder of the compose file */
-	char *config_file;  /* absolute path */
+	char *working_dir; /* absolute folder of the compose file */
+	char *config_file; /* absolute path */
 	struct compose_service *services; /* in file order */
 	size_t n_services;
 	struct compose_network *networks; /* "default" is added when some service uses it */
@@ -135,7 +135,7 @@ struct compose_project {
 };
 
 struct compose_load_opts {
-	const char *file;         /* the compose file */
+	const char *file; /* the compose file */
 	const char *project_name; /* -p, or NULL */
 	/* Variables for interpolation; NULL: the process environment over the .env beside the file. */
 	const struct lo2_kvv *env;
@@ -146,10 +146,10 @@ struct compose_load_opts {
  * are appended to warnings as "FILE:LINE:COL: ..." (may be NULL). Errors read
  * "FILE:LINE:COL: ...". *out: free with compose_project_free. */
 int compose_load(const struct compose_load_opts *o, struct compose_project **out, struct lo2_strv *warnings,
-		 struct lo2_err *err);
+                 struct lo2_err *err);
 /* The same from text in memory; o->file names it in messages and anchors relative paths. */
 int compose_load_text(const char *text, size_t len, const struct compose_load_opts *o,
-		      struct compose_project **out, struct lo2_strv *warnings, struct lo2_err *err);
+                      struct compose_project **out, struct lo2_strv *warnings, struct lo2_err *err);
 void compose_project_free(struct compose_project *p);
 
 const struct compose_service *compose_service_find(const struct compose_project *p, const char *name);
@@ -160,7 +160,7 @@ bool compose_service_has_healthcheck(const struct compose_service *s);
 int compose_plan(struct compose_project *p, struct lo2_err *err);
 /* The engine create spec of a planned service (free with engine_container_spec_free). */
 int compose_service_spec(const struct compose_project *p, const struct compose_service *s,
-			 struct engine_container_spec *out, struct lo2_err *err);
+                         struct engine_container_spec *out, struct lo2_err *err);
 /* The normalised model as JSON (pretty when indent != NULL; caller frees). */
 char *compose_project_json(const struct compose_project *p, const char *indent);
 /* The sha256 hex (65 bytes with the NUL) of n bytes. */
@@ -169,14 +169,14 @@ void compose_sha256_hex(const void *data, size_t n, char out[65]);
 /* ---- deploy ---- */
 struct compose_up_opts {
 	bool force_recreate, no_build, wait;
-	int timeout_s;                   /* waits on dependencies and --wait; 0 = none */
+	int timeout_s; /* waits on dependencies and --wait; 0 = none */
 	const struct lo2_strv *services; /* NULL or empty: all (with their dependencies) */
-	bool quiet;                      /* no progress lines */
+	bool quiet; /* no progress lines */
 };
 /* Creates networks and volumes, pulls missing images, creates and starts containers wave by
  * wave (a wave's services in parallel). Progress lines go to stderr unless quiet. */
 int compose_up(struct engine *e, const struct compose_project *p, const struct compose_up_opts *o,
-	       struct lo2_err *err);
+               struct lo2_err *err);
 struct compose_down_opts {
 	bool volumes;
 	int timeout_s; /* < 0: each container's StopTimeout */
@@ -185,7 +185,7 @@ struct compose_down_opts {
 /* Stops and removes the project's containers (found by label), its networks, and with
  * volumes its named volumes. p may hold only a name when the file is gone. */
 int compose_down(struct engine *e, const struct compose_project *p, const struct compose_down_opts *o,
-		 struct lo2_err *err);
+                 struct lo2_err *err);
 struct compose_ps_row {
 	char *name, *service, *state, *health, *ports, *id;
 };

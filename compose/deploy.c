@@ -25,6 +25,8 @@ struct up_ctx {
 	const struct compose_up_opts *o;
 	bool *selected;
 	char **image_ids;
+	char **ids; /* container per service, after phase one */
+	bool *running; /* kept and already running */
 	struct engine_container_list existing;
 	pthread_mutex_t start_lock;
 	int64_t deadline_ns; /* 0: no limit */
@@ -93,7 +95,7 @@ static int select_services(struct up_ctx *u, struct lo2_err *err)
 /* ---- networks and volumes ---- */
 
 static void resource_labels(struct lo2_kvv *labels, const struct lo2_kvv *own, const char *kind,
-			    const char *key, const char *project)
+                            const char *key, const char *project)
 {
 	lo2_autofree char *k = xasprintf(LABEL "%s", kind);
 
@@ -117,10 +119,11 @@ static int ensure_network(struct up_ctx *u, const struct compose_network *n, str
 	if (err->kind != LO2_E_NOT_FOUND)
 		return -1;
 	if (n->external)
-		return lo2_err_set(err, LO2_E_NOT_FOUND,
-				   "network %s is declared as external, but could not be found; create it with "
-				   "`docker network create %s`",
-				   n->name, n->name);
+		return lo2_err_set(
+		    err, LO2_E_NOT_FOUND,
+		    "network %s is declared as external, but could not be found; create it with "
+		    "`docker network create %s`",
+		    n->name, n->name);
 	spec.name = xstrdup(n->name);
 	spec.driver = xstrdup(n->driver);
 	spec.internal = n->internal;
@@ -149,10 +152,11 @@ static int ensure_volume(struct up_ctx *u, const struct compose_volume *v, struc
 	if (err->kind != LO2_E_NOT_FOUND)
 		return -1;
 	if (v->external)
-		return lo2_err_set(err, LO2_E_NOT_FOUND,
-				   "volume %s is declared as external, but could not be found; create it with "
-				   "`docker volume create %s`",
-				   v->name, v->name);
+		return lo2_err_set(
+		    err, LO2_E_NOT_FOUND,
+		    "volume %s is declared as external, but could not be found; create it with "
+		    "`docker volume create %s`",
+		    v->name, v->name);
 	spec.name = xstrdup(v->name);
 	spec.driver = xstrdup(v->driver);
 	lo2_kvv_copy(&spec.driver_opts, &v->driver_opts);
@@ -191,7 +195,8 @@ static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
 	return lo2_tar_read(user, buf, n, err);
 }
 
-static int build_image(struct up_ctx *u, const struct compose_service *s, const char *ref, struct lo2_err *err)
+static int build_image(struct up_ctx *u, const struct compose_service *s, const char *ref,
+                       struct lo2_err *err)
 {
 	const char *df = s->build.dockerfile ? s->build.dockerfile : "Dockerfile";
 	struct engine_build_opts bo = {.tag = ref, .dockerfile = df, .build_args = &s->build.args};
@@ -202,7 +207,8 @@ static int build_image(struct up_ctx *u, const struct compose_service *s, const 
 	if (lo2_build_context(s->build.context, df, &tar, err) < 0)
 		return -1;
 	progress(u->o->quiet, "Building", ref);
-	rc = engine_image_build(u->e, tar_reader, tar, &bo, u->o->quiet ? NULL : print_progress, NULL, &id, err);
+	rc = engine_image_build(u->e, tar_reader, tar, &bo, u->o->quiet ? NULL : print_progress, NULL, &id,
+	                        err);
 	lo2_tar_free(tar);
 	free(id);
 	return rc;
@@ -217,12 +223,14 @@ static int ensure_image(struct up_ctx *u, size_t i, struct lo2_err *err)
 
 	if (rc < 0 && err->kind == LO2_E_NOT_FOUND) {
 		if (s->has_build && u->o->no_build)
-			return lo2_err_set(err, LO2_E_NOT_FOUND, "image %s is missing and --no-build was given", ref);
+			return lo2_err_set(err, LO2_E_NOT_FOUND,
+			                   "image %s is missing and --no-build was given", ref);
 		if (s->has_build)
 			rc = build_image(u, s, ref, err);
 		else {
 			progress(u->o->quiet, "Pulling", ref);
-			rc = engine_image_pull(u->e, ref, s->platform, u->o->quiet ? NULL : print_progress, NULL, err);
+			rc = engine_image_pull(u->e, ref, s->platform, u->o->quiet ? NULL : print_progress,
+			                       NULL, err);
 		}
 		if (rc == 0)
 			rc = engine_image_inspect(u->e, ref, &info, err);
@@ -239,8 +247,8 @@ static int timed_out(struct up_ctx *u, const char *what, const char *name, struc
 {
 	if (u->deadline_ns == 0 || now_ns() < u->deadline_ns)
 		return 0;
-	return lo2_err_set(err, LO2_E_TIMEOUT, "timed out after %ds waiting for %s to %s", u->o->timeout_s, name,
-			   what);
+	return lo2_err_set(err, LO2_E_TIMEOUT, "timed out after %ds waiting for %s to %s", u->o->timeout_s,
+	                   name, what);
 }
 
 /* 1 when the condition holds, 0 to poll again, -1 when it never will. */
@@ -253,18 +261,19 @@ static int condition_state(const char *cond, const struct engine_container_info 
 			return 0;
 		if (ci->exit_code == 0)
 			return 1;
-		return lo2_err_set(err, LO2_E_GENERIC, "container %s didn't complete successfully: exit %lld", ci->name,
-				   (long long)ci->exit_code);
+		return lo2_err_set(err, LO2_E_GENERIC, "container %s didn't complete successfully: exit %lld",
+		                   ci->name, (long long)ci->exit_code);
 	}
 	if (exited && ci->exit_code == 0 && strcmp(cond, "up_wait") == 0)
 		return 1; /* --wait: a one-shot container that completed is done */
 	if (exited)
 		return lo2_err_set(err, LO2_E_GENERIC, "container %s exited (%lld)", ci->name,
-				   (long long)ci->exit_code);
+		                   (long long)ci->exit_code);
 	if (strcmp(cond, "service_started") == 0 || (strcmp(cond, "up_wait") == 0 && ci->health == NULL))
 		return 1;
 	if (ci->health == NULL)
-		return lo2_err_set(err, LO2_E_INVALID, "container %s has no healthcheck configured", ci->name);
+		return lo2_err_set(err, LO2_E_INVALID, "container %s has no healthcheck configured",
+		                   ci->name);
 	if (strcmp(ci->health, "unhealthy") == 0)
 		return lo2_err_set(err, LO2_E_GENERIC, "container %s is unhealthy", ci->name);
 	return strcmp(ci->health, "healthy") == 0;
@@ -282,8 +291,9 @@ static int wait_condition(struct up_ctx *u, const char *container, const char *c
 		engine_container_info_free(&ci);
 		if (st != 0)
 			return st < 0 ? -1 : 0;
-		if (timed_out(u, strcmp(cond, "service_completed_successfully") == 0 ? "complete" : "be healthy",
-			      container, err) < 0)
+		if (timed_out(u,
+		              strcmp(cond, "service_completed_successfully") == 0 ? "complete" : "be healthy",
+		              container, err) < 0)
 			return -1;
 		sleep_poll();
 	}
@@ -356,21 +366,16 @@ static int create_container(struct up_ctx *u, size_t i, char **id, struct lo2_er
 	return rc;
 }
 
-static int service_up(struct up_ctx *u, size_t i, struct lo2_err *err)
+/* Phase one, every service in parallel: keep a current container, or (re)create it. */
+static int service_prepare(struct up_ctx *u, size_t i, struct lo2_err *err)
 {
 	const struct compose_service *s = &u->p->services[i];
 	const struct engine_container_summary *old = existing_of(u, s);
-	char *id = NULL;
-	int rc;
 
-	if (wait_deps(u, s, err) < 0)
-		return -1;
 	if (old && is_current(u, i, old)) {
-		if (strcmp(old->state, "running") == 0) {
-			progress(u->o->quiet, "Running", s->container);
-			return 0;
-		}
-		return start_locked(u, old->id, s->container, err);
+		u->ids[i] = xstrdup(old->id);
+		u->running[i] = strcmp(old->state, "running") == 0;
+		return 0;
 	}
 	if (old) {
 		if (engine_container_stop(u->e, old->id, -1, err) < 0 ||
@@ -378,15 +383,28 @@ static int service_up(struct up_ctx *u, size_t i, struct lo2_err *err)
 			return lo2_err_prefix(err, "recreate %s", s->container);
 		progress(u->o->quiet, "Removed", s->container);
 	}
-	if (create_container(u, i, &id, err) < 0)
-		return -1;
-	rc = start_locked(u, id, s->container, err);
-	free(id);
-	return rc;
+	return create_container(u, i, &u->ids[i], err);
 }
+
+/* Phase two, wave by wave: wait on the dependencies, then start. */
+static int service_start(struct up_ctx *u, size_t i, struct lo2_err *err)
+{
+	const struct compose_service *s = &u->p->services[i];
+
+	if (wait_deps(u, s, err) < 0)
+		return -1;
+	if (u->running[i]) {
+		progress(u->o->quiet, "Running", s->container);
+		return 0;
+	}
+	return start_locked(u, u->ids[i], s->container, err);
+}
+
+typedef int (*service_fn)(struct up_ctx *u, size_t i, struct lo2_err *err);
 
 struct job {
 	struct up_ctx *u;
+	service_fn fn;
 	size_t idx;
 	int rc;
 	struct lo2_err err;
@@ -398,12 +416,13 @@ static void *job_run(void *arg)
 {
 	struct job *j = arg;
 
-	j->rc = service_up(j->u, j->idx, &j->err);
+	j->rc = j->fn(j->u, j->idx, &j->err);
 	return NULL;
 }
 
-/* Runs one wave's services in parallel; the first failure becomes err. */
-static int run_wave(struct up_ctx *u, int wave, struct lo2_err *err)
+/* Runs fn for the selected services of one wave (every wave when wave < 0) in parallel;
+ * the first failure becomes err. */
+static int run_parallel(struct up_ctx *u, service_fn fn, int wave, struct lo2_err *err)
 {
 	const struct compose_project *p = u->p;
 	struct job *jobs = xcalloc(p->n_services + 1, sizeof(*jobs));
@@ -411,9 +430,9 @@ static int run_wave(struct up_ctx *u, int wave, struct lo2_err *err)
 	int ret = 0;
 
 	for (size_t i = 0; i < p->n_services; i++) {
-		if (!u->selected[i] || p->services[i].wave != wave)
+		if (!u->selected[i] || (wave >= 0 && p->services[i].wave != wave))
 			continue;
-		jobs[n] = (struct job){.u = u, .idx = i};
+		jobs[n] = (struct job){.u = u, .fn = fn, .idx = i};
 		jobs[n].threaded = pthread_create(&jobs[n].th, NULL, job_run, &jobs[n]) == 0;
 		if (!jobs[n].threaded)
 			job_run(&jobs[n]);
@@ -469,8 +488,10 @@ static int up_run(struct up_ctx *u, struct lo2_err *err)
 	lo2_strv_free(&filters);
 	if (rc < 0)
 		return -1;
+	if (run_parallel(u, service_prepare, -1, err) < 0)
+		return -1;
 	for (int w = 0; w < u->p->n_waves; w++)
-		if (run_wave(u, w, err) < 0) {
+		if (run_parallel(u, service_start, w, err) < 0) {
 			dependents_not_started(u, w, err);
 			return -1;
 		}
@@ -478,19 +499,25 @@ static int up_run(struct up_ctx *u, struct lo2_err *err)
 }
 
 int compose_up(struct engine *e, const struct compose_project *p, const struct compose_up_opts *o,
-	       struct lo2_err *err)
+               struct lo2_err *err)
 {
 	struct up_ctx u = {.e = e, .p = p, .o = o};
 	int rc;
 
 	u.image_ids = xcalloc(p->n_services + 1, sizeof(*u.image_ids));
+	u.ids = xcalloc(p->n_services + 1, sizeof(*u.ids));
+	u.running = xcalloc(p->n_services + 1, sizeof(*u.running));
 	u.deadline_ns = o->timeout_s > 0 ? now_ns() + (int64_t)o->timeout_s * 1000000000LL : 0;
 	pthread_mutex_init(&u.start_lock, NULL);
 	rc = up_run(&u, err);
 	pthread_mutex_destroy(&u.start_lock);
-	for (size_t i = 0; i < p->n_services; i++)
+	for (size_t i = 0; i < p->n_services; i++) {
 		free(u.image_ids[i]);
+		free(u.ids[i]);
+	}
 	free(u.image_ids);
+	free(u.ids);
+	free(u.running);
 	free(u.selected);
 	engine_container_list_free(&u.existing);
 	return rc < 0 ? lo2_err_prefix(err, "up %s", p->name) : 0;
@@ -533,8 +560,8 @@ static int wave_of_container(const struct compose_project *p, const struct engin
 }
 
 static int remove_containers(struct engine *e, const struct compose_project *p,
-			     const struct engine_container_list *l, const struct compose_down_opts *o,
-			     struct lo2_err *err)
+                             const struct engine_container_list *l, const struct compose_down_opts *o,
+                             struct lo2_err *err)
 {
 	struct down_job *jobs = xcalloc(l->n + 1, sizeof(*jobs));
 	int ret = 0, hi = INT32_MAX;
@@ -613,7 +640,7 @@ static void remove_volumes(struct engine *e, const char *label, bool quiet)
 }
 
 int compose_down(struct engine *e, const struct compose_project *p, const struct compose_down_opts *o,
-		 struct lo2_err *err)
+                 struct lo2_err *err)
 {
 	lo2_autofree char *label = project_label(p->name);
 	struct lo2_strv f = {0};
@@ -645,8 +672,9 @@ static char *ports_text(const struct engine_container_info *ci)
 
 		if (pp->host_port == NULL || pp->host_port[0] == '\0')
 			continue;
-		lo2_buf_printf(&b, "%s%s:%s->%s", b.len ? ", " : "", pp->host_ip && *pp->host_ip ? pp->host_ip : "0.0.0.0",
-			       pp->host_port, pp->container_port);
+		lo2_buf_printf(&b, "%s%s:%s->%s", b.len ? ", " : "",
+		               pp->host_ip && *pp->host_ip ? pp->host_ip : "0.0.0.0", pp->host_port,
+		               pp->container_port);
 	}
 	return b.data ? lo2_buf_steal(&b) : xstrdup("");
 }
@@ -657,7 +685,7 @@ static int row_cmp(const void *a, const void *b)
 }
 
 static int ps_row(struct engine *e, const struct engine_container_summary *c, struct compose_ps_row *r,
-		  struct lo2_err *err)
+                  struct lo2_err *err)
 {
 	struct engine_container_info ci = {0};
 	const char *svc = lo2_kvv_get(&c->labels, LABEL "service");

@@ -16,7 +16,7 @@
  * NULL). On error returns -1 with err's message being the bare reason (the caller adds the
  * position). *out: caller frees. */
 int compose_interpolate(const char *in, const struct lo2_kvv *env, char **out, struct lo2_strv *unset,
-			struct lo2_err *err);
+                        struct lo2_err *err);
 
 /* Splits a command string the way go-shellwords does for compose (quotes and backslashes,
  * no expansion). */
@@ -31,7 +31,7 @@ int compose_parse_size(const char *s, int64_t *bytes, struct lo2_err *err);
 
 /* Parses dotenv text into kv (later keys win); values may use ${} over lookup then kv. */
 int compose_dotenv_parse(const char *text, const char *file, const struct lo2_kvv *lookup, struct lo2_kvv *kv,
-			 struct lo2_err *err);
+                         struct lo2_err *err);
 
 /* Joins base and rel (unless rel is absolute) and cleans "." and ".." (caller frees). */
 char *compose_path_resolve(const char *base, const char *rel);
@@ -40,7 +40,7 @@ char *compose_path_resolve(const char *base, const char *rel);
  * service as `lo2 config` prints it; written into w. */
 struct lo2_jw;
 void compose_service_write_json(struct lo2_jw *w, const struct compose_project *p,
-				const struct compose_service *s, bool for_hash);
+                                const struct compose_service *s, bool for_hash);
 
 /* Normalises a name as compose does for name: and folders (lowercase, [a-z0-9_-], no leading
  * '_' or '-'); caller frees. */

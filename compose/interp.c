@@ -38,14 +38,15 @@ static size_t name_len(const char *s, size_t n)
 static int put(struct ictx *c, struct lo2_buf *out, const char *s)
 {
 	if (lo2_buf_puts(out, s) < 0)
-		return lo2_err_set(c->err, LO2_E_INVALID, "interpolated value of \"%.100s\" too long", c->whole);
+		return lo2_err_set(c->err, LO2_E_INVALID, "interpolated value of \"%.100s\" too long",
+		                   c->whole);
 	return 0;
 }
 
 static int invalid(struct ictx *c)
 {
 	return lo2_err_set(c->err, LO2_E_INVALID,
-			   "invalid interpolation format \"%.300s\" (write $$ for a literal $)", c->whole);
+	                   "invalid interpolation format \"%.300s\" (write $$ for a literal $)", c->whole);
 }
 
 static const char *lookup(struct ictx *c, const char *name, size_t n)
@@ -89,7 +90,7 @@ static size_t closing_brace(const char *s, size_t n)
 }
 
 static int required_missing(struct ictx *c, const char *name, size_t nlen, const char *arg, size_t alen,
-			    int depth)
+                            int depth)
 {
 	struct lo2_buf msg = LO2_BUF_INIT;
 	int ret;
@@ -98,8 +99,8 @@ static int required_missing(struct ictx *c, const char *name, size_t nlen, const
 		lo2_buf_free(&msg);
 		return -1;
 	}
-	ret = lo2_err_set(c->err, LO2_E_INVALID, "required variable %.*s is missing a value%s%.300s", (int)nlen,
-			  name, msg.len ? ": " : "", msg.len ? msg.data : "");
+	ret = lo2_err_set(c->err, LO2_E_INVALID, "required variable %.*s is missing a value%s%.300s",
+	                  (int)nlen, name, msg.len ? ": " : "", msg.len ? msg.data : "");
 	lo2_buf_free(&msg);
 	return ret;
 }
@@ -176,15 +177,16 @@ static int expand(struct ictx *c, const char *s, size_t n, struct lo2_buf *out, 
 	size_t i = 0;
 
 	if (depth > MAX_NESTING)
-		return lo2_err_set(c->err, LO2_E_INVALID, "interpolation nested deeper than %d levels in \"%.300s\"",
-				   MAX_NESTING, c->whole);
+		return lo2_err_set(c->err, LO2_E_INVALID,
+		                   "interpolation nested deeper than %d levels in \"%.300s\"", MAX_NESTING,
+		                   c->whole);
 	while (i < n) {
 		const char *d = memchr(s + i, '$', n - i);
 		size_t plain = d ? (size_t)(d - (s + i)) : n - i;
 
 		if (lo2_buf_append(out, s + i, plain) < 0)
 			return lo2_err_set(c->err, LO2_E_INVALID, "interpolated value of \"%.100s\" too long",
-					   c->whole);
+			                   c->whole);
 		i += plain;
 		if (i < n && dollar(c, s, n, &i, out, depth) < 0)
 			return -1;
@@ -193,7 +195,7 @@ static int expand(struct ictx *c, const char *s, size_t n, struct lo2_buf *out, 
 }
 
 int compose_interpolate(const char *in, const struct lo2_kvv *env, char **out, struct lo2_strv *unset,
-			struct lo2_err *err)
+                        struct lo2_err *err)
 {
 	struct ictx c = {.env = env, .unset = unset, .err = err, .whole = in};
 	struct lo2_buf b = LO2_BUF_INIT;

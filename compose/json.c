@@ -250,7 +250,7 @@ static void w_lists(struct lo2_jw *w, const struct compose_service *s)
 }
 
 void compose_service_write_json(struct lo2_jw *w, const struct compose_project *p,
-				const struct compose_service *s, bool for_hash)
+                                const struct compose_service *s, bool for_hash)
 {
 	lo2_jw_obj(w);
 	if (!for_hash) {
@@ -295,7 +295,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 }
 
 static void w_resource(struct lo2_jw *w, const char *key, const char *name, const char *driver, bool external,
-		       const struct lo2_kvv *labels, const struct lo2_kvv *opts)
+                       const struct lo2_kvv *labels, const struct lo2_kvv *opts)
 {
 	lo2_jw_key(w, key);
 	lo2_jw_obj(w);

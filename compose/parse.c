@@ -54,7 +54,8 @@ int compose_expect(struct pctx *c, const struct compose_ynode *n, const char *pa
 	return compose_perr(c, n, "%s: expected %s, got %s", path, what, compose_ynode_kind_name(n));
 }
 
-void compose_warn_unknown(struct pctx *c, const struct compose_ynode *map, const char *path, const char *const *known)
+void compose_warn_unknown(struct pctx *c, const struct compose_ynode *map, const char *path,
+                          const char *const *known)
 {
 	for (size_t i = 0; i < map->n; i++) {
 		const char *k = map->keys[i]->value;
@@ -110,8 +111,10 @@ static bool word_in(const char *s, const char *const *words)
 
 int compose_get_bool(struct pctx *c, const struct compose_ynode *n, const char *path, bool *dst)
 {
-	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
-	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+	                                  "YES",  "on",   "On",   "ON",  NULL};
+	static const char *const no[] = {"false", "False", "FALSE", "no",  "No",
+	                                 "NO",    "off",   "Off",   "OFF", NULL};
 	lo2_autofree char *v = NULL;
 
 	if (compose_get_str(c, n, path, &v) < 0)
@@ -126,7 +129,7 @@ int compose_get_bool(struct pctx *c, const struct compose_ynode *n, const char *
 }
 
 int compose_get_int(struct pctx *c, const struct compose_ynode *n, const char *path, int64_t lo, int64_t hi,
-	    int64_t *dst)
+                    int64_t *dst)
 {
 	lo2_autofree char *v = NULL;
 	char *end;
@@ -141,7 +144,8 @@ int compose_get_int(struct pctx *c, const struct compose_ynode *n, const char *p
 	if (end == v || *end || errno)
 		return compose_perr(c, n, "%s: expected an integer, got \"%.100s\"", path, v);
 	if (x < lo || x > hi)
-		return compose_perr(c, n, "%s: %lld is out of range (%lld to %lld)", path, x, (long long)lo, (long long)hi);
+		return compose_perr(c, n, "%s: %lld is out of range (%lld to %lld)", path, x, (long long)lo,
+		                    (long long)hi);
 	*dst = x;
 	return 0;
 }
@@ -169,7 +173,7 @@ int compose_get_size(struct pctx *c, const struct compose_ynode *n, const char *
 }
 
 int compose_get_strv(struct pctx *c, const struct compose_ynode *n, const char *path, bool allow_string,
-	     struct lo2_strv *dst)
+                     struct lo2_strv *dst)
 {
 	char *v = NULL;
 
@@ -180,7 +184,8 @@ int compose_get_strv(struct pctx *c, const struct compose_ynode *n, const char *
 		return 0;
 	}
 	if (n->kind != COMPOSE_YSEQ)
-		return compose_expect(c, n, path, allow_string ? "a string or a list of strings" : "a list of strings");
+		return compose_expect(c, n, path,
+		                      allow_string ? "a string or a list of strings" : "a list of strings");
 	for (size_t i = 0; i < n->n; i++) {
 		v = NULL;
 		if (compose_get_str(c, n->items[i], path, &v) < 0)
@@ -191,7 +196,7 @@ int compose_get_strv(struct pctx *c, const struct compose_ynode *n, const char *
 }
 
 static int kv_item(struct pctx *c, const struct compose_ynode *n, const char *path, char sep,
-		   struct lo2_kvv *dst)
+                   struct lo2_kvv *dst)
 {
 	lo2_autofree char *v = NULL;
 	char *at;
@@ -210,7 +215,8 @@ static int kv_item(struct pctx *c, const struct compose_ynode *n, const char *pa
 	return 0;
 }
 
-int compose_get_kv(struct pctx *c, const struct compose_ynode *n, const char *path, char sep, struct lo2_kvv *dst)
+int compose_get_kv(struct pctx *c, const struct compose_ynode *n, const char *path, char sep,
+                   struct lo2_kvv *dst)
 {
 	lo2_autofree char *v = NULL;
 
@@ -243,7 +249,7 @@ int compose_get_kv(struct pctx *c, const struct compose_ynode *n, const char *pa
 /* ---- top level: networks and volumes ---- */
 
 static int parse_external(struct pctx *c, const struct compose_ynode *n, const char *path, bool *ext,
-			  char **name)
+                          char **name)
 {
 	if (n->kind == COMPOSE_YMAP) {
 		const struct compose_ynode *nm = compose_ynode_get(n, "name");
@@ -254,24 +260,26 @@ static int parse_external(struct pctx *c, const struct compose_ynode *n, const c
 	return compose_get_bool(c, n, path, ext);
 }
 
-static const char *const net_keys[] = {"driver",  "external", "name", "labels", "driver_opts", "internal",
-				       "attachable", "enable_ipv6", "ipam", NULL};
+static const char *const net_keys[] = {"driver",   "external",   "name",        "labels", "driver_opts",
+                                       "internal", "attachable", "enable_ipv6", "ipam",   NULL};
 
 static int parse_network_body(struct pctx *c, const struct compose_ynode *b, const char *path,
-			      struct compose_network *nw)
+                              struct compose_network *nw)
 {
 	const struct compose_ynode *v;
 
 	compose_warn_unknown(c, b, path, net_keys);
 	if ((v = compose_ynode_get(b, "driver")) && compose_get_str(c, v, path, &nw->driver) < 0)
 		return -1;
-	if ((v = compose_ynode_get(b, "external")) && parse_external(c, v, path, &nw->external, &nw->name) < 0)
+	if ((v = compose_ynode_get(b, "external")) &&
+	    parse_external(c, v, path, &nw->external, &nw->name) < 0)
 		return -1;
 	if ((v = compose_ynode_get(b, "name")) && compose_get_str(c, v, path, &nw->name) < 0)
 		return -1;
 	if ((v = compose_ynode_get(b, "labels")) && compose_get_kv(c, v, path, '=', &nw->labels) < 0)
 		return -1;
-	if ((v = compose_ynode_get(b, "driver_opts")) && compose_get_kv(c, v, path, '=', &nw->driver_opts) < 0)
+	if ((v = compose_ynode_get(b, "driver_opts")) &&
+	    compose_get_kv(c, v, path, '=', &nw->driver_opts) < 0)
 		return -1;
 	if ((v = compose_ynode_get(b, "internal")) && compose_get_bool(c, v, path, &nw->internal) < 0)
 		return -1;
@@ -323,20 +331,22 @@ static int parse_networks(struct pctx *c)
 static const char *const vol_keys[] = {"driver", "external", "name", "labels", "driver_opts", NULL};
 
 static int parse_volume_body(struct pctx *c, const struct compose_ynode *b, const char *path,
-			     struct compose_volume *vol)
+                             struct compose_volume *vol)
 {
 	const struct compose_ynode *v;
 
 	compose_warn_unknown(c, b, path, vol_keys);
 	if ((v = compose_ynode_get(b, "driver")) && compose_get_str(c, v, path, &vol->driver) < 0)
 		return -1;
-	if ((v = compose_ynode_get(b, "external")) && parse_external(c, v, path, &vol->external, &vol->name) < 0)
+	if ((v = compose_ynode_get(b, "external")) &&
+	    parse_external(c, v, path, &vol->external, &vol->name) < 0)
 		return -1;
 	if ((v = compose_ynode_get(b, "name")) && compose_get_str(c, v, path, &vol->name) < 0)
 		return -1;
 	if ((v = compose_ynode_get(b, "labels")) && compose_get_kv(c, v, path, '=', &vol->labels) < 0)
 		return -1;
-	if ((v = compose_ynode_get(b, "driver_opts")) && compose_get_kv(c, v, path, '=', &vol->driver_opts) < 0)
+	if ((v = compose_ynode_get(b, "driver_opts")) &&
+	    compose_get_kv(c, v, path, '=', &vol->driver_opts) < 0)
 		return -1;
 	return 0;
 }
@@ -383,10 +393,11 @@ static int project_name(struct pctx *c, const struct compose_load_opts *o, const
 		given = lo2_kvv_get(c->env, "COMPOSE_PROJECT_NAME");
 	if (given && *given) {
 		if (!compose_name_is_valid(given))
-			return lo2_err_set(c->err, LO2_E_INVALID,
-					   "invalid project name \"%.100s\": use lowercase letters, digits, '-' and "
-					   "'_', starting with a letter or digit",
-					   given);
+			return lo2_err_set(
+			    c->err, LO2_E_INVALID,
+			    "invalid project name \"%.100s\": use lowercase letters, digits, '-' and "
+			    "'_', starting with a letter or digit",
+			    given);
 		c->p->name = xstrdup(given);
 		return 0;
 	}
@@ -395,7 +406,7 @@ static int project_name(struct pctx *c, const struct compose_load_opts *o, const
 	c->p->name = compose_normalize_name(raw ? raw : basename(dir));
 	if (c->p->name[0] == '\0')
 		return compose_perr(c, nm, "cannot derive a project name from \"%.100s\"; pass -p NAME",
-			    raw ? raw : c->dir);
+		                    raw ? raw : c->dir);
 	return 0;
 }
 
@@ -407,8 +418,8 @@ static int parse_services(struct pctx *c)
 	struct compose_project *p = c->p;
 
 	if (m == NULL || compose_ynode_is_null(m))
-		return lo2_err_set(c->err, LO2_E_INVALID, "%s: no services defined (expected a services: mapping)",
-				   c->file);
+		return lo2_err_set(c->err, LO2_E_INVALID,
+		                   "%s: no services defined (expected a services: mapping)", c->file);
 	if (m->kind != COMPOSE_YMAP)
 		return compose_expect(c, m, "services", "a mapping");
 	p->services = xcalloc(m->n, sizeof(*p->services));
@@ -493,10 +504,12 @@ static int visit(struct pctx *c, size_t i, int *colour, size_t *stack, size_t de
 				at--;
 			for (size_t k = at; k <= depth; k++)
 				snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "%s -> ",
-					 c->p->services[stack[k]].name);
-			snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "%s", c->p->services[j].name);
-			return lo2_err_set(c->err, LO2_E_INVALID, "%s:%d:%d: services.%s.depends_on: dependency cycle: %s",
-					   c->file, s->deps[d].line, s->deps[d].col, s->name, chain);
+				         c->p->services[stack[k]].name);
+			snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "%s",
+			         c->p->services[j].name);
+			return lo2_err_set(c->err, LO2_E_INVALID,
+			                   "%s:%d:%d: services.%s.depends_on: dependency cycle: %s", c->file,
+			                   s->deps[d].line, s->deps[d].col, s->name, chain);
 		}
 		if (visit(c, (size_t)j, colour, stack, depth + 1) < 0)
 			return -1;
@@ -588,8 +601,8 @@ static char *abs_dir_of(const char *file)
 }
 
 static int load_common(const char *text, size_t len, const struct compose_load_opts *o, const char *dir,
-		       const struct lo2_kvv *env, struct compose_project **out, struct lo2_strv *warnings,
-		       struct lo2_err *err)
+                       const struct lo2_kvv *env, struct compose_project **out, struct lo2_strv *warnings,
+                       struct lo2_err *err)
 {
 	struct compose_ydoc *doc = NULL;
 	struct compose_project *p = xcalloc(1, sizeof(*p));
@@ -615,7 +628,7 @@ out:
 }
 
 int compose_load_text(const char *text, size_t len, const struct compose_load_opts *o,
-		      struct compose_project **out, struct lo2_strv *warnings, struct lo2_err *err)
+                      struct compose_project **out, struct lo2_strv *warnings, struct lo2_err *err)
 {
 	lo2_autofree char *dir = abs_dir_of(o->file ? o->file : "compose.yaml");
 	struct lo2_kvv env = {0};
@@ -633,7 +646,7 @@ out:
 }
 
 int compose_load(const struct compose_load_opts *o, struct compose_project **out, struct lo2_strv *warnings,
-		 struct lo2_err *err)
+                 struct lo2_err *err)
 {
 	lo2_autofree char *text = NULL;
 	size_t len = 0;

@@ -30,15 +30,16 @@ static int wave_of(struct compose_project *p, size_t i, int depth, struct lo2_er
 	if (s->wave >= 0)
 		return s->wave;
 	if (depth > (int)p->n_services)
-		return lo2_err_set(err, LO2_E_INVALID, "plan %s: dependency cycle through service %s", p->name,
-				   s->name);
+		return lo2_err_set(err, LO2_E_INVALID, "plan %s: dependency cycle through service %s",
+		                   p->name, s->name);
 	for (size_t d = 0; d < s->n_deps; d++) {
 		ssize_t j = svc_index(p, s->deps[d].service);
 		int dw;
 
 		if (j < 0)
-			return lo2_err_set(err, LO2_E_INVALID, "plan %s: service %s depends on undefined service %s",
-					   p->name, s->name, s->deps[d].service);
+			return lo2_err_set(err, LO2_E_INVALID,
+			                   "plan %s: service %s depends on undefined service %s", p->name,
+			                   s->name, s->deps[d].service);
 		dw = wave_of(p, (size_t)j, depth + 1, err);
 		if (dw < 0)
 			return -1;
@@ -55,7 +56,7 @@ static char *depends_label(const struct compose_service *s)
 
 	for (size_t i = 0; i < s->n_deps; i++)
 		lo2_buf_printf(&b, "%s%s:%s:%s", i ? "," : "", s->deps[i].service, s->deps[i].condition,
-			       s->deps[i].restart ? "true" : "false");
+		               s->deps[i].restart ? "true" : "false");
 	return b.data ? lo2_buf_steal(&b) : xstrdup("");
 }
 
@@ -97,13 +98,13 @@ static int plan_names(struct compose_project *p, struct lo2_err *err)
 		struct compose_service *s = &p->services[i];
 
 		free(s->container);
-		s->container = s->container_name ? xstrdup(s->container_name)
-						 : xasprintf("%s-%s-1", p->name, s->name);
+		s->container =
+		    s->container_name ? xstrdup(s->container_name) : xasprintf("%s-%s-1", p->name, s->name);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p->services[j].container, s->container) == 0)
 				return lo2_err_set(err, LO2_E_INVALID,
-						   "plan %s: services %s and %s both name their container %s", p->name,
-						   p->services[j].name, s->name, s->container);
+				                   "plan %s: services %s and %s both name their container %s",
+				                   p->name, p->services[j].name, s->name, s->container);
 	}
 	return 0;
 }
@@ -161,7 +162,7 @@ static struct engine_mount *spec_mount(struct engine_container_spec *o, const ch
 }
 
 static void bind_string(const struct compose_project *p, const struct compose_mount *m,
-			struct engine_container_spec *o)
+                        struct engine_container_spec *o)
 {
 	const char *src = strcmp(m->type, "volume") == 0 ? volume_name(p, m->source) : m->source;
 	struct lo2_buf b = LO2_BUF_INIT;
@@ -177,7 +178,7 @@ static void bind_string(const struct compose_project *p, const struct compose_mo
 }
 
 static void spec_mounts(const struct compose_project *p, const struct compose_service *s,
-			struct engine_container_spec *o)
+                        struct engine_container_spec *o)
 {
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct compose_mount *m = &s->mounts[i];
@@ -217,7 +218,7 @@ static void spec_ports(const struct compose_service *s, struct engine_container_
 	}
 	for (size_t i = 0; i < s->expose.n; i++) {
 		lo2_autofree char *e = strchr(s->expose.v[i], '/') ? xstrdup(s->expose.v[i])
-								  : xasprintf("%s/tcp", s->expose.v[i]);
+		                                                   : xasprintf("%s/tcp", s->expose.v[i]);
 
 		if (!lo2_strv_contains(&o->exposed_ports, e))
 			lo2_strv_push(&o->exposed_ports, e);
@@ -244,7 +245,7 @@ static void spec_healthcheck(const struct compose_service *s, struct engine_cont
 }
 
 static void spec_networks(const struct compose_project *p, const struct compose_service *s,
-			  struct engine_container_spec *o)
+                          struct engine_container_spec *o)
 {
 	o->networks = xcalloc(s->n_networks ? s->n_networks : 1, sizeof(*o->networks));
 	for (size_t i = 0; i < s->n_networks; i++) {
@@ -265,7 +266,7 @@ static void spec_networks(const struct compose_project *p, const struct compose_
 }
 
 static int spec_network_mode(const struct compose_project *p, const struct compose_service *s,
-			     struct engine_container_spec *o, struct lo2_err *err)
+                             struct engine_container_spec *o, struct lo2_err *err)
 {
 	const struct compose_service *t;
 
@@ -275,14 +276,14 @@ static int spec_network_mode(const struct compose_project *p, const struct compo
 	}
 	t = compose_service_find(p, s->network_mode + 8);
 	if (t == NULL || t->container == NULL)
-		return lo2_err_set(err, LO2_E_INVALID, "spec %s: network_mode refers to unknown service %s", s->name,
-				   s->network_mode + 8);
+		return lo2_err_set(err, LO2_E_INVALID, "spec %s: network_mode refers to unknown service %s",
+		                   s->name, s->network_mode + 8);
 	o->network_mode = xasprintf("container:%s", t->container);
 	return 0;
 }
 
 static void spec_links(const struct compose_project *p, const struct compose_service *s,
-		       struct engine_container_spec *o)
+                       struct engine_container_spec *o)
 {
 	for (size_t i = 0; i < s->links.n; i++) {
 		lo2_autofree char *svc = xstrdup(s->links.v[i]);
@@ -347,7 +348,7 @@ static void spec_host(const struct compose_service *s, struct engine_container_s
 }
 
 static void spec_config(const struct compose_project *p, const struct compose_service *s,
-			struct engine_container_spec *o)
+                        struct engine_container_spec *o)
 {
 	o->name = xstrdup(s->container);
 	o->platform = xstrdup(s->platform);
@@ -373,7 +374,7 @@ static void spec_config(const struct compose_project *p, const struct compose_se
 }
 
 int compose_service_spec(const struct compose_project *p, const struct compose_service *s,
-			 struct engine_container_spec *out, struct lo2_err *err)
+                         struct engine_container_spec *out, struct lo2_err *err)
 {
 	struct engine_container_spec o = {0};
 

@@ -12,27 +12,27 @@
 #include "compose/parse.h"
 
 typedef int (*svc_fn)(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-		      const char *path);
+                      const char *path);
 
 /* ---- strings and flags ---- */
 
-#define STR_FIELD(fn, field)                                                                          \
-	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,      \
-		      const char *path)                                                              \
-	{                                                                                             \
-		return compose_get_str(c, n, path, &s->field);                                               \
+#define STR_FIELD(fn, field) \
+	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, \
+	              const char *path) \
+	{ \
+		return compose_get_str(c, n, path, &s->field); \
 	}
-#define BOOL_FIELD(fn, field)                                                                         \
-	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,      \
-		      const char *path)                                                              \
-	{                                                                                             \
-		return compose_get_bool(c, n, path, &s->field);                                              \
+#define BOOL_FIELD(fn, field) \
+	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, \
+	              const char *path) \
+	{ \
+		return compose_get_bool(c, n, path, &s->field); \
 	}
-#define STRV_FIELD(fn, field, allow_string)                                                           \
-	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,      \
-		      const char *path)                                                              \
-	{                                                                                             \
-		return compose_get_strv(c, n, path, allow_string, &s->field);                                \
+#define STRV_FIELD(fn, field, allow_string) \
+	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, \
+	              const char *path) \
+	{ \
+		return compose_get_strv(c, n, path, allow_string, &s->field); \
 	}
 
 STR_FIELD(k_image, image)
@@ -57,7 +57,7 @@ STRV_FIELD(k_security_opt, security_opt, false)
 STRV_FIELD(k_tmpfs, tmpfs, true)
 
 static int k_container_name(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			    const char *path)
+                            const char *path)
 {
 	const char *p;
 
@@ -70,34 +70,40 @@ static int k_container_name(struct pctx *c, struct compose_service *s, const str
 		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
 			goto bad;
 	for (size_t i = 0; &c->p->services[i] != s; i++)
-		if (c->p->services[i].container_name && strcmp(c->p->services[i].container_name, s->container_name) == 0)
-			return compose_perr(c, n, "%s: container name \"%.100s\" is already used by service %s", path,
-					    s->container_name, c->p->services[i].name);
+		if (c->p->services[i].container_name &&
+		    strcmp(c->p->services[i].container_name, s->container_name) == 0)
+			return compose_perr(c, n,
+			                    "%s: container name \"%.100s\" is already used by service %s",
+			                    path, s->container_name, c->p->services[i].name);
 	return 0;
 bad:
-	return compose_perr(c, n, "%s: invalid container name \"%.100s\" (letters, digits, '_', '.', '-'; starting with a "
-			  "letter or digit)",
-		    path, s->container_name);
+	return compose_perr(
+	    c, n,
+	    "%s: invalid container name \"%.100s\" (letters, digits, '_', '.', '-'; starting with a "
+	    "letter or digit)",
+	    path, s->container_name);
 }
 
 static int k_stop_grace_period(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			       const char *path)
+                               const char *path)
 {
 	return compose_get_duration(c, n, path, &s->stop_grace_period_ns);
 }
 
-static int k_shm_size(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_shm_size(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                      const char *path)
 {
 	return compose_get_size(c, n, path, &s->shm_size);
 }
 
 static int k_mem_limit(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-		       const char *path)
+                       const char *path)
 {
 	return compose_get_size(c, n, path, &s->mem_limit);
 }
 
-static int k_labels(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_labels(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                    const char *path)
 {
 	struct lo2_kvv kv = {0};
 	int ret = compose_get_kv(c, n, path, '=', &kv);
@@ -108,7 +114,8 @@ static int k_labels(struct pctx *c, struct compose_service *s, const struct comp
 	return ret;
 }
 
-static int k_sysctls(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_sysctls(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
 {
 	struct lo2_kvv kv = {0};
 	int ret = compose_get_kv(c, n, path, '=', &kv);
@@ -120,14 +127,15 @@ static int k_sysctls(struct pctx *c, struct compose_service *s, const struct com
 }
 
 static int k_extra_hosts(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			 const char *path)
+                         const char *path)
 {
 	struct lo2_kvv kv = {0};
 	int ret = compose_get_kv(c, n, path, ':', &kv);
 
 	for (size_t i = 0; ret == 0 && i < kv.n; i++) {
 		if (kv.v[i].val == NULL || kv.v[i].val[0] == '\0') {
-			ret = compose_perr(c, n, "%s: invalid extra host \"%.100s\" (expected HOST:IP)", path, kv.v[i].key);
+			ret = compose_perr(c, n, "%s: invalid extra host \"%.100s\" (expected HOST:IP)", path,
+			                   kv.v[i].key);
 			break;
 		}
 		lo2_strv_take(&s->extra_hosts, xasprintf("%s:%s", kv.v[i].key, kv.v[i].val));
@@ -139,7 +147,7 @@ static int k_extra_hosts(struct pctx *c, struct compose_service *s, const struct
 /* ---- command, entrypoint ---- */
 
 static int cmd_like(struct pctx *c, const struct compose_ynode *n, const char *path, bool *set,
-		    struct lo2_strv *dst)
+                    struct lo2_strv *dst)
 {
 	lo2_autofree char *v = NULL;
 
@@ -159,13 +167,14 @@ static int cmd_like(struct pctx *c, const struct compose_ynode *n, const char *p
 	return 0;
 }
 
-static int k_command(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_command(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
 {
 	return cmd_like(c, n, path, &s->command_set, &s->command);
 }
 
 static int k_entrypoint(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			const char *path)
+                        const char *path)
 {
 	return cmd_like(c, n, path, &s->entrypoint_set, &s->entrypoint);
 }
@@ -173,7 +182,7 @@ static int k_entrypoint(struct pctx *c, struct compose_service *s, const struct 
 /* ---- environment, env_file ---- */
 
 static int k_environment(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			 const char *path)
+                         const char *path)
 {
 	struct lo2_kvv kv = {0};
 	int ret = compose_get_kv(c, n, path, '=', &kv);
@@ -190,7 +199,7 @@ static int k_environment(struct pctx *c, struct compose_service *s, const struct
 }
 
 static int env_file_one(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			const char *path)
+                        const char *path)
 {
 	const struct compose_ynode *pn = n;
 	lo2_autofree char *rel = NULL;
@@ -220,7 +229,8 @@ static int env_file_one(struct pctx *c, struct compose_service *s, const struct 
 	return 0;
 }
 
-static int k_env_file(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_env_file(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                      const char *path)
 {
 	if (n->kind != COMPOSE_YSEQ)
 		return env_file_one(c, s, n, path);
@@ -247,7 +257,8 @@ static int k_build(struct pctx *c, struct compose_service *s, const struct compo
 		compose_warn_unknown(c, n, path, build_keys);
 		if ((v = compose_ynode_get(n, "context")) && compose_get_str(c, v, path, &ctx) < 0)
 			return -1;
-		if ((v = compose_ynode_get(n, "dockerfile")) && compose_get_str(c, v, path, &s->build.dockerfile) < 0)
+		if ((v = compose_ynode_get(n, "dockerfile")) &&
+		    compose_get_str(c, v, path, &s->build.dockerfile) < 0)
 			return -1;
 		if ((v = compose_ynode_get(n, "args")) && compose_get_kv(c, v, path, '=', &s->build.args) < 0)
 			return -1;
@@ -282,7 +293,7 @@ static int parse_range(const char *s, int lo_min, int *lo, int *hi)
 }
 
 static void add_port(struct compose_service *s, const char *ip, const char *published, int target,
-		     const char *proto, const char *mode)
+                     const char *proto, const char *mode)
 {
 	struct compose_port *p;
 
@@ -343,7 +354,7 @@ static int split_port(char *v, char **ip, char **host, char **cont)
 }
 
 static int port_short(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-		      const char *path)
+                      const char *path)
 {
 	lo2_autofree char *v = NULL;
 	lo2_autofree char *spec = NULL;
@@ -358,18 +369,23 @@ static int port_short(struct pctx *c, struct compose_service *s, const struct co
 	if (slash) {
 		*slash = '\0';
 		if (!proto_ok(slash + 1))
-			return compose_perr(c, n, "%s: invalid port \"%.100s\": protocol must be tcp, udp or sctp", path, v);
+			return compose_perr(
+			    c, n, "%s: invalid port \"%.100s\": protocol must be tcp, udp or sctp", path, v);
 		proto = slash + 1;
 	}
 	if (split_port(spec, &ip, &host, &cont) < 0 || parse_range(cont, 1, &clo, &chi) < 0)
-		return compose_perr(c, n, "%s: invalid port \"%.100s\": expected [[IP:]HOST:]CONTAINER[/PROTOCOL] with ports "
-				  "1-65535",
-			    path, v);
+		return compose_perr(
+		    c, n,
+		    "%s: invalid port \"%.100s\": expected [[IP:]HOST:]CONTAINER[/PROTOCOL] with ports "
+		    "1-65535",
+		    path, v);
 	if (host && *host && parse_range(host, 0, &hlo, &hhi) < 0)
-		return compose_perr(c, n, "%s: invalid port \"%.100s\": bad host port \"%.32s\"", path, v, host);
+		return compose_perr(c, n, "%s: invalid port \"%.100s\": bad host port \"%.32s\"", path, v,
+		                    host);
 	if (host && *host && chi > clo && hhi - hlo != chi - clo)
-		return compose_perr(c, n, "%s: invalid port \"%.100s\": host and container port ranges differ in length", path,
-			    v);
+		return compose_perr(
+		    c, n, "%s: invalid port \"%.100s\": host and container port ranges differ in length",
+		    path, v);
 	for (int p = clo; p <= chi; p++) {
 		if (host == NULL || *host == '\0')
 			pub[0] = '\0';
@@ -384,11 +400,11 @@ static int port_short(struct pctx *c, struct compose_service *s, const struct co
 	return 0;
 }
 
-static const char *const port_keys[] = {"target", "published", "host_ip", "protocol", "mode", "name",
-					"app_protocol", NULL};
+static const char *const port_keys[] = {"target", "published", "host_ip",      "protocol",
+                                        "mode",   "name",      "app_protocol", NULL};
 
 static int port_long(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-		     const char *path)
+                     const char *path)
 {
 	const struct compose_ynode *v;
 	lo2_autofree char *pub = NULL;
@@ -416,7 +432,8 @@ static int port_long(struct pctx *c, struct compose_service *s, const struct com
 		if (compose_get_str(c, v, path, &proto) < 0)
 			return -1;
 		if (!proto_ok(proto))
-			return compose_perr(c, v, "%s: protocol must be tcp, udp or sctp, not \"%.32s\"", path, proto);
+			return compose_perr(c, v, "%s: protocol must be tcp, udp or sctp, not \"%.32s\"",
+			                    path, proto);
 	}
 	if ((v = compose_ynode_get(n, "mode")) && compose_get_str(c, v, path, &mode) < 0)
 		return -1;
@@ -444,7 +461,8 @@ static int k_ports(struct pctx *c, struct compose_service *s, const struct compo
 	return 0;
 }
 
-static int k_expose(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_expose(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                    const char *path)
 {
 	if (compose_get_strv(c, n, path, false, &s->expose) < 0)
 		return -1;
@@ -456,7 +474,8 @@ static int k_expose(struct pctx *c, struct compose_service *s, const struct comp
 		if (slash)
 			*slash = '\0';
 		if (parse_range(e, 1, &lo, &hi) < 0 || (slash && !proto_ok(slash + 1)))
-			return compose_perr(c, n->items[i], "%s: invalid port \"%.100s\"", path, s->expose.v[i]);
+			return compose_perr(c, n->items[i], "%s: invalid port \"%.100s\"", path,
+			                    s->expose.v[i]);
 	}
 	return 0;
 }
@@ -494,9 +513,10 @@ static bool is_bind_source(const char *src)
 }
 
 static int volume_opts(struct pctx *c, const struct compose_ynode *n, const char *path, const char *v,
-		       char *opts, struct compose_mount *m)
+                       char *opts, struct compose_mount *m)
 {
-	static const char *const props[] = {"shared", "slave", "private", "rshared", "rslave", "rprivate", NULL};
+	static const char *const props[] = {"shared", "slave",    "private", "rshared",
+	                                    "rslave", "rprivate", NULL};
 	char *save = NULL;
 
 	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
@@ -512,27 +532,30 @@ static int volume_opts(struct pctx *c, const struct compose_ynode *n, const char
 			m->nocopy = true;
 		else if (prop)
 			m->propagation = xstrdup(o);
-		else if (strcmp(o, "rw") && strcmp(o, "cached") && strcmp(o, "delegated") && strcmp(o, "consistent"))
-			return compose_perr(c, n, "%s: invalid volume \"%.200s\": unknown option \"%.32s\"", path, v, o);
+		else if (strcmp(o, "rw") && strcmp(o, "cached") && strcmp(o, "delegated") &&
+		         strcmp(o, "consistent"))
+			return compose_perr(c, n, "%s: invalid volume \"%.200s\": unknown option \"%.32s\"",
+			                    path, v, o);
 	}
 	return 0;
 }
 
 static int mount_source(struct pctx *c, const struct compose_ynode *n, const char *path, const char *src,
-			struct compose_mount *m)
+                        struct compose_mount *m)
 {
 	if (strcmp(m->type, "bind") == 0) {
 		m->source = host_path(c, src);
 		return 0;
 	}
 	if (strcmp(m->type, "volume") == 0 && !volume_declared(c, src))
-		return compose_perr(c, n, "%s: volume \"%.100s\" is not declared under the top-level volumes key", path, src);
+		return compose_perr(
+		    c, n, "%s: volume \"%.100s\" is not declared under the top-level volumes key", path, src);
 	m->source = xstrdup(src);
 	return 0;
 }
 
 static int volume_short(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			const char *path)
+                        const char *path)
 {
 	lo2_autofree char *v = NULL;
 	lo2_autofree char *spec = NULL;
@@ -547,7 +570,8 @@ static int volume_short(struct pctx *c, struct compose_service *s, const struct 
 	for (char *t = strtok_r(spec, ":", &save); t && np < 4; t = strtok_r(NULL, ":", &save))
 		parts[np++] = t;
 	if (np == 0 || np > 3)
-		return compose_perr(c, n, "%s: invalid volume \"%.200s\": expected [SOURCE:]TARGET[:MODE]", path, v);
+		return compose_perr(c, n, "%s: invalid volume \"%.200s\": expected [SOURCE:]TARGET[:MODE]",
+		                    path, v);
 	if (np == 1) {
 		m = add_mount(s, "volume");
 		m->target = compose_path_resolve("/", parts[0]);
@@ -559,20 +583,22 @@ static int volume_short(struct pctx *c, struct compose_service *s, const struct 
 			return -1;
 	}
 	if ((np == 1 ? parts[0] : parts[1])[0] != '/')
-		return compose_perr(c, n, "%s: invalid volume \"%.200s\": the target must be an absolute path", path, v);
+		return compose_perr(
+		    c, n, "%s: invalid volume \"%.200s\": the target must be an absolute path", path, v);
 	return np == 3 ? volume_opts(c, n, path, v, parts[2], m) : 0;
 }
 
-static const char *const mount_keys[] = {"type", "source", "target", "read_only", "bind", "volume", "tmpfs",
-					 "consistency", NULL};
+static const char *const mount_keys[] = {"type",   "source", "target",      "read_only", "bind",
+                                         "volume", "tmpfs",  "consistency", NULL};
 
 static int mount_bind_opts(struct pctx *c, const struct compose_ynode *b, const char *path,
-			   struct compose_mount *m)
+                           struct compose_mount *m)
 {
 	const struct compose_ynode *v;
 
 	m->create_host_path = true;
-	if ((v = compose_ynode_get(b, "create_host_path")) && compose_get_bool(c, v, path, &m->create_host_path) < 0)
+	if ((v = compose_ynode_get(b, "create_host_path")) &&
+	    compose_get_bool(c, v, path, &m->create_host_path) < 0)
 		return -1;
 	if ((v = compose_ynode_get(b, "propagation")) && compose_get_str(c, v, path, &m->propagation) < 0)
 		return -1;
@@ -582,7 +608,7 @@ static int mount_bind_opts(struct pctx *c, const struct compose_ynode *b, const 
 }
 
 static int mount_subopts(struct pctx *c, const struct compose_ynode *n, const char *path,
-			 struct compose_mount *m)
+                         struct compose_mount *m)
 {
 	const struct compose_ynode *b, *v;
 
@@ -601,7 +627,7 @@ static int mount_subopts(struct pctx *c, const struct compose_ynode *n, const ch
 }
 
 static int volume_long(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-		       const char *path)
+                       const char *path)
 {
 	const struct compose_ynode *v;
 	lo2_autofree char *type = NULL;
@@ -614,7 +640,8 @@ static int volume_long(struct pctx *c, struct compose_service *s, const struct c
 	if (compose_get_str(c, v, path, &type) < 0)
 		return -1;
 	if (strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs"))
-		return compose_perr(c, v, "%s: type must be bind, volume or tmpfs, not \"%.32s\"", path, type);
+		return compose_perr(c, v, "%s: type must be bind, volume or tmpfs, not \"%.32s\"", path,
+		                    type);
 	m = add_mount(s, type);
 	m->long_syntax = true;
 	if ((v = compose_ynode_get(n, "target")) == NULL)
@@ -622,7 +649,8 @@ static int volume_long(struct pctx *c, struct compose_service *s, const struct c
 	if (compose_get_str(c, v, path, &m->target) < 0)
 		return -1;
 	if (m->target[0] != '/')
-		return compose_perr(c, v, "%s: the target must be an absolute path, not \"%.100s\"", path, m->target);
+		return compose_perr(c, v, "%s: the target must be an absolute path, not \"%.100s\"", path,
+		                    m->target);
 	if ((v = compose_ynode_get(n, "source")) && compose_get_str(c, v, path, &src) < 0)
 		return -1;
 	if (src == NULL && strcmp(type, "bind") == 0)
@@ -634,7 +662,8 @@ static int volume_long(struct pctx *c, struct compose_service *s, const struct c
 	return mount_subopts(c, n, path, m);
 }
 
-static int k_volumes(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_volumes(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
 {
 	if (n->kind != COMPOSE_YSEQ)
 		return compose_expect(c, n, path, "a list");
@@ -660,7 +689,8 @@ static int net_check(struct pctx *c, const struct compose_ynode *k, const char *
 {
 	if (strcmp(k->value, "default") == 0 || compose_ynode_get(c->networks, k->value))
 		return 0;
-	return compose_perr(c, k, "%s: network \"%.100s\" is not declared under the top-level networks key", path, k->value);
+	return compose_perr(c, k, "%s: network \"%.100s\" is not declared under the top-level networks key",
+	                    path, k->value);
 }
 
 static struct compose_svc_net *add_net(struct compose_service *s, const char *key)
@@ -676,7 +706,8 @@ static struct compose_svc_net *add_net(struct compose_service *s, const char *ke
 
 static const char *const svc_net_keys[] = {"aliases", "ipv4_address", "ipv6_address", "priority", NULL};
 
-static int net_body(struct pctx *c, const struct compose_ynode *b, const char *path, struct compose_svc_net *sn)
+static int net_body(struct pctx *c, const struct compose_ynode *b, const char *path,
+                    struct compose_svc_net *sn)
 {
 	const struct compose_ynode *v;
 	int64_t prio;
@@ -709,7 +740,8 @@ static int net_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-static int k_networks(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_networks(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                      const char *path)
 {
 	if (n->kind == COMPOSE_YSEQ) {
 		for (size_t i = 0; i < n->n; i++) {
@@ -721,7 +753,8 @@ static int k_networks(struct pctx *c, struct compose_service *s, const struct co
 		}
 	} else if (n->kind == COMPOSE_YMAP) {
 		for (size_t i = 0; i < n->n; i++)
-			if (net_check(c, n->keys[i], path) < 0 || net_body(c, n->items[i], path, add_net(s, n->keys[i]->value)) < 0)
+			if (net_check(c, n->keys[i], path) < 0 ||
+			    net_body(c, n->items[i], path, add_net(s, n->keys[i]->value)) < 0)
 				return -1;
 	} else {
 		return compose_expect(c, n, path, "a list or a mapping");
@@ -774,9 +807,9 @@ static int dep_body(struct pctx *c, const struct compose_ynode *b, const char *p
 		if (strcmp(d->condition, "service_started") && strcmp(d->condition, "service_healthy") &&
 		    strcmp(d->condition, "service_completed_successfully"))
 			return compose_perr(c, v,
-				    "%s: condition must be service_started, service_healthy or "
-				    "service_completed_successfully, not \"%.64s\"",
-				    path, d->condition);
+			                    "%s: condition must be service_started, service_healthy or "
+			                    "service_completed_successfully, not \"%.64s\"",
+			                    path, d->condition);
 	}
 	if ((v = compose_ynode_get(b, "required")) && compose_get_bool(c, v, path, &d->required) < 0)
 		return -1;
@@ -786,7 +819,7 @@ static int dep_body(struct pctx *c, const struct compose_ynode *b, const char *p
 }
 
 static int k_depends_on(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			const char *path)
+                        const char *path)
 {
 	if (n->kind == COMPOSE_YSEQ) {
 		for (size_t i = 0; i < n->n; i++) {
@@ -827,7 +860,7 @@ static int k_links(struct pctx *c, struct compose_service *s, const struct compo
 }
 
 static int k_network_mode(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			  const char *path)
+                          const char *path)
 {
 	if (compose_get_str(c, n, path, &s->network_mode) < 0)
 		return -1;
@@ -843,7 +876,8 @@ static int k_network_mode(struct pctx *c, struct compose_service *s, const struc
 
 static const char *const logging_keys[] = {"driver", "options", NULL};
 
-static int k_logging(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_logging(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
 {
 	const struct compose_ynode *v;
 
@@ -861,7 +895,8 @@ static int k_logging(struct pctx *c, struct compose_service *s, const struct com
 	return 0;
 }
 
-static int k_restart(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_restart(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
 {
 	const char *r;
 	char *end;
@@ -869,18 +904,20 @@ static int k_restart(struct pctx *c, struct compose_service *s, const struct com
 	if (compose_get_str(c, n, path, &s->restart) < 0)
 		return -1;
 	r = s->restart;
-	if (!strcmp(r, "no") || !strcmp(r, "always") || !strcmp(r, "unless-stopped") || !strcmp(r, "on-failure"))
+	if (!strcmp(r, "no") || !strcmp(r, "always") || !strcmp(r, "unless-stopped") ||
+	    !strcmp(r, "on-failure"))
 		return 0;
 	if (strncmp(r, "on-failure:", 11) == 0 && isdigit((unsigned char)r[11])) {
 		strtol(r + 11, &end, 10);
 		if (*end == '\0')
 			return 0;
 	}
-	return compose_perr(c, n, "%s: expected no, always, unless-stopped or on-failure[:N], got \"%.64s\"", path, r);
+	return compose_perr(c, n, "%s: expected no, always, unless-stopped or on-failure[:N], got \"%.64s\"",
+	                    path, r);
 }
 
-static const char *const hc_keys[] = {"test", "interval", "timeout", "start_period", "start_interval",
-				      "retries", "disable", NULL};
+static const char *const hc_keys[] = {"test",           "interval", "timeout", "start_period",
+                                      "start_interval", "retries",  "disable", NULL};
 
 static int hc_test(struct pctx *c, const struct compose_ynode *n, const char *path, struct lo2_strv *test)
 {
@@ -895,13 +932,14 @@ static int hc_test(struct pctx *c, const struct compose_ynode *n, const char *pa
 	}
 	if (compose_get_strv(c, n, path, false, test) < 0)
 		return -1;
-	if (test->n == 0 || (strcmp(test->v[0], "CMD") && strcmp(test->v[0], "CMD-SHELL") && strcmp(test->v[0], "NONE")))
+	if (test->n == 0 ||
+	    (strcmp(test->v[0], "CMD") && strcmp(test->v[0], "CMD-SHELL") && strcmp(test->v[0], "NONE")))
 		return compose_perr(c, n, "%s: test must start with CMD, CMD-SHELL or NONE", path);
 	return 0;
 }
 
 static int k_healthcheck(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-			 const char *path)
+                         const char *path)
 {
 	struct compose_healthcheck *h = &s->healthcheck;
 	const struct compose_ynode *v;
@@ -917,9 +955,11 @@ static int k_healthcheck(struct pctx *c, struct compose_service *s, const struct
 		return -1;
 	if ((v = compose_ynode_get(n, "timeout")) && compose_get_duration(c, v, path, &h->timeout_ns) < 0)
 		return -1;
-	if ((v = compose_ynode_get(n, "start_period")) && compose_get_duration(c, v, path, &h->start_period_ns) < 0)
+	if ((v = compose_ynode_get(n, "start_period")) &&
+	    compose_get_duration(c, v, path, &h->start_period_ns) < 0)
 		return -1;
-	if ((v = compose_ynode_get(n, "start_interval")) && compose_get_duration(c, v, path, &h->start_interval_ns) < 0)
+	if ((v = compose_ynode_get(n, "start_interval")) &&
+	    compose_get_duration(c, v, path, &h->start_interval_ns) < 0)
 		return -1;
 	if ((v = compose_ynode_get(n, "retries"))) {
 		if (compose_get_int(c, v, path, 0, 1000000, &r) < 0)
@@ -932,16 +972,18 @@ static int k_healthcheck(struct pctx *c, struct compose_service *s, const struct
 }
 
 static int ulimit_one(struct pctx *c, struct compose_service *s, const struct compose_ynode *k,
-		      const struct compose_ynode *v, const char *path)
+                      const struct compose_ynode *v, const char *path)
 {
 	struct compose_ulimit *u;
 	const struct compose_ynode *x;
 	int64_t soft, hard;
 
 	if (v->kind == COMPOSE_YMAP) {
-		if ((x = compose_ynode_get(v, "soft")) == NULL || compose_get_int(c, x, path, -1, INT64_MAX, &soft) < 0)
+		if ((x = compose_ynode_get(v, "soft")) == NULL ||
+		    compose_get_int(c, x, path, -1, INT64_MAX, &soft) < 0)
 			return x ? -1 : compose_perr(c, v, "%s: expected soft: and hard:", path);
-		if ((x = compose_ynode_get(v, "hard")) == NULL || compose_get_int(c, x, path, -1, INT64_MAX, &hard) < 0)
+		if ((x = compose_ynode_get(v, "hard")) == NULL ||
+		    compose_get_int(c, x, path, -1, INT64_MAX, &hard) < 0)
 			return x ? -1 : compose_perr(c, v, "%s: expected soft: and hard:", path);
 	} else if (compose_get_int(c, v, path, -1, INT64_MAX, &soft) < 0) {
 		return -1;
@@ -956,7 +998,8 @@ static int ulimit_one(struct pctx *c, struct compose_service *s, const struct co
 	return 0;
 }
 
-static int k_ulimits(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_ulimits(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
 {
 	if (n->kind != COMPOSE_YMAP)
 		return compose_expect(c, n, path, "a mapping");
@@ -968,7 +1011,8 @@ static int k_ulimits(struct pctx *c, struct compose_service *s, const struct com
 
 /* ---- the table ---- */
 
-static int k_ignore(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_ignore(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                    const char *path)
 {
 	return 0;
 }
@@ -977,49 +1021,49 @@ static const struct {
 	const char *key;
 	svc_fn fn;
 } svc_keys[] = {
-	{"image", k_image},
-	{"build", k_build},
-	{"container_name", k_container_name},
-	{"command", k_command},
-	{"entrypoint", k_entrypoint},
-	{"env_file", k_ignore}, /* read first, so environment: overrides it */
-	{"environment", k_environment},
-	{"ports", k_ports},
-	{"expose", k_expose},
-	{"volumes", k_volumes},
-	{"networks", k_networks},
-	{"network_mode", k_network_mode},
-	{"depends_on", k_depends_on},
-	{"links", k_links},
-	{"logging", k_logging},
-	{"user", k_user},
-	{"restart", k_restart},
-	{"healthcheck", k_healthcheck},
-	{"labels", k_labels},
-	{"working_dir", k_working_dir},
-	{"hostname", k_hostname},
-	{"domainname", k_domainname},
-	{"privileged", k_privileged},
-	{"cap_add", k_cap_add},
-	{"cap_drop", k_cap_drop},
-	{"extra_hosts", k_extra_hosts},
-	{"ulimits", k_ulimits},
-	{"tty", k_tty},
-	{"stdin_open", k_stdin_open},
-	{"stop_signal", k_stop_signal},
-	{"stop_grace_period", k_stop_grace_period},
-	{"init", k_init},
-	{"read_only", k_read_only},
-	{"dns", k_dns},
-	{"dns_search", k_dns_search},
-	{"security_opt", k_security_opt},
-	{"tmpfs", k_tmpfs},
-	{"sysctls", k_sysctls},
-	{"shm_size", k_shm_size},
-	{"mem_limit", k_mem_limit},
-	{"platform", k_platform},
-	{"pid", k_pid},
-	{"ipc", k_ipc},
+    {"image", k_image},
+    {"build", k_build},
+    {"container_name", k_container_name},
+    {"command", k_command},
+    {"entrypoint", k_entrypoint},
+    {"env_file", k_ignore}, /* read first, so environment: overrides it */
+    {"environment", k_environment},
+    {"ports", k_ports},
+    {"expose", k_expose},
+    {"volumes", k_volumes},
+    {"networks", k_networks},
+    {"network_mode", k_network_mode},
+    {"depends_on", k_depends_on},
+    {"links", k_links},
+    {"logging", k_logging},
+    {"user", k_user},
+    {"restart", k_restart},
+    {"healthcheck", k_healthcheck},
+    {"labels", k_labels},
+    {"working_dir", k_working_dir},
+    {"hostname", k_hostname},
+    {"domainname", k_domainname},
+    {"privileged", k_privileged},
+    {"cap_add", k_cap_add},
+    {"cap_drop", k_cap_drop},
+    {"extra_hosts", k_extra_hosts},
+    {"ulimits", k_ulimits},
+    {"tty", k_tty},
+    {"stdin_open", k_stdin_open},
+    {"stop_signal", k_stop_signal},
+    {"stop_grace_period", k_stop_grace_period},
+    {"init", k_init},
+    {"read_only", k_read_only},
+    {"dns", k_dns},
+    {"dns_search", k_dns_search},
+    {"security_opt", k_security_opt},
+    {"tmpfs", k_tmpfs},
+    {"sysctls", k_sysctls},
+    {"shm_size", k_shm_size},
+    {"mem_limit", k_mem_limit},
+    {"platform", k_platform},
+    {"pid", k_pid},
+    {"ipc", k_ipc},
 };
 
 #define N_SVC_KEYS (sizeof(svc_keys) / sizeof(svc_keys[0]))
@@ -1045,8 +1089,8 @@ static int check_name(struct pctx *c, const struct compose_ynode *key)
 			goto bad;
 	return 0;
 bad:
-	return compose_perr(c, key, "services: invalid service name \"%.100s\" (letters, digits, '_', '.', '-')",
-		    key->value);
+	return compose_perr(
+	    c, key, "services: invalid service name \"%.100s\" (letters, digits, '_', '.', '-')", key->value);
 }
 
 static void service_defaults(struct compose_service *s)
@@ -1060,7 +1104,7 @@ static void service_defaults(struct compose_service *s)
 }
 
 int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const struct compose_ynode *body,
-		  struct compose_service *s)
+                          struct compose_service *s)
 {
 	lo2_autofree char *spath = xasprintf("services.%s", key->value);
 	const struct compose_ynode *v;

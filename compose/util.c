@@ -45,7 +45,7 @@ int compose_shell_split(const char *s, struct lo2_strv *out, struct lo2_err *err
 	if (quote || escaped) {
 		lo2_buf_free(&w);
 		return lo2_err_set(err, LO2_E_INVALID, "unterminated %s in \"%.200s\"",
-				   escaped ? "escape" : "quote", s);
+		                   escaped ? "escape" : "quote", s);
 	}
 	if (in_word)
 		lo2_strv_take(out, w.data ? lo2_buf_steal(&w) : xstrdup(""));
@@ -60,14 +60,14 @@ static int64_t unit_ns(const char *u, size_t n)
 		const char *name;
 		int64_t ns;
 	} units[] = {{"ns", 1},
-		     {"us", 1000},
-		     {"\xc2\xb5s", 1000},
-		     {"ms", 1000000},
-		     {"s", 1000000000},
-		     {"m", 60 * INT64_C(1000000000)},
-		     {"h", 3600 * INT64_C(1000000000)},
-		     {"d", 86400 * INT64_C(1000000000)},
-		     {"w", 7 * 86400 * INT64_C(1000000000)}};
+	             {"us", 1000},
+	             {"\xc2\xb5s", 1000},
+	             {"ms", 1000000},
+	             {"s", 1000000000},
+	             {"m", 60 * INT64_C(1000000000)},
+	             {"h", 3600 * INT64_C(1000000000)},
+	             {"d", 86400 * INT64_C(1000000000)},
+	             {"w", 7 * 86400 * INT64_C(1000000000)}};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strlen(units[i].name) == n && strncmp(units[i].name, u, n) == 0)
@@ -77,7 +77,8 @@ static int64_t unit_ns(const char *u, size_t n)
 
 static int bad_duration(const char *s, struct lo2_err *err)
 {
-	return lo2_err_set(err, LO2_E_INVALID, "invalid duration \"%.100s\" (expected e.g. 30s, 1m30s, 500ms)", s);
+	return lo2_err_set(err, LO2_E_INVALID,
+	                   "invalid duration \"%.100s\" (expected e.g. 30s, 1m30s, 500ms)", s);
 }
 
 /* One "<number><unit>" term at *p; adds its ns to *total. */
@@ -160,14 +161,15 @@ void compose_format_duration(int64_t ns, char *out, size_t outsz)
 		return;
 	}
 	if (u < 1000000000) {
-		put_frac(out + off, outsz - off, u, u < 1000000 ? 1000 : 1000000, u < 1000000 ? "\xc2\xb5s" : "ms");
+		put_frac(out + off, outsz - off, u, u < 1000000 ? 1000 : 1000000,
+		         u < 1000000 ? "\xc2\xb5s" : "ms");
 		return;
 	}
 	if (u >= UINT64_C(3600000000000))
 		off += (size_t)snprintf(out + off, outsz - off, "%" PRIu64 "h", u / UINT64_C(3600000000000));
 	if (u >= UINT64_C(60000000000))
 		off += (size_t)snprintf(out + off, outsz - off, "%" PRIu64 "m",
-					(u / UINT64_C(60000000000)) % 60);
+		                        (u / UINT64_C(60000000000)) % 60);
 	put_frac(out + off, outsz - off, u % UINT64_C(60000000000), 1000000000, "s");
 }
 
@@ -361,7 +363,7 @@ static int dotenv_line(struct dotenv *d)
 }
 
 int compose_dotenv_parse(const char *text, const char *file, const struct lo2_kvv *lookup, struct lo2_kvv *kv,
-			 struct lo2_err *err)
+                         struct lo2_err *err)
 {
 	struct dotenv d = {.p = text, .file = file, .line = 1, .lookup = lookup, .kv = kv, .err = err};
 

@@ -43,7 +43,7 @@ static void parser_cleanup(yaml_parser_t *p)
 #define yaml_autoparser __attribute__((cleanup(parser_cleanup)))
 
 static int fail_at(struct builder *b, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail_at(struct builder *b, int line, int col, const char *fmt, ...)
 {
@@ -90,8 +90,8 @@ static int check_weight(struct builder *b, const struct compose_ynode *n)
 	if (n->weight <= b->max_nodes)
 		return 0;
 	return fail_at(b, n->line, n->col,
-		       "document expands to more than %zu nodes (aliases nested too deeply?); refusing it",
-		       b->max_nodes);
+	               "document expands to more than %zu nodes (aliases nested too deeply?); refusing it",
+	               b->max_nodes);
 }
 
 static bool is_merge_key(const struct compose_ynode *k)
@@ -117,7 +117,7 @@ static int add_to_map(struct builder *b, struct frame *f, struct compose_ynode *
 	if (key == NULL) {
 		if (child->kind != COMPOSE_YSCALAR)
 			return fail_at(b, child->line, child->col, "a mapping key must be a string, not %s",
-				       compose_ynode_kind_name(child));
+			               compose_ynode_kind_name(child));
 		f->pending_key = child;
 		return 0;
 	}
@@ -127,8 +127,9 @@ static int add_to_map(struct builder *b, struct frame *f, struct compose_ynode *
 	prev = is_merge_key(key) ? -1 : map_find(map, key->value);
 	if (prev >= 0) {
 		snprintf(line, sizeof(line), "%d", map->keys[prev]->line);
-		lo2_err_set(b->err, LO2_E_INVALID, "%s:%d:%d: duplicate key \"%.200s\" (first defined at line %s)",
-			    b->d->file, key->line, key->col, key->value, line);
+		lo2_err_set(b->err, LO2_E_INVALID,
+		            "%s:%d:%d: duplicate key \"%.200s\" (first defined at line %s)", b->d->file,
+		            key->line, key->col, key->value, line);
 		return -1;
 	}
 	node_append(map, key, child);
@@ -176,7 +177,7 @@ static int push(struct builder *b, enum compose_ykind kind, const yaml_mark_t *m
 {
 	if (b->depth >= COMPOSE_YAML_MAX_DEPTH)
 		return fail_at(b, (int)m->line + 1, (int)m->column + 1, "nesting deeper than %d levels",
-			       COMPOSE_YAML_MAX_DEPTH);
+		               COMPOSE_YAML_MAX_DEPTH);
 	if (b->depth == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 16;
 		b->st = xrealloc(b->st, b->cap * sizeof(*b->st));
@@ -204,12 +205,12 @@ static int merge_source_check(struct builder *b, const struct compose_ynode *v)
 		for (size_t i = 0; i < v->n; i++)
 			if (v->items[i]->kind != COMPOSE_YMAP)
 				return fail_at(b, v->items[i]->line, v->items[i]->col,
-					       "a merge key (<<) list must hold mappings, not %s",
-					       compose_ynode_kind_name(v->items[i]));
+				               "a merge key (<<) list must hold mappings, not %s",
+				               compose_ynode_kind_name(v->items[i]));
 		return 0;
 	}
 	return fail_at(b, v->line, v->col, "a merge key (<<) takes a mapping or a list of mappings, not %s",
-		       compose_ynode_kind_name(v));
+	               compose_ynode_kind_name(v));
 }
 
 /* Applies `<<:` entries: explicit keys win, then earlier merged mappings win over later ones. */
@@ -287,7 +288,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 
 	if (n == NULL)
 		return fail_at(b, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-			       "unknown anchor \"%.200s\" (an alias must follow its anchor)", name);
+		               "unknown anchor \"%.200s\" (an alias must follow its anchor)", name);
 	return add_child(b, n);
 }
 
@@ -319,8 +320,8 @@ static int parser_error(struct builder *b, const yaml_parser_t *p)
 	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
 
 	return lo2_err_set(b->err, LO2_E_INVALID, "%s:%d:%d: invalid YAML: %s%s%s", b->d->file,
-			   (int)m->line + 1, (int)m->column + 1, p->problem ? p->problem : "syntax error",
-			   p->context ? " " : "", p->context ? p->context : "");
+	                   (int)m->line + 1, (int)m->column + 1, p->problem ? p->problem : "syntax error",
+	                   p->context ? " " : "", p->context ? p->context : "");
 }
 
 static int run_parser(struct builder *b, const char *text, size_t len)
@@ -330,7 +331,8 @@ static int run_parser(struct builder *b, const char *text, size_t len)
 	int rc;
 
 	if (!yaml_parser_initialize(&p))
-		return lo2_err_set(b->err, LO2_E_GENERIC, "%s: cannot initialise the YAML parser", b->d->file);
+		return lo2_err_set(b->err, LO2_E_GENERIC, "%s: cannot initialise the YAML parser",
+		                   b->d->file);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	while (!b->done) {
 		if (!yaml_parser_parse(&p, &ev))
@@ -354,7 +356,7 @@ static void builder_free(struct builder *b)
 }
 
 int compose_yaml_parse(const char *text, size_t len, const char *file, size_t max_nodes,
-		       struct compose_ydoc **out, struct lo2_err *err)
+                       struct compose_ydoc **out, struct lo2_err *err)
 {
 	struct compose_ydoc *d = xcalloc(1, sizeof(*d));
 	struct builder b = {.d = d, .max_nodes = max_nodes ? max_nodes : COMPOSE_YAML_MAX_NODES, .err = err};

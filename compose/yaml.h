@@ -19,17 +19,17 @@ enum compose_ykind { COMPOSE_YSCALAR, COMPOSE_YSEQ, COMPOSE_YMAP };
 
 struct compose_ynode {
 	enum compose_ykind kind;
-	int line, col;  /* 1-based, where the node starts (an alias: where its anchor's node starts) */
-	bool quoted;    /* scalar written quoted, as a block scalar, or tagged !!str */
-	char *value;    /* scalar text ("" for an empty plain scalar) */
-	size_t n;       /* list items or mapping entries */
+	int line, col; /* 1-based, where the node starts (an alias: where its anchor's node starts) */
+	bool quoted; /* scalar written quoted, as a block scalar, or tagged !!str */
+	char *value; /* scalar text ("" for an empty plain scalar) */
+	size_t n; /* list items or mapping entries */
 	struct compose_ynode **items; /* list items, or mapping values */
-	struct compose_ynode **keys;  /* mapping keys (always scalars) */
-	size_t weight;  /* expanded node count of this subtree */
+	struct compose_ynode **keys; /* mapping keys (always scalars) */
+	size_t weight; /* expanded node count of this subtree */
 };
 
 struct compose_ydoc {
-	char *file;                 /* as given, for messages */
+	char *file; /* as given, for messages */
 	struct compose_ynode *root; /* NULL for an empty document */
 	struct compose_ynode **all; /* every node, for freeing (aliases share nodes) */
 	size_t n_all, cap_all;
@@ -38,7 +38,7 @@ struct compose_ydoc {
 /* Parses the first document of text (len bytes). max_nodes 0 means COMPOSE_YAML_MAX_NODES.
  * Errors read "FILE:LINE:COL: what". *out: free with compose_ydoc_free. */
 int compose_yaml_parse(const char *text, size_t len, const char *file, size_t max_nodes,
-		       struct compose_ydoc **out, struct lo2_err *err);
+                       struct compose_ydoc **out, struct lo2_err *err);
 void compose_ydoc_free(struct compose_ydoc *d);
 
 /* The value under key in a mapping, or NULL (also when map is not a mapping). */

@@ -66,7 +66,7 @@ void db_err_scrub(struct lo2_err *err, const char *secret)
 	if (err == NULL || n < DB_SCRUB_MIN)
 		return;
 	from = err->msg;
-	while ((hit = strstr(from, secret)) != NULL) {
+	for (hit = strstr(from, secret); hit; hit = strstr(from, secret)) {
 		memmove(hit + 3, hit + n, strlen(hit + n) + 1); /* n > 3: the message only shrinks */
 		memcpy(hit, "***", 3);
 		from = hit + 3;

@@ -184,7 +184,8 @@ static void test_docker_compose_sees_them(void **state)
 	char *out = NULL;
 	int rc;
 
-	if (access("/usr/bin/docker-compose", X_OK) != 0 && access("/usr/local/bin/docker-compose", X_OK) != 0) {
+	if (access("/usr/bin/docker-compose", X_OK) != 0 &&
+	    access("/usr/local/bin/docker-compose", X_OK) != 0) {
 		printf("docker-compose is not installed; skipping the interoperability check\n");
 		return;
 	}
@@ -252,15 +253,17 @@ static void test_external_network_missing(void **state)
 	int rc;
 
 	assert_non_null(f);
-	fprintf(f, "services:\n  a:\n    image: %s\n    networks: [ext]\nnetworks:\n  ext:\n    external: true\n"
-		   "    name: lo2-missing-%s\n",
-		IMAGE, tu_run_id());
+	fprintf(f,
+	        "services:\n  a:\n    image: %s\n    networks: [ext]\nnetworks:\n  ext:\n    external: true\n"
+	        "    name: lo2-missing-%s\n",
+	        IMAGE, tu_run_id());
 	fclose(f);
 	rc = tu_lo2_run(NULL, &err, "up", "-f", file, "-p", project, NULL);
 	assert_int_equal(rc, 1);
-	want = xasprintf("network lo2-missing-%s is declared as external, but could not be found; create it with "
-			 "`docker network create lo2-missing-%s`",
-			 tu_run_id(), tu_run_id());
+	want = xasprintf(
+	    "network lo2-missing-%s is declared as external, but could not be found; create it with "
+	    "`docker network create lo2-missing-%s`",
+	    tu_run_id(), tu_run_id());
 	if (strstr(err, want) == NULL)
 		fail_msg("unexpected error: %s", err);
 	free(want);
@@ -271,15 +274,39 @@ static void test_external_network_missing(void **state)
 	cleanup_project();
 }
 
+/* lo2 config agrees with docker-compose config on the fields both print (tests/compose_diff.py). */
+static void test_differential(void **state)
+{
+	const char *argv[] = {"python3",
+	                      LO2_SOURCE_DIR "/tests/compose_diff.py",
+	                      tu_lo2(),
+	                      LO2_FIXTURES "/compose/diff/compose.yml",
+	                      LO2_FIXTURES "/compose/lo2/docker-compose-oauth2-mysql.yml",
+	                      FILE_,
+	                      NULL};
+	char *out = NULL;
+	int rc = tu_run(argv, NULL, &out, NULL);
+
+	if (rc == 77) {
+		printf("%s", out ? out : "");
+		free(out);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("compose_diff.py exit %d:\n%s", rc, out ? out : "");
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_up_wait),
-		cmocka_unit_test(test_up_again_keeps),
-		cmocka_unit_test(test_docker_compose_sees_them),
-		cmocka_unit_test(test_force_recreate),
-		cmocka_unit_test(test_down_v),
-		cmocka_unit_test(test_external_network_missing),
+	    cmocka_unit_test(test_up_wait),
+	    cmocka_unit_test(test_up_again_keeps),
+	    cmocka_unit_test(test_docker_compose_sees_them),
+	    cmocka_unit_test(test_force_recreate),
+	    cmocka_unit_test(test_down_v),
+	    cmocka_unit_test(test_external_network_missing),
+	    cmocka_unit_test(test_differential),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -460,6 +461,197 @@ static void test_lab_cli_compose_file(void **state)
 	tu_rm_rf(dir);
 }
 
+/* A TCP forwarder to the lab server that plays an entrypoint's temporary server: it answers
+ * until down_ns, then drops every connection and refuses until up_ns, then answers again. */
+struct flaky {
+	unsigned backend_port, port;
+	int64_t t0, down_ns, up_ns;
+	int lfd;
+	int pairs[16][2]; /* client, backend; -1 when free */
+	atomic_bool stop;
+	pthread_t th;
+};
+
+static int flaky_listen(unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                        .sin_port = htons((uint16_t)port)};
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int flaky_dial(unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                        .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void flaky_close_all(struct flaky *f)
+{
+	for (int i = 0; i < 16; i++)
+		for (int k = 0; k < 2; k++)
+			if (f->pairs[i][k] >= 0) {
+				close(f->pairs[i][k]);
+				f->pairs[i][k] = -1;
+			}
+}
+
+static void flaky_accept(struct flaky *f)
+{
+	int c = accept(f->lfd, NULL, NULL), b;
+
+	if (c < 0)
+		return;
+	b = flaky_dial(f->backend_port);
+	for (int i = 0; i < 16 && b >= 0; i++)
+		if (f->pairs[i][0] < 0) {
+			f->pairs[i][0] = c;
+			f->pairs[i][1] = b;
+			return;
+		}
+	close(c);
+	if (b >= 0)
+		close(b);
+}
+
+/* Copies what is readable on one side of pair i to the other; closes the pair at the end. */
+static void flaky_pump(struct flaky *f, int i, int from)
+{
+	char buf[16384];
+	ssize_t n = read(f->pairs[i][from], buf, sizeof(buf));
+
+	if (n <= 0 || write(f->pairs[i][1 - from], buf, (size_t)n) != n) {
+		close(f->pairs[i][0]);
+		close(f->pairs[i][1]);
+		f->pairs[i][0] = f->pairs[i][1] = -1;
+	}
+}
+
+static void flaky_poll(struct flaky *f)
+{
+	struct pollfd p[33];
+	int idx[33], n = 0;
+
+	p[n] = (struct pollfd){.fd = f->lfd, .events = POLLIN};
+	idx[n++] = -1;
+	for (int i = 0; i < 16; i++)
+		for (int k = 0; k < 2 && f->pairs[i][0] >= 0; k++) {
+			p[n] = (struct pollfd){.fd = f->pairs[i][k], .events = POLLIN};
+			idx[n++] = i * 2 + k;
+		}
+	if (poll(p, (nfds_t)n, 50) <= 0)
+		return;
+	for (int j = 0; j < n; j++) {
+		if (!p[j].revents)
+			continue;
+		if (idx[j] < 0)
+			flaky_accept(f);
+		else if (f->pairs[idx[j] / 2][0] >= 0)
+			flaky_pump(f, idx[j] / 2, idx[j] % 2);
+	}
+}
+
+static void *flaky_run(void *arg)
+{
+	struct flaky *f = arg;
+	bool down = false;
+	int64_t t;
+
+	while (!atomic_load(&f->stop)) {
+		t = lo2_mono_ns() - f->t0;
+		if (!down && f->lfd >= 0 && t >= f->down_ns && t < f->up_ns) {
+			flaky_close_all(f);
+			close(f->lfd);
+			f->lfd = -1;
+			down = true;
+		}
+		if (down && t >= f->up_ns) {
+			f->lfd = flaky_listen(f->port);
+			down = f->lfd < 0;
+		}
+		if (down) {
+			lo2_sleep_ns(10 * 1000 * 1000);
+			continue;
+		}
+		flaky_poll(f);
+	}
+	flaky_close_all(f);
+	if (f->lfd >= 0)
+		close(f->lfd);
+	return NULL;
+}
+
+static void flaky_start(struct flaky *f, unsigned backend_port, int64_t down_ns, int64_t up_ns)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	memset(f, 0, sizeof(*f));
+	memset(f->pairs, -1, sizeof(f->pairs));
+	f->backend_port = backend_port;
+	f->down_ns = down_ns;
+	f->up_ns = up_ns;
+	f->lfd = flaky_listen(0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &len), 0);
+	f->port = ntohs(a.sin_port);
+	f->t0 = lo2_mono_ns();
+	assert_int_equal(pthread_create(&f->th, NULL, flaky_run, f), 0);
+}
+
+static void flaky_stop(struct flaky *f)
+{
+	atomic_store(&f->stop, true);
+	pthread_join(f->th, NULL);
+}
+
+/* A server that answers for 1 s, vanishes, and is back at 2 s is ready no earlier than 2 s +
+ * the settle period; with no settle period the temporary one is taken (here one that lives 3 s). */
+static void test_lab_settle_outlasts_temporary_server(void **state)
+{
+	struct db_target t = root_target();
+	struct db_wait_opts o = {.timeout_ns = 30 * LO2_NS_PER_SEC, .settle_ns = 1500 * 1000 * 1000};
+	struct db_ready r = {0};
+	struct lo2_err err = {0};
+	struct flaky f;
+	double took;
+
+	flaky_start(&f, t.port, LO2_NS_PER_SEC, 2 * LO2_NS_PER_SEC);
+	t.port = f.port;
+	if (db_wait(&t, &o, &r, &err) < 0)
+		fail_msg("wait through the flaky forwarder: %s", err.msg);
+	took = since_s(f.t0);
+	flaky_stop(&f);
+	print_message("temporary server for 1 s, back at 2 s: ready at %.2f s (%d attempts)\n", took,
+	              r.attempts);
+	assert_true(took >= 3.4);
+	assert_true(r.attempts >= 2);
+
+	o.settle_ns = -1;
+	flaky_start(&f, root_target().port, 3 * LO2_NS_PER_SEC, 4 * LO2_NS_PER_SEC);
+	t.port = f.port;
+	assert_int_equal(db_wait(&t, &o, &r, &err), 0);
+	took = since_s(f.t0);
+	flaky_stop(&f);
+	print_message("the same with no settle period: ready at %.2f s\n", took);
+	assert_true(took < 2.5); /* within the first (temporary) server's life */
+}
+
 int main(void)
 {
 	const struct CMUnitTest no_image[] = {
@@ -476,6 +668,7 @@ int main(void)
 	    cmocka_unit_test(test_lab_cli),
 	    cmocka_unit_test(test_lab_resolve),
 	    cmocka_unit_test(test_lab_cli_compose_file),
+	    cmocka_unit_test(test_lab_settle_outlasts_temporary_server),
 	};
 	int failed = cmocka_run_group_tests_name("mysql without a server", no_image, NULL, NULL);
 

@@ -18,7 +18,7 @@
 
 /* Loads FIX/<rel> (relative, so messages read "<rel>:L:C: ..."); returns the load's result. */
 static int load(const char *rel, const char *pname, struct compose_project **p, struct lo2_strv *warn,
-		struct lo2_err *err)
+                struct lo2_err *err)
 {
 	struct compose_load_opts o = {.file = rel, .project_name = pname};
 
@@ -94,8 +94,9 @@ static void test_yaml_alias_bomb(void **state)
 	struct lo2_err err = {0};
 
 	assert_int_equal(load("errors/bomb.yml", NULL, &p, NULL, &err), -1);
-	assert_string_equal(err.msg, "errors/bomb.yml:6:4: document expands to more than 1000000 nodes (aliases "
-				     "nested too deeply?); refusing it");
+	assert_string_equal(err.msg,
+	                    "errors/bomb.yml:6:4: document expands to more than 1000000 nodes (aliases "
+	                    "nested too deeply?); refusing it");
 	assert_null(p);
 }
 
@@ -107,7 +108,7 @@ static void test_yaml_cap_is_configurable(void **state)
 
 	assert_int_equal(compose_yaml_parse(text, strlen(text), "t.yml", 10, &d, &err), -1);
 	assert_string_equal(err.msg, "t.yml:2:4: document expands to more than 10 nodes (aliases nested too "
-				     "deeply?); refusing it");
+	                             "deeply?); refusing it");
 }
 
 static void test_yaml_depth_cap(void **state)
@@ -129,27 +130,27 @@ static void test_interpolate(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"plain", "plain"},
-		{"$A", "a"},
-		{"${A}", "a"},
-		{"x${A}y$A", "xaya"},
-		{"$$A", "$A"},
-		{"$${A}", "${A}"},
-		{"${UNSET:-def}", "def"},
-		{"${EMPTY:-def}", "def"},
-		{"${EMPTY-def}", ""},
-		{"${UNSET-def}", "def"},
-		{"${A:-def}", "a"},
-		{"${A:+alt}", "alt"},
-		{"${EMPTY:+alt}", ""},
-		{"${EMPTY+alt}", "alt"},
-		{"${UNSET+alt}", ""},
-		{"${UNSET:-${B:-x}}", "b"},
-		{"${UNSET:-${UNSET2:-deep $A}}", "deep a"},
-		{"${UNSET:-a}b}", "ab}"},
-		{"${A:?must}", "a"},
-		{"cost: $$5", "cost: $5"},
-		{"$UNSET.txt", ".txt"},
+	    {"plain", "plain"},
+	    {"$A", "a"},
+	    {"${A}", "a"},
+	    {"x${A}y$A", "xaya"},
+	    {"$$A", "$A"},
+	    {"$${A}", "${A}"},
+	    {"${UNSET:-def}", "def"},
+	    {"${EMPTY:-def}", "def"},
+	    {"${EMPTY-def}", ""},
+	    {"${UNSET-def}", "def"},
+	    {"${A:-def}", "a"},
+	    {"${A:+alt}", "alt"},
+	    {"${EMPTY:+alt}", ""},
+	    {"${EMPTY+alt}", "alt"},
+	    {"${UNSET+alt}", ""},
+	    {"${UNSET:-${B:-x}}", "b"},
+	    {"${UNSET:-${UNSET2:-deep $A}}", "deep a"},
+	    {"${UNSET:-a}b}", "ab}"},
+	    {"${A:?must}", "a"},
+	    {"cost: $$5", "cost: $5"},
+	    {"$UNSET.txt", ".txt"},
 	};
 	struct lo2_kvv env = {0};
 	struct lo2_err err = {0};
@@ -174,14 +175,14 @@ static void test_interpolate_errors(void **state)
 	static const struct {
 		const char *in, *msg;
 	} cases[] = {
-		{"${UNSET:?need it}", "required variable UNSET is missing a value: need it"},
-		{"${EMPTY:?}", "required variable EMPTY is missing a value"},
-		{"${UNSET?x $A}", "required variable UNSET is missing a value: x a"},
-		{"echo $1", "invalid interpolation format \"echo $1\" (write $$ for a literal $)"},
-		{"${A", "invalid interpolation format \"${A\" (write $$ for a literal $)"},
-		{"${}", "invalid interpolation format \"${}\" (write $$ for a literal $)"},
-		{"${A/x}", "invalid interpolation format \"${A/x}\" (write $$ for a literal $)"},
-		{"trailing $", "invalid interpolation format \"trailing $\" (write $$ for a literal $)"},
+	    {"${UNSET:?need it}", "required variable UNSET is missing a value: need it"},
+	    {"${EMPTY:?}", "required variable EMPTY is missing a value"},
+	    {"${UNSET?x $A}", "required variable UNSET is missing a value: x a"},
+	    {"echo $1", "invalid interpolation format \"echo $1\" (write $$ for a literal $)"},
+	    {"${A", "invalid interpolation format \"${A\" (write $$ for a literal $)"},
+	    {"${}", "invalid interpolation format \"${}\" (write $$ for a literal $)"},
+	    {"${A/x}", "invalid interpolation format \"${A/x}\" (write $$ for a literal $)"},
+	    {"trailing $", "invalid interpolation format \"trailing $\" (write $$ for a literal $)"},
 	};
 	struct lo2_kvv env = {0};
 
@@ -241,9 +242,11 @@ static void test_durations(void **state)
 		int64_t ns;
 		const char *out;
 	} cases[] = {
-		{"1m30s", 90000000000LL, "1m30s"}, {"10s", 10000000000LL, "10s"},  {"500ms", 500000000LL, "500ms"},
-		{"1.5s", 1500000000LL, "1.5s"},    {"2h", 7200000000000LL, "2h0m0s"}, {"0", 0, "0s"},
-		{"1us", 1000, "1\xc2\xb5s"},       {"250ns", 250, "250ns"},        {"1d", 86400000000000LL, "24h0m0s"},
+	    {"1m30s", 90000000000LL, "1m30s"},   {"10s", 10000000000LL, "10s"},
+	    {"500ms", 500000000LL, "500ms"},     {"1.5s", 1500000000LL, "1.5s"},
+	    {"2h", 7200000000000LL, "2h0m0s"},   {"0", 0, "0s"},
+	    {"1us", 1000, "1\xc2\xb5s"},         {"250ns", 250, "250ns"},
+	    {"1d", 86400000000000LL, "24h0m0s"},
 	};
 	struct lo2_err err = {0};
 	char buf[64];
@@ -279,8 +282,9 @@ static void test_sizes(void **state)
 
 static void test_dotenv(void **state)
 {
-	const char *text = "# c\nA=1\nexport B=\"x ${A} \\\"q\\\"\"\nC='lit ${A}'\nD=plain # comment\nE\n  F = spaced \n"
-			   "M=\"two\nlines\"\n";
+	const char *text =
+	    "# c\nA=1\nexport B=\"x ${A} \\\"q\\\"\"\nC='lit ${A}'\nD=plain # comment\nE\n  F = spaced \n"
+	    "M=\"two\nlines\"\n";
 	struct lo2_kvv look = {0}, kv = {0};
 	struct lo2_err err = {0};
 
@@ -410,9 +414,9 @@ static void test_full_ports(void **state)
 		int target;
 		const char *proto;
 	} want[] = {
-		{"", "", 8080, "tcp"},		  {"", "8081", 80, "tcp"},	   {"127.0.0.1", "8082", 81, "udp"},
-		{"::1", "8083", 82, "tcp"},	  {"", "9000", 3000, "tcp"},	   {"", "9001", 3001, "tcp"},
-		{"", "8000-8010", 83, "tcp"},	  {"", "6831", 6831, "udp"},	   {"0.0.0.0", "9090", 90, "tcp"},
+	    {"", "", 8080, "tcp"},        {"", "8081", 80, "tcp"},   {"127.0.0.1", "8082", 81, "udp"},
+	    {"::1", "8083", 82, "tcp"},   {"", "9000", 3000, "tcp"}, {"", "9001", 3001, "tcp"},
+	    {"", "8000-8010", 83, "tcp"}, {"", "6831", 6831, "udp"}, {"0.0.0.0", "9090", 90, "tcp"},
 	};
 
 	assert_int_equal(web->n_ports, sizeof(want) / sizeof(want[0]));
@@ -538,10 +542,11 @@ static void test_full_plan(void **state)
 	assert_string_equal(lo2_kvv_get(&web->plan_labels, "com.docker.compose.project.config_files"), cfg);
 	assert_string_equal(lo2_kvv_get(&web->plan_labels, "com.docker.compose.version"), LO2_VERSION);
 	assert_string_equal(lo2_kvv_get(&web->plan_labels, "com.docker.compose.depends_on"),
-			    "db:service_healthy:false,init:service_completed_successfully:false");
+	                    "db:service_healthy:false,init:service_completed_successfully:false");
 	assert_string_equal(lo2_kvv_get(&web->plan_labels, "com.example.role"), "web");
 	assert_int_equal(strlen(web->config_hash), 64);
-	assert_string_equal(lo2_kvv_get(&web->plan_labels, "com.docker.compose.config-hash"), web->config_hash);
+	assert_string_equal(lo2_kvv_get(&web->plan_labels, "com.docker.compose.config-hash"),
+	                    web->config_hash);
 	assert_string_not_equal(web->config_hash, db->config_hash);
 	free(cfg);
 	compose_project_free(p);
@@ -552,7 +557,8 @@ static void test_hash_is_stable_and_sensitive(void **state)
 	const char *a = "services:\n  s:\n    image: busybox\n    command: [a]\n    depends_on: []\n";
 	const char *b = "services:\n  s:\n    command: [a]\n    image: busybox\n";
 	const char *c = "services:\n  s:\n    image: busybox\n    command: [b]\n";
-	struct compose_load_opts o = {.file = "/tmp/h/compose.yml", .project_name = "h", .env = &(struct lo2_kvv){0}};
+	struct compose_load_opts o = {
+	    .file = "/tmp/h/compose.yml", .project_name = "h", .env = &(struct lo2_kvv){0}};
 	struct compose_project *pa = NULL, *pb = NULL, *pc = NULL;
 	struct lo2_err err = {0};
 
@@ -574,7 +580,8 @@ static const char *spec_bind(const struct engine_container_spec *s, const char *
 	for (size_t i = 0; i < s->binds.n; i++) {
 		const char *colon = strchr(s->binds.v[i], ':');
 
-		if (colon && strncmp(colon + 1, target, strlen(target)) == 0 && colon[1 + strlen(target)] == ':')
+		if (colon && strncmp(colon + 1, target, strlen(target)) == 0 &&
+		    colon[1 + strlen(target)] == ':')
 			return s->binds.v[i];
 	}
 	return NULL;
@@ -688,7 +695,8 @@ static void test_lo2_reference(void **state)
 	assert_string_equal(jaeger->container, "jaeger-container");
 	assert_string_equal(jaeger->ports[0].protocol, "udp");
 	assert_int_equal(jaeger->ports[0].target, 6831);
-	assert_string_equal(ne->command.v[3], "--collector.filesystem.ignored-mount-points=^/(sys|proc|dev|host|etc)($|/)");
+	assert_string_equal(ne->command.v[3],
+	                    "--collector.filesystem.ignored-mount-points=^/(sys|proc|dev|host|etc)($|/)");
 	assert_string_equal(svc(p, "cadvisor")->mounts[0].source, "/");
 	assert_true(svc(p, "cadvisor")->mounts[0].read_only);
 	assert_int_equal(p->n_waves, 2);
@@ -718,8 +726,9 @@ static void test_project_name(void **state)
 	compose_project_free(p);
 	unsetenv("COMPOSE_PROJECT_NAME");
 	assert_int_equal(load("misc/warnings.yml", "Bad Name", &p, NULL, &err), -1);
-	assert_string_equal(err.msg, "invalid project name \"Bad Name\": use lowercase letters, digits, '-' and '_', "
-				     "starting with a letter or digit");
+	assert_string_equal(err.msg,
+	                    "invalid project name \"Bad Name\": use lowercase letters, digits, '-' and '_', "
+	                    "starting with a letter or digit");
 	assert_int_equal(load("misc/warnings.yml", NULL, &p, NULL, &err), 0);
 	assert_string_equal(p->name, "misc"); /* the folder */
 	compose_project_free(p);
@@ -738,9 +747,11 @@ static void test_warnings(void **state)
 	assert_int_equal(w.n, 4);
 	assert_string_equal(w.v[0], "misc/warnings.yml:2:1: top level: unknown key \"secrets\" ignored");
 	assert_string_equal(w.v[1], "misc/warnings.yml:6:5: services.web: unknown key \"imagee\" ignored");
-	assert_string_equal(w.v[2], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
-				    "blank string");
-	assert_string_equal(w.v[3], "misc/warnings.yml:10:7: services.web.logging: unknown key \"drivr\" ignored");
+	assert_string_equal(
+	    w.v[2], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
+	            "blank string");
+	assert_string_equal(w.v[3],
+	                    "misc/warnings.yml:10:7: services.web.logging: unknown key \"drivr\" ignored");
 	assert_string_equal(svc(p, "web")->image, "busybox:");
 	compose_project_free(p);
 	lo2_strv_free(&w);
@@ -753,47 +764,66 @@ static void test_errors(void **state)
 	static const struct {
 		const char *file, *msg;
 	} cases[] = {
-		{"bad_port", "errors/bad_port.yml:6:9: services.web.ports: invalid port \"99999:80\": bad host port \"99999\""},
-		{"bad_port_range", "errors/bad_port_range.yml:5:9: services.web.ports: invalid port \"9000-9002:3000-3001\": "
-				   "host and container port ranges differ in length"},
-		{"bad_protocol", "errors/bad_protocol.yml:5:9: services.web.ports: invalid port \"53:53/icmp\": protocol must "
-				 "be tcp, udp or sctp"},
-		{"unknown_dep", "errors/unknown_dep.yml:5:9: services.web.depends_on: service \"db\" is not defined"},
-		{"cycle", "errors/cycle.yml:12:18: services.c.depends_on: dependency cycle: a -> b -> c -> a"},
-		{"undefined_network", "errors/undefined_network.yml:5:9: services.web.networks: network \"front\" is not "
-				      "declared under the top-level networks key"},
-		{"undefined_volume", "errors/undefined_volume.yml:5:9: services.web.volumes: volume \"data\" is not declared "
-				     "under the top-level volumes key"},
-		{"wrong_type", "errors/wrong_type.yml:4:12: services.web.ports: expected a list, got a string"},
-		{"bad_bool", "errors/bad_bool.yml:4:17: services.web.privileged: expected true or false, got \"maybe\""},
-		{"bad_duration", "errors/bad_duration.yml:6:17: services.web.healthcheck: invalid duration \"10 seconds\" "
-				 "(expected e.g. 30s, 1m30s, 500ms)"},
-		{"bad_condition", "errors/bad_condition.yml:8:20: services.web.depends_on: condition must be service_started, "
-				  "service_healthy or service_completed_successfully, not \"service_ready\""},
-		{"required_var", "errors/required_var.yml:3:12: services.web.image: required variable LO2_TEST_UNSET_TAG is "
-				 "missing a value: set the tag"},
-		{"bad_interp", "errors/bad_interp.yml:4:14: services.web.command: invalid interpolation format \"echo $1\" "
-			       "(write $$ for a literal $)"},
-		{"no_image", "errors/no_image.yml:2:3: services.web: expected an image: or a build: key"},
-		{"bad_yaml", "errors/bad_yaml.yml:4:4: invalid YAML: did not find expected key while parsing a block "
-			     "mapping"},
-		{"dup_key", "errors/dup_key.yml:4:5: duplicate key \"image\" (first defined at line 3)"},
-		{"bad_restart", "errors/bad_restart.yml:4:14: services.web.restart: expected no, always, unless-stopped or "
-				"on-failure[:N], got \"sometimes\""},
-		{"bad_healthcheck_test", "errors/bad_healthcheck_test.yml:5:13: services.web.healthcheck: test must start "
-					 "with CMD, CMD-SHELL or NONE"},
-		{"relative_target", "errors/relative_target.yml:5:9: services.web.volumes: invalid volume \"./data:data\": "
-				    "the target must be an absolute path"},
-		{"unknown_anchor", "errors/unknown_anchor.yml:2:8: unknown anchor \"nothing\" (an alias must follow its "
-				   "anchor)"},
-		{"no_services", "errors/no_services.yml: no services defined (expected a services: mapping)"},
-		{"empty", "errors/empty.yml: empty compose file"},
-		{"bad_service_name", "errors/bad_service_name.yml:2:3: services: invalid service name \"we b\" (letters, "
-				     "digits, '_', '.', '-')"},
-		{"dup_container_name", "errors/dup_container_name.yml:7:21: services.b.container_name: container name "
-				       "\"same\" is already used by service a"},
-		{"bad_network_mode", "errors/bad_network_mode.yml:4:19: services.web.network_mode: service \"nope\" is not "
-				     "defined"},
+	    {"bad_port", "errors/bad_port.yml:6:9: services.web.ports: invalid port \"99999:80\": bad host "
+	                 "port \"99999\""},
+	    {"bad_port_range",
+	     "errors/bad_port_range.yml:5:9: services.web.ports: invalid port \"9000-9002:3000-3001\": "
+	     "host and container port ranges differ in length"},
+	    {"bad_protocol",
+	     "errors/bad_protocol.yml:5:9: services.web.ports: invalid port \"53:53/icmp\": protocol must "
+	     "be tcp, udp or sctp"},
+	    {"unknown_dep",
+	     "errors/unknown_dep.yml:5:9: services.web.depends_on: service \"db\" is not defined"},
+	    {"cycle", "errors/cycle.yml:12:18: services.c.depends_on: dependency cycle: a -> b -> c -> a"},
+	    {"undefined_network",
+	     "errors/undefined_network.yml:5:9: services.web.networks: network \"front\" is not "
+	     "declared under the top-level networks key"},
+	    {"undefined_volume",
+	     "errors/undefined_volume.yml:5:9: services.web.volumes: volume \"data\" is not declared "
+	     "under the top-level volumes key"},
+	    {"wrong_type", "errors/wrong_type.yml:4:12: services.web.ports: expected a list, got a string"},
+	    {"bad_bool",
+	     "errors/bad_bool.yml:4:17: services.web.privileged: expected true or false, got \"maybe\""},
+	    {"bad_duration",
+	     "errors/bad_duration.yml:6:17: services.web.healthcheck: invalid duration \"10 seconds\" "
+	     "(expected e.g. 30s, 1m30s, 500ms)"},
+	    {"bad_condition",
+	     "errors/bad_condition.yml:8:20: services.web.depends_on: condition must be service_started, "
+	     "service_healthy or service_completed_successfully, not \"service_ready\""},
+	    {"required_var",
+	     "errors/required_var.yml:3:12: services.web.image: required variable LO2_TEST_UNSET_TAG is "
+	     "missing a value: set the tag"},
+	    {"bad_interp",
+	     "errors/bad_interp.yml:4:14: services.web.command: invalid interpolation format \"echo $1\" "
+	     "(write $$ for a literal $)"},
+	    {"no_image", "errors/no_image.yml:2:3: services.web: expected an image: or a build: key"},
+	    {"bad_yaml",
+	     "errors/bad_yaml.yml:4:4: invalid YAML: did not find expected key while parsing a block "
+	     "mapping"},
+	    {"dup_key", "errors/dup_key.yml:4:5: duplicate key \"image\" (first defined at line 3)"},
+	    {"bad_restart",
+	     "errors/bad_restart.yml:4:14: services.web.restart: expected no, always, unless-stopped or "
+	     "on-failure[:N], got \"sometimes\""},
+	    {"bad_healthcheck_test",
+	     "errors/bad_healthcheck_test.yml:5:13: services.web.healthcheck: test must start "
+	     "with CMD, CMD-SHELL or NONE"},
+	    {"relative_target",
+	     "errors/relative_target.yml:5:9: services.web.volumes: invalid volume \"./data:data\": "
+	     "the target must be an absolute path"},
+	    {"unknown_anchor",
+	     "errors/unknown_anchor.yml:2:8: unknown anchor \"nothing\" (an alias must follow its "
+	     "anchor)"},
+	    {"no_services", "errors/no_services.yml: no services defined (expected a services: mapping)"},
+	    {"empty", "errors/empty.yml: empty compose file"},
+	    {"bad_service_name",
+	     "errors/bad_service_name.yml:2:3: services: invalid service name \"we b\" (letters, "
+	     "digits, '_', '.', '-')"},
+	    {"dup_container_name",
+	     "errors/dup_container_name.yml:7:21: services.b.container_name: container name "
+	     "\"same\" is already used by service a"},
+	    {"bad_network_mode",
+	     "errors/bad_network_mode.yml:4:19: services.web.network_mode: service \"nope\" is not "
+	     "defined"},
 	};
 
 	unsetenv("LO2_TEST_UNSET_TAG");
@@ -815,8 +845,8 @@ static void test_missing_env_file(void **state)
 	struct compose_project *p = NULL;
 	struct lo2_err err = {0};
 	char *want = xasprintf("errors/missing_env_file.yml:4:15: services.web.env_file: env file "
-			       "%s/errors/does-not-exist.env not found",
-			       FIX);
+	                       "%s/errors/does-not-exist.env not found",
+	                       FIX);
 
 	assert_int_equal(load("errors/missing_env_file.yml", NULL, &p, NULL, &err), -1);
 	assert_string_equal(err.msg, want);
@@ -836,37 +866,37 @@ static void test_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_yaml_marks_and_merge),
-		cmocka_unit_test(test_yaml_merge_list),
-		cmocka_unit_test(test_yaml_alias_bomb),
-		cmocka_unit_test(test_yaml_cap_is_configurable),
-		cmocka_unit_test(test_yaml_depth_cap),
-		cmocka_unit_test(test_interpolate),
-		cmocka_unit_test(test_interpolate_errors),
-		cmocka_unit_test(test_interpolate_unset_listed),
-		cmocka_unit_test(test_shell_split),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_dotenv),
-		cmocka_unit_test(test_paths_and_names),
-		cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_full_scalars),
-		cmocka_unit_test(test_full_command_env),
-		cmocka_unit_test(test_full_ports),
-		cmocka_unit_test(test_full_volumes),
-		cmocka_unit_test(test_full_networks_deps),
-		cmocka_unit_test(test_full_logging_health),
-		cmocka_unit_test(test_full_plan),
-		cmocka_unit_test(test_hash_is_stable_and_sensitive),
-		cmocka_unit_test(test_full_spec),
-		cmocka_unit_test(test_spec_restart_and_mode),
-		cmocka_unit_test(test_full_config_json),
-		cmocka_unit_test(test_lo2_reference),
-		cmocka_unit_test(test_project_name),
-		cmocka_unit_test(test_warnings),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_missing_env_file),
-		cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_yaml_marks_and_merge),
+	    cmocka_unit_test(test_yaml_merge_list),
+	    cmocka_unit_test(test_yaml_alias_bomb),
+	    cmocka_unit_test(test_yaml_cap_is_configurable),
+	    cmocka_unit_test(test_yaml_depth_cap),
+	    cmocka_unit_test(test_interpolate),
+	    cmocka_unit_test(test_interpolate_errors),
+	    cmocka_unit_test(test_interpolate_unset_listed),
+	    cmocka_unit_test(test_shell_split),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_dotenv),
+	    cmocka_unit_test(test_paths_and_names),
+	    cmocka_unit_test(test_sha256),
+	    cmocka_unit_test(test_full_scalars),
+	    cmocka_unit_test(test_full_command_env),
+	    cmocka_unit_test(test_full_ports),
+	    cmocka_unit_test(test_full_volumes),
+	    cmocka_unit_test(test_full_networks_deps),
+	    cmocka_unit_test(test_full_logging_health),
+	    cmocka_unit_test(test_full_plan),
+	    cmocka_unit_test(test_hash_is_stable_and_sensitive),
+	    cmocka_unit_test(test_full_spec),
+	    cmocka_unit_test(test_spec_restart_and_mode),
+	    cmocka_unit_test(test_full_config_json),
+	    cmocka_unit_test(test_lo2_reference),
+	    cmocka_unit_test(test_project_name),
+	    cmocka_unit_test(test_warnings),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_missing_env_file),
+	    cmocka_unit_test(test_missing_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
