@@ -9,10 +9,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: lo2 engine ping|info [-H HOST]\n\n"
-		   "  ping   connect, negotiate the API version, and ping the engine\n"
-		   "  info   also print the storage driver, cgroup version, CPUs, memory and clock offset\n\n"
-		   "  -H, --host HOST  engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)\n");
+	fprintf(
+	    f,
+	    "Usage: lo2 engine ping|info [-H HOST]\n\n"
+	    "  ping   connect, negotiate the API version, and ping the engine\n"
+	    "  info   also print the storage driver, cgroup version, CPUs, memory and clock offset\n\n"
+	    "  -H, --host HOST  engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)\n");
 }
 
 static int info(struct engine *e)
@@ -32,8 +34,8 @@ static int info(struct engine *e)
 
 int cmd_engine(int argc, char **argv)
 {
-	static const struct option opts[] = {{"host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *host = NULL, *sub;
 	struct engine *e = NULL;
 	struct lo2_err err = {0};

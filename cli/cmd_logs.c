@@ -22,16 +22,18 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: lo2 logs CONTAINER -o FILE[.gz] [--since T] [--until T] [--timestamps] [--follow]\n"
-		   "       lo2 logs -f COMPOSE_FILE [-p NAME] --start T --end T -o DIR [...]  (see lo2 logs -f x --help)\n\n"
-		   "Writes the container's stdout and stderr (demultiplexed, in stream order) to FILE;\n"
-		   "FILE appears only when complete. A name ending in .gz is gzip-compressed.\n\n"
-		   "  -o, --output FILE   where to write (required; - for standard output)\n"
-		   "      --since T       first instant, inclusive (unix seconds with fraction, or RFC 3339)\n"
-		   "      --until T       last instant, inclusive\n"
-		   "  -t, --timestamps    prefix each line with the engine's RFC 3339 nanosecond timestamp\n"
-		   "  -F, --follow        keep streaming until the container stops or Ctrl-C\n"
-		   "  -H, --host HOST     engine address (default: $DOCKER_HOST)\n");
+	fprintf(f,
+	        "Usage: lo2 logs CONTAINER -o FILE[.gz] [--since T] [--until T] [--timestamps] [--follow]\n"
+	        "       lo2 logs -f COMPOSE_FILE [-p NAME] --start T --end T -o DIR [...]  (see lo2 logs -f "
+	        "x --help)\n\n"
+	        "Writes the container's stdout and stderr (demultiplexed, in stream order) to FILE;\n"
+	        "FILE appears only when complete. A name ending in .gz is gzip-compressed.\n\n"
+	        "  -o, --output FILE   where to write (required; - for standard output)\n"
+	        "      --since T       first instant, inclusive (unix seconds with fraction, or RFC 3339)\n"
+	        "      --until T       last instant, inclusive\n"
+	        "  -t, --timestamps    prefix each line with the engine's RFC 3339 nanosecond timestamp\n"
+	        "  -F, --follow        keep streaming until the container stops or Ctrl-C\n"
+	        "  -H, --host HOST     engine address (default: $DOCKER_HOST)\n");
 }
 
 static bool has_compose_flag(int argc, char **argv)
@@ -113,10 +115,10 @@ out:
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'}, {"since", required_argument, NULL, 's'},
-		{"until", required_argument, NULL, 'u'},  {"timestamps", no_argument, NULL, 't'},
-		{"follow", no_argument, NULL, 'F'},       {"host", required_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	    {"output", required_argument, NULL, 'o'}, {"since", required_argument, NULL, 's'},
+	    {"until", required_argument, NULL, 'u'},  {"timestamps", no_argument, NULL, 't'},
+	    {"follow", no_argument, NULL, 'F'},       {"host", required_argument, NULL, 'H'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	struct engine_logs_opts o = {0};
 	const char *out = NULL, *host = NULL;
 	int c;
@@ -154,7 +156,8 @@ int cmd_logs(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("logs", optind >= argc ? "missing CONTAINER" : "more than one CONTAINER");
+		return cli_usage_error("logs",
+		                       optind >= argc ? "missing CONTAINER" : "more than one CONTAINER");
 	if (out == NULL)
 		return cli_usage_error("logs", "missing -o FILE");
 	if (o.since_ns && o.until_ns && o.until_ns < o.since_ns)

@@ -18,8 +18,8 @@
 static void tags_usage(FILE *f)
 {
 	fprintf(f, "Usage: lo2 tags [DIR]\n\n"
-		   "Lists the test tags found in the locustfiles under DIR (default: locust): 'correct',\n"
-		   "plus the last string of every @tag('error', ..., '<name>') decorator, sorted.\n");
+	           "Lists the test tags found in the locustfiles under DIR (default: locust): 'correct',\n"
+	           "plus the last string of every @tag('error', ..., '<name>') decorator, sorted.\n");
 }
 
 int cmd_tags(int argc, char **argv)
@@ -85,15 +85,17 @@ static void print_progress(void *user, size_t k, size_t n, const char *tag, int 
 
 static void run_usage(FILE *f)
 {
-	fprintf(f, "Usage: lo2 run [--config lo2.yml] [OPTIONS] [--dry-run] [--resume DIR]\n\n"
-		   "The LO2 collection: deploy the compose stack, wait for MySQL and run its init SQL, then for\n"
-		   "each Locust tag in seeded shuffled order run Locust for a drawn duration and collect the\n"
-		   "test's container logs, Prometheus metrics and Jaeger traces into LO2_run_<unix>/<tag>/;\n"
-		   "pause, next tag; tear down at the end. run.json records everything and is the resume point.\n\n"
-		   "  -c, --config FILE  settings file (default: lo2.yml when present)\n"
-		   "      --dry-run      print the schedule and exit\n"
-		   "      --resume DIR   continue a run that stopped, with its seed and schedule\n\n"
-		   "Settings (flag, then its lo2.yml key and default):\n");
+	fprintf(
+	    f,
+	    "Usage: lo2 run [--config lo2.yml] [OPTIONS] [--dry-run] [--resume DIR]\n\n"
+	    "The LO2 collection: deploy the compose stack, wait for MySQL and run its init SQL, then for\n"
+	    "each Locust tag in seeded shuffled order run Locust for a drawn duration and collect the\n"
+	    "test's container logs, Prometheus metrics and Jaeger traces into LO2_run_<unix>/<tag>/;\n"
+	    "pause, next tag; tear down at the end. run.json records everything and is the resume point.\n\n"
+	    "  -c, --config FILE  settings file (default: lo2.yml when present)\n"
+	    "      --dry-run      print the schedule and exit\n"
+	    "      --resume DIR   continue a run that stopped, with its seed and schedule\n\n"
+	    "Settings (flag, then its lo2.yml key and default):\n");
 	run_config_help(f);
 }
 
@@ -112,7 +114,8 @@ static int dry_run(const struct run_config *c)
 		return cli_fail(&err);
 	printf("seed %" PRIu64 "\n%-4s %-48s %8s %6s\n", seed, "#", "tag", "duration", "wait");
 	for (size_t i = 0; i < s.n; i++) {
-		printf("%-4zu %-48s %7ds %5ds\n", i + 1, s.tests[i].tag, s.tests[i].duration_s, s.tests[i].wait_s);
+		printf("%-4zu %-48s %7ds %5ds\n", i + 1, s.tests[i].tag, s.tests[i].duration_s,
+		       s.tests[i].wait_s);
 		total += s.tests[i].duration_s + (i + 1 < s.n ? s.tests[i].wait_s : 0);
 	}
 	printf("%zu tests, %ld s of tests and waits\n", s.n, total);
@@ -136,7 +139,8 @@ int cmd_run(int argc, char **argv)
 	const char *cfg = config_path(argc, argv), *resume = NULL;
 	bool dry = false;
 	struct progress_state ps = {.tty = isatty(2)};
-	struct run_hooks hooks = {.log = print_log, .progress = print_progress, .user = &ps, .cancel = &run_cancel};
+	struct run_hooks hooks = {
+	    .log = print_log, .progress = print_progress, .user = &ps, .cancel = &run_cancel};
 	struct engine *e = NULL;
 	int ret = CLI_OK;
 
@@ -158,7 +162,8 @@ int cmd_run(int argc, char **argv)
 			dry = true;
 		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
 			resume = argv[++i];
-		} else if (run_config_flag(&c, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &takes, &err) < 0) {
+		} else if (run_config_flag(&c, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &takes, &err) <
+		           0) {
 			run_config_free(&c);
 			return cli_usage_error("run", "%s", err.msg);
 		} else if (takes) {
@@ -176,7 +181,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (c.runs > 1 && (resume || c.output[0])) {
 		run_config_free(&c);
-		return cli_usage_error("run", "--runs with --resume or --output: each run needs its own folder");
+		return cli_usage_error("run",
+		                       "--runs with --resume or --output: each run needs its own folder");
 	}
 	signal(SIGINT, on_stop_signal);
 	signal(SIGTERM, on_stop_signal);

@@ -8,16 +8,18 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: lo2 version [-H HOST]\n\n"
-		   "Prints lo2's version, then the engine's version and API range and the API version\n"
-		   "lo2 negotiated with it. Without a reachable engine, prints lo2's version and fails.\n\n"
-		   "  -H, --host HOST  engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)\n");
+	fprintf(
+	    f,
+	    "Usage: lo2 version [-H HOST]\n\n"
+	    "Prints lo2's version, then the engine's version and API range and the API version\n"
+	    "lo2 negotiated with it. Without a reachable engine, prints lo2's version and fails.\n\n"
+	    "  -H, --host HOST  engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)\n");
 }
 
 int cmd_version(int argc, char **argv)
 {
-	static const struct option opts[] = {{"host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *host = NULL;
 	struct engine *e = NULL;
 	const struct engine_version_info *v;

@@ -6,31 +6,31 @@
 #include "common/log.h"
 
 static const struct cli_command commands[] = {
-	{"version", "print lo2's, the engine's and the negotiated API version", cmd_version},
-	{"engine", "engine ping: check the Docker Engine is reachable", cmd_engine},
-	{"image", "image import|build|inspect|rm: images without a registry", cmd_image},
-	{"logs", "export a container's logs (or a project's, for a window) to files", cmd_logs},
-	{"tags", "list the Locust test tags of a locustfile folder", cmd_tags},
-	{"run", "the LO2 collection: deploy, run every Locust tag, collect logs, metrics, traces", cmd_run},
-	{"config", "print a compose file's normalised model as JSON", cmd_config},
-	{"up", "create and start a compose project's networks, volumes and containers", cmd_up},
-	{"down", "stop and remove a compose project's containers and networks", cmd_down},
-	{"ps", "list a compose project's containers", cmd_ps},
-	{"mysql", "mysql wait|exec: wait for a MySQL server, run an SQL script", cmd_mysql},
-	{"metrics", "metrics list: the metric names a Prometheus knows", cmd_metrics},
-	{"fetch", "fetch a window's Prometheus series and Jaeger spans as the original's files", cmd_fetch},
+    {"version", "print lo2's, the engine's and the negotiated API version", cmd_version},
+    {"engine", "engine ping: check the Docker Engine is reachable", cmd_engine},
+    {"image", "image import|build|inspect|rm: images without a registry", cmd_image},
+    {"logs", "export a container's logs (or a project's, for a window) to files", cmd_logs},
+    {"tags", "list the Locust test tags of a locustfile folder", cmd_tags},
+    {"run", "the LO2 collection: deploy, run every Locust tag, collect logs, metrics, traces", cmd_run},
+    {"config", "print a compose file's normalised model as JSON", cmd_config},
+    {"up", "create and start a compose project's networks, volumes and containers", cmd_up},
+    {"down", "stop and remove a compose project's containers and networks", cmd_down},
+    {"ps", "list a compose project's containers", cmd_ps},
+    {"mysql", "mysql wait|exec: wait for a MySQL server, run an SQL script", cmd_mysql},
+    {"metrics", "metrics list: the metric names a Prometheus knows", cmd_metrics},
+    {"fetch", "fetch a window's Prometheus series and Jaeger spans as the original's files", cmd_fetch},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: lo2 [-v] COMMAND [ARGS...]\n\n"
-		   "Collects logs, metrics and traces of a compose stack through the Docker Engine API.\n\n"
-		   "Commands:\n");
+	           "Collects logs, metrics and traces of a compose stack through the Docker Engine API.\n\n"
+	           "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nGlobal options:\n  -v, --verbose  debug logging (also LO2_LOG=debug)\n"
-		   "Environment: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION\n"
-		   "Run 'lo2 COMMAND --help' for a command's options.\n");
+	           "Environment: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION\n"
+	           "Run 'lo2 COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)

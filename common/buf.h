@@ -11,7 +11,10 @@ struct lo2_buf {
 	size_t max; /* 0 = no cap */
 };
 
-#define LO2_BUF_INIT {NULL, 0, 0, 0}
+#define LO2_BUF_INIT \
+	{ \
+		NULL, 0, 0, 0 \
+	}
 
 /* Appends n bytes; returns -1 (buffer unchanged) when the cap would be exceeded. */
 int lo2_buf_append(struct lo2_buf *b, const void *p, size_t n);

@@ -50,7 +50,7 @@ int lo2_err_errno(struct lo2_err *err, int errnum, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return lo2_err_set(err, errnum == ENOENT ? LO2_E_NOT_FOUND : LO2_E_GENERIC, "%s: %s", what,
-			   strerror(errnum));
+	                   strerror(errnum));
 }
 
 void lo2_err_clear(struct lo2_err *err)

@@ -12,15 +12,15 @@
 enum lo2_err_kind {
 	LO2_E_NONE = 0,
 	LO2_E_GENERIC,
-	LO2_E_NOT_FOUND,    /* 404 or a missing file/object */
-	LO2_E_CONFLICT,     /* 409 */
+	LO2_E_NOT_FOUND, /* 404 or a missing file/object */
+	LO2_E_CONFLICT, /* 409 */
 	LO2_E_NOT_MODIFIED, /* 304: already started/stopped */
-	LO2_E_INVALID,      /* bad input, 400 */
-	LO2_E_CONNECT,      /* could not reach a server */
+	LO2_E_INVALID, /* bad input, 400 */
+	LO2_E_CONNECT, /* could not reach a server */
 	LO2_E_TIMEOUT,
 	LO2_E_CANCELLED,
-	LO2_E_AUTH,         /* access denied */
-	LO2_E_USAGE,        /* bad command line: exit 2 */
+	LO2_E_AUTH, /* access denied */
+	LO2_E_USAGE, /* bad command line: exit 2 */
 };
 
 struct lo2_err {
@@ -31,14 +31,14 @@ struct lo2_err {
 
 /* Sets the message (printf-style) and the kind; returns -1 so `return lo2_err_set(...)` reads well. */
 int lo2_err_set(struct lo2_err *err, enum lo2_err_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int lo2_err_vset(struct lo2_err *err, enum lo2_err_kind kind, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 /* Prepends "<context>: " to the message, keeping the kind; returns -1. */
 int lo2_err_prefix(struct lo2_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the message from errno: "<what>: <strerror(errnum)>"; returns -1. */
 int lo2_err_errno(struct lo2_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void lo2_err_clear(struct lo2_err *err);
 
 #endif

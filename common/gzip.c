@@ -88,7 +88,8 @@ int lo2_sink_gzip_open(const char *path, int level, struct lo2_sink **out, struc
 	g = xcalloc(1, sizeof(*g));
 	g->base.ops = &gz_ops;
 	/* windowBits 15 + 16: a gzip header and trailer, so zcat reads the file. */
-	if (deflateInit2(&g->zs, level == -1 ? 6 : level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (deflateInit2(&g->zs, level == -1 ? 6 : level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK) {
 		free(g);
 		return lo2_err_set(err, LO2_E_GENERIC, "gzip %s: deflateInit2 failed", path);
 	}

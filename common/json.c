@@ -24,7 +24,7 @@ int lo2_json_parse(const char *text, const char *what, struct lo2_json **doc, st
 		if (nl)
 			*nl = '\0';
 		return lo2_err_set(err, LO2_E_INVALID, "parse %s: malformed JSON: %s", what,
-				   ebuf[0] ? ebuf : "unknown error");
+		                   ebuf[0] ? ebuf : "unknown error");
 	}
 	*doc = (struct lo2_json *)v;
 	return 0;

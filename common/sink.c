@@ -122,7 +122,7 @@ static int mem_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err
 
 	if (lo2_buf_append(m->buf, p, n) < 0)
 		return lo2_err_set(err, LO2_E_GENERIC, "write to memory sink: over its %zu byte cap",
-				   m->buf->max);
+		                   m->buf->max);
 	return 0;
 }
 

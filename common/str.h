@@ -14,8 +14,8 @@ struct lo2_strv {
 	size_t n;
 };
 
-void lo2_strv_push(struct lo2_strv *sv, const char *s);  /* copies s */
-void lo2_strv_take(struct lo2_strv *sv, char *s);        /* takes ownership of s */
+void lo2_strv_push(struct lo2_strv *sv, const char *s); /* copies s */
+void lo2_strv_take(struct lo2_strv *sv, char *s); /* takes ownership of s */
 bool lo2_strv_contains(const struct lo2_strv *sv, const char *s);
 void lo2_strv_copy(struct lo2_strv *dst, const struct lo2_strv *src);
 void lo2_strv_free(struct lo2_strv *sv);

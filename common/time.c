@@ -102,14 +102,14 @@ int lo2_time_parse(const char *s, int64_t *ns, struct lo2_err *err)
 	if (s != NULL && (parse_unix(s, ns) == 0 || parse_rfc3339(s, ns) == 0))
 		return 0;
 	return lo2_err_set(err, LO2_E_INVALID,
-			   "invalid time \"%s\": expected unix seconds (with optional fraction) or RFC 3339",
-			   s ? s : "");
+	                   "invalid time \"%s\": expected unix seconds (with optional fraction) or RFC 3339",
+	                   s ? s : "");
 }
 
 void lo2_time_fmt_unix(int64_t ns, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%lld.%09lld", (long long)(ns / LO2_NS_PER_SEC),
-		 (long long)(ns % LO2_NS_PER_SEC));
+	         (long long)(ns % LO2_NS_PER_SEC));
 }
 
 void lo2_time_fmt_rfc3339(int64_t ns, int digits, char *out, size_t outsz)
@@ -132,7 +132,8 @@ void lo2_time_fmt_rfc3339(int64_t ns, int digits, char *out, size_t outsz)
 
 void lo2_sleep_ns(int64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ns / LO2_NS_PER_SEC), .tv_nsec = (long)(ns % LO2_NS_PER_SEC)};
+	struct timespec ts = {.tv_sec = (time_t)(ns / LO2_NS_PER_SEC),
+	                      .tv_nsec = (long)(ns % LO2_NS_PER_SEC)};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;

@@ -10,7 +10,7 @@
 
 #define LO2_NS_PER_SEC INT64_C(1000000000)
 
-int64_t lo2_now_ns(void);  /* CLOCK_REALTIME */
+int64_t lo2_now_ns(void); /* CLOCK_REALTIME */
 int64_t lo2_mono_ns(void); /* CLOCK_MONOTONIC, for deadlines */
 
 /* Parses "1700000000", "1700000000.123456789" or RFC 3339 ("2025-02-16T22:55:05Z",

@@ -20,12 +20,14 @@ void engine_container_spec_free(struct engine_container_spec *s)
 {
 	if (s == NULL)
 		return;
-	char **strs[] = {&s->name, &s->platform, &s->image, &s->user, &s->working_dir, &s->hostname,
-			 &s->domainname, &s->stop_signal, &s->network_mode, &s->restart_policy, &s->log_driver,
-			 &s->pid_mode, &s->ipc_mode};
-	struct lo2_strv *vs[] = {&s->cmd, &s->entrypoint, &s->env, &s->exposed_ports, &s->healthcheck.test,
-				 &s->binds, &s->links, &s->cap_add, &s->cap_drop, &s->extra_hosts, &s->dns,
-				 &s->dns_search, &s->dns_options, &s->security_opt, &s->group_add};
+	char **strs[] = {&s->name,         &s->platform,       &s->image,      &s->user,
+	                 &s->working_dir,  &s->hostname,       &s->domainname, &s->stop_signal,
+	                 &s->network_mode, &s->restart_policy, &s->log_driver, &s->pid_mode,
+	                 &s->ipc_mode};
+	struct lo2_strv *vs[] = {
+	    &s->cmd,   &s->entrypoint, &s->env,         &s->exposed_ports, &s->healthcheck.test,
+	    &s->binds, &s->links,      &s->cap_add,     &s->cap_drop,      &s->extra_hosts,
+	    &s->dns,   &s->dns_search, &s->dns_options, &s->security_opt,  &s->group_add};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
@@ -256,8 +258,8 @@ static void put_host_config(struct lo2_jw *w, const struct engine_container_spec
 	put_strv_if(w, "Binds", &s->binds);
 	put_mounts(w, s);
 	put_port_bindings(w, s);
-	put_str(w, "NetworkMode", s->network_mode ? s->network_mode
-						   : (s->n_networks ? s->networks[0].network : NULL));
+	put_str(w, "NetworkMode",
+	        s->network_mode ? s->network_mode : (s->n_networks ? s->networks[0].network : NULL));
 	put_restart_log(w, s);
 	put_strv_if(w, "Links", &s->links);
 	put_bool(w, "Privileged", s->privileged);
@@ -330,13 +332,14 @@ char *engine_container_spec_json(const struct engine_container_spec *s, int api_
 /* ---- lifecycle ---- */
 
 int engine_container_create(struct engine *e, const struct engine_container_spec *s, char **id_out,
-			    struct lo2_err *err)
+                            struct lo2_err *err)
 {
 	lo2_autofree char *body = engine_container_spec_json(s, e->api_minor);
 	lo2_autofree char *ename = s->name ? engine_escape(s->name) : NULL;
 	lo2_autofree char *eplat = s->platform ? engine_escape(s->platform) : NULL;
-	lo2_autofree char *path = xasprintf("/containers/create%s%s%s%s", ename ? "?name=" : "", ename ? ename : "",
-					    eplat ? (ename ? "&platform=" : "?platform=") : "", eplat ? eplat : "");
+	lo2_autofree char *path =
+	    xasprintf("/containers/create%s%s%s%s", ename ? "?name=" : "", ename ? ename : "",
+	              eplat ? (ename ? "&platform=" : "?platform=") : "", eplat ? eplat : "");
 	const char *shown = s->name ? s->name : s->image;
 	struct ereq r = {.method = "POST", .path = path, .json = body};
 	struct eresp resp;
@@ -370,7 +373,7 @@ out:
 }
 
 static int post_simple(struct engine *e, const char *id, const char *op, const char *query, long timeout_ms,
-		       struct lo2_err *err, const char *what)
+                       struct lo2_err *err, const char *what)
 {
 	lo2_autofree char *eid = engine_escape(id);
 	lo2_autofree char *path = xasprintf("/containers/%s/%s%s", eid, op, query ? query : "");
@@ -444,10 +447,11 @@ int engine_container_remove(struct engine *e, const char *id, bool force, bool v
 }
 
 int engine_container_wait(struct engine *e, const char *id, const char *condition, const atomic_bool *cancel,
-			  int64_t *exit_code, struct lo2_err *err)
+                          int64_t *exit_code, struct lo2_err *err)
 {
 	lo2_autofree char *eid = engine_escape(id);
-	lo2_autofree char *path = xasprintf("/containers/%s/wait?condition=%s", eid, condition ? condition : "not-running");
+	lo2_autofree char *path =
+	    xasprintf("/containers/%s/wait?condition=%s", eid, condition ? condition : "not-running");
 	/* The 200 comes at once and the body only when the condition is met: no timeout. */
 	struct ereq r = {.method = "POST", .path = path, .stream = true, .may_idle = true, .cancel = cancel};
 	struct eresp resp;
@@ -474,7 +478,7 @@ out:
 }
 
 int engine_container_update(struct engine *e, const char *id, const struct engine_resources *res,
-			    struct lo2_err *err)
+                            struct lo2_err *err)
 {
 	lo2_autofree char *eid = engine_escape(id);
 	lo2_autofree char *path = xasprintf("/containers/%s/update", eid);
@@ -555,7 +559,7 @@ static void read_ports(const struct lo2_json *ports, struct engine_container_inf
 }
 
 int engine_container_inspect(struct engine *e, const char *id, struct engine_container_info *ci,
-			     struct lo2_err *err)
+                             struct lo2_err *err)
 {
 	lo2_autofree char *eid = engine_escape(id);
 	lo2_autofree char *path = xasprintf("/containers/%s/json", eid);
@@ -639,7 +643,7 @@ static void read_summary(const struct lo2_json *c, struct engine_container_summa
 }
 
 int engine_container_list(struct engine *e, const struct lo2_strv *filters, bool all,
-			  struct engine_container_list *out, struct lo2_err *err)
+                          struct engine_container_list *out, struct lo2_err *err)
 {
 	lo2_autofree char *fj = engine_filters_json(filters);
 	lo2_autofree char *ef = engine_escape(fj);

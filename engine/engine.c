@@ -34,11 +34,13 @@ static int parse_unix(const char *path, struct engine_endpoint *ep, struct lo2_e
 	struct sockaddr_un sa;
 
 	if (path[0] != '/')
-		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_HOST \"unix://%s\": the socket path must be absolute",
-				   path);
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "invalid DOCKER_HOST \"unix://%s\": the socket path must be absolute",
+		                   path);
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_HOST: socket path longer than %zu bytes",
-				   sizeof(sa.sun_path) - 1);
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "invalid DOCKER_HOST: socket path longer than %zu bytes",
+		                   sizeof(sa.sun_path) - 1);
 	ep->unix_path = xstrdup(path);
 	ep->base_url = xstrdup("http://localhost");
 	ep->display = xasprintf("unix://%s", path);
@@ -54,12 +56,14 @@ static int parse_tcp(const char *hostport, bool tls, struct engine_endpoint *ep,
 	lo2_autofree char *host = NULL;
 
 	if (slash && strcmp(slash, "/") != 0)
-		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_HOST \"tcp://%s\": no path is allowed", hostport);
+		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_HOST \"tcp://%s\": no path is allowed",
+		                   hostport);
 	if (hp[0] == '[') {
 		const char *close = strchr(hp, ']');
 
 		if (close == NULL)
-			return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_HOST \"tcp://%s\": unclosed '['", hostport);
+			return lo2_err_set(err, LO2_E_INVALID,
+			                   "invalid DOCKER_HOST \"tcp://%s\": unclosed '['", hostport);
 		host = xstrndup(hp, (size_t)(close - hp) + 1);
 		colon = close[1] == ':' ? close + 1 : NULL;
 		if (close[1] != '\0' && close[1] != ':')
@@ -77,7 +81,8 @@ static int parse_tcp(const char *hostport, bool tls, struct engine_endpoint *ep,
 		port = strtol(colon + 1, &end, 10);
 		if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
 			return lo2_err_set(err, LO2_E_INVALID,
-					   "invalid DOCKER_HOST \"tcp://%s\": port must be 1..65535", hostport);
+			                   "invalid DOCKER_HOST \"tcp://%s\": port must be 1..65535",
+			                   hostport);
 	}
 	ep->base_url = xasprintf("%s://%s:%ld", tls ? "https" : "http", host, port);
 	ep->display = xasprintf("tcp://%s:%ld", host, port);
@@ -103,7 +108,7 @@ static void tls_files(const char *cert_path, struct engine_endpoint *ep)
 }
 
 int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const char *tls,
-			  const char *cert_path, struct engine_endpoint *out, struct lo2_err *err)
+                          const char *cert_path, struct engine_endpoint *out, struct lo2_err *err)
 {
 	const char *h = env_set(docker_host) ? docker_host : "unix://" DEFAULT_SOCKET;
 	int ret;
@@ -129,9 +134,9 @@ int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const
 
 		lo2_str_escape(h, shown, sizeof(shown));
 		ret = lo2_err_set(err, LO2_E_INVALID,
-				  "invalid DOCKER_HOST \"%s\": expected unix:///path or tcp://host[:port] "
-				  "(ssh:// and npipe:// are not supported)",
-				  shown);
+		                  "invalid DOCKER_HOST \"%s\": expected unix:///path or tcp://host[:port] "
+		                  "(ssh:// and npipe:// are not supported)",
+		                  shown);
 	}
 	if (ret == 0 && out->tls)
 		tls_files(cert_path, out);
@@ -215,22 +220,24 @@ static int choose_version(struct engine *e, struct lo2_err *err)
 
 	if (engine_parse_api_version(e->ver.api_version, &max) < 0)
 		return lo2_err_set(err, LO2_E_GENERIC, "engine %s reports an unreadable API version \"%s\"",
-				   engine_display(e), e->ver.api_version);
+		                   engine_display(e), e->ver.api_version);
 	if (e->ver.min_api_version[0] && engine_parse_api_version(e->ver.min_api_version, &min) < 0)
 		min = 0;
 	v = max < ENGINE_API_MAX_MINOR ? max : ENGINE_API_MAX_MINOR;
 	if (v < min) {
 		if (min > ENGINE_API_MAX_MINOR)
-			return lo2_err_set(err, LO2_E_GENERIC,
-					   "engine %s (Docker %s) requires API %s or newer; lo2 speaks 1.%d to 1.%d",
-					   engine_display(e), e->ver.version, e->ver.min_api_version,
-					   ENGINE_API_MIN_MINOR, ENGINE_API_MAX_MINOR);
+			return lo2_err_set(
+			    err, LO2_E_GENERIC,
+			    "engine %s (Docker %s) requires API %s or newer; lo2 speaks 1.%d to 1.%d",
+			    engine_display(e), e->ver.version, e->ver.min_api_version, ENGINE_API_MIN_MINOR,
+			    ENGINE_API_MAX_MINOR);
 		v = min;
 	}
 	if (v < ENGINE_API_MIN_MINOR)
-		return lo2_err_set(err, LO2_E_GENERIC,
-				   "engine %s (Docker %s) speaks API %s at most; lo2 needs 1.%d or newer (Docker 20.10+)",
-				   engine_display(e), e->ver.version, e->ver.api_version, ENGINE_API_MIN_MINOR);
+		return lo2_err_set(
+		    err, LO2_E_GENERIC,
+		    "engine %s (Docker %s) speaks API %s at most; lo2 needs 1.%d or newer (Docker 20.10+)",
+		    engine_display(e), e->ver.version, e->ver.api_version, ENGINE_API_MIN_MINOR);
 	set_api(e, v);
 	return 0;
 }
@@ -244,7 +251,7 @@ int engine_negotiate(struct engine *e, struct lo2_err *err)
 	if (choose_version(e, err) < 0)
 		return -1;
 	lo2_debug("engine: %s is Docker %s, API %s (min %s); using %s", engine_display(e), e->ver.version,
-		  e->ver.api_version, e->ver.min_api_version, e->api);
+	          e->ver.api_version, e->ver.min_api_version, e->api);
 	return 0;
 }
 
@@ -253,10 +260,12 @@ static int pin_version(struct engine *e, const char *pin, struct lo2_err *err)
 	int minor;
 
 	if (engine_parse_api_version(pin, &minor) < 0)
-		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_API_VERSION \"%s\": expected 1.NN", pin);
+		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_API_VERSION \"%s\": expected 1.NN",
+		                   pin);
 	if (minor < ENGINE_API_MIN_MINOR)
-		return lo2_err_set(err, LO2_E_INVALID, "DOCKER_API_VERSION %s is older than 1.%d, the oldest lo2 supports",
-				   pin, ENGINE_API_MIN_MINOR);
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "DOCKER_API_VERSION %s is older than 1.%d, the oldest lo2 supports", pin,
+		                   ENGINE_API_MIN_MINOR);
 	e->api_pinned = true;
 	set_api(e, minor);
 	return 0;
@@ -268,8 +277,9 @@ int engine_open(const char *docker_host, struct engine **out, struct lo2_err *er
 	const char *pin = getenv("DOCKER_API_VERSION");
 
 	pthread_mutex_init(&e->lock, NULL);
-	if (engine_endpoint_parse(docker_host ? docker_host : getenv("DOCKER_HOST"), getenv("DOCKER_TLS_VERIFY"),
-				  getenv("DOCKER_TLS"), getenv("DOCKER_CERT_PATH"), &e->ep, err) < 0)
+	if (engine_endpoint_parse(docker_host ? docker_host : getenv("DOCKER_HOST"),
+	                          getenv("DOCKER_TLS_VERIFY"), getenv("DOCKER_TLS"),
+	                          getenv("DOCKER_CERT_PATH"), &e->ep, err) < 0)
 		goto fail;
 	if (env_set(pin) && pin_version(e, pin, err) < 0)
 		goto fail;
@@ -359,7 +369,7 @@ int engine_clock_offset(struct engine *e, int64_t *offset_ns, struct lo2_err *er
 	after = lo2_now_ns();
 	if (info.system_time_ns == 0)
 		return lo2_err_set(err, LO2_E_GENERIC, "read clock of engine %s: /info has no SystemTime",
-				   engine_display(e));
+		                   engine_display(e));
 	*offset_ns = info.system_time_ns - (before + (after - before) / 2);
 	return 0;
 }
@@ -373,7 +383,8 @@ char *engine_filters_json(const struct lo2_strv *filters)
 
 	for (size_t i = 0; filters && i < filters->n; i++) {
 		const char *eq = strchr(filters->v[i], '=');
-		lo2_autofree char *k = eq ? xstrndup(filters->v[i], (size_t)(eq - filters->v[i])) : xstrdup(filters->v[i]);
+		lo2_autofree char *k =
+		    eq ? xstrndup(filters->v[i], (size_t)(eq - filters->v[i])) : xstrdup(filters->v[i]);
 
 		if (!lo2_strv_contains(&keys, k))
 			lo2_strv_push(&keys, k);
@@ -406,7 +417,8 @@ int engine_lines_feed(void *user, const char *p, size_t n, struct lo2_err *err)
 		size_t take = nl ? (size_t)(nl - p) : n;
 
 		if (lo2_buf_append(&l->buf, p, take) < 0)
-			return lo2_err_set(err, LO2_E_GENERIC, "engine stream: a line longer than %zu bytes", l->buf.max);
+			return lo2_err_set(err, LO2_E_GENERIC, "engine stream: a line longer than %zu bytes",
+			                   l->buf.max);
 		p += take;
 		n -= take;
 		if (nl == NULL)
@@ -461,7 +473,8 @@ static int progress_line(void *user, const char *line, size_t n, struct lo2_err 
 			const char *id = lo2_json_str(lo2_json_get(doc, "id"));
 			const char *prog = lo2_json_str(lo2_json_get(doc, "progress"));
 
-			msg = xasprintf("%s%s%s%s%s", id ? id : "", id ? ": " : "", s, prog ? " " : "", prog ? prog : "");
+			msg = xasprintf("%s%s%s%s%s", id ? id : "", id ? ": " : "", s, prog ? " " : "",
+			                prog ? prog : "");
 			text = msg;
 		}
 		if (text != NULL) {

@@ -25,16 +25,16 @@ struct engine;
 /* ---- endpoint (DOCKER_HOST as the docker CLI reads it) ---- */
 struct engine_endpoint {
 	char *unix_path; /* set for unix:// */
-	char *base_url;  /* "http://localhost" for a socket, "http(s)://host:port" for tcp */
+	char *base_url; /* "http://localhost" for a socket, "http(s)://host:port" for tcp */
 	bool tls;
 	bool tls_verify;
 	char *ca_file, *cert_file, *key_file; /* set with tls when the files exist */
-	char *display;                        /* what messages call it: "unix:///var/run/docker.sock" */
+	char *display; /* what messages call it: "unix:///var/run/docker.sock" */
 };
 /* Parses docker_host (NULL or "": the default socket) with the TLS settings the CLI reads
  * (tls_verify: DOCKER_TLS_VERIFY, tls: DOCKER_TLS, cert_path: DOCKER_CERT_PATH; each may be NULL). */
 int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const char *tls,
-			  const char *cert_path, struct engine_endpoint *out, struct lo2_err *err);
+                          const char *cert_path, struct engine_endpoint *out, struct lo2_err *err);
 void engine_endpoint_free(struct engine_endpoint *ep);
 
 /* Connects to docker_host (NULL: $DOCKER_HOST, else the default socket; TLS from the environment),
@@ -43,7 +43,7 @@ int engine_open(const char *docker_host, struct engine **out, struct lo2_err *er
 void engine_free(struct engine *e);
 const char *engine_api_version(const struct engine *e); /* negotiated, e.g. "1.41" */
 bool engine_api_at_least(const struct engine *e, int minor); /* negotiated >= 1.<minor> */
-const char *engine_display(const struct engine *e);         /* e.g. "unix:///var/run/docker.sock" */
+const char *engine_display(const struct engine *e); /* e.g. "unix:///var/run/docker.sock" */
 
 struct engine_version_info {
 	char version[64];
@@ -58,7 +58,7 @@ const struct engine_version_info *engine_version(const struct engine *e);
 int engine_ping(struct engine *e, struct lo2_err *err);
 
 struct engine_info {
-	char driver[64];        /* storage driver */
+	char driver[64]; /* storage driver */
 	char cgroup_version[8];
 	int64_t system_time_ns; /* the engine's clock */
 	int ncpu;
@@ -79,13 +79,13 @@ struct engine_mount {
 	char *target;
 	bool read_only;
 	bool create_mountpoint; /* bind: BindOptions.CreateMountpoint */
-	bool no_copy;           /* volume: VolumeOptions.NoCopy */
-	int64_t tmpfs_size;     /* bytes, 0 = unset */
+	bool no_copy; /* volume: VolumeOptions.NoCopy */
+	int64_t tmpfs_size; /* bytes, 0 = unset */
 };
 struct engine_port {
 	char *container_port; /* "80/tcp", "6831/udp" */
-	char *host_ip;        /* "" = every address */
-	char *host_port;      /* "" = random, "8000-8010" = any in range */
+	char *host_ip; /* "" = every address */
+	char *host_port; /* "" = random, "8000-8010" = any in range */
 };
 struct engine_ulimit {
 	char *name;
@@ -98,13 +98,13 @@ struct engine_endpoint_cfg {
 	char *ipv4_address, *ipv6_address;
 };
 struct engine_healthcheck {
-	bool set;                /* false: inherit from the image (Healthcheck omitted) */
-	struct lo2_strv test;    /* ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"] */
+	bool set; /* false: inherit from the image (Healthcheck omitted) */
+	struct lo2_strv test; /* ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"] */
 	int64_t interval_ns, timeout_ns, start_period_ns, start_interval_ns;
 	int retries;
 };
 struct engine_container_spec {
-	char *name;     /* ?name= */
+	char *name; /* ?name= */
 	char *platform; /* ?platform= */
 	char *image;
 	bool cmd_set;
@@ -131,7 +131,7 @@ struct engine_container_spec {
 	char *log_driver;
 	struct lo2_kvv log_opts;
 	struct lo2_strv links, cap_add, cap_drop, extra_hosts, dns, dns_search, dns_options, security_opt,
-		group_add;
+	    group_add;
 	struct engine_ulimit *ulimits;
 	size_t n_ulimits;
 	struct lo2_kvv tmpfs, sysctls;
@@ -149,7 +149,7 @@ char *engine_container_spec_json(const struct engine_container_spec *s, int api_
 
 /* Creates (and, below API 1.44, connects the secondary networks). *id_out: caller frees. */
 int engine_container_create(struct engine *e, const struct engine_container_spec *s, char **id_out,
-			    struct lo2_err *err);
+                            struct lo2_err *err);
 /* An already running container counts as started. */
 int engine_container_start(struct engine *e, const char *id, struct lo2_err *err);
 /* timeout_s < 0: the container's StopTimeout. An already stopped container counts as stopped. */
@@ -163,13 +163,13 @@ int engine_container_rename(struct engine *e, const char *id, const char *name, 
 /* Blocks until condition ("not-running", "next-exit", "removed"; NULL = not-running); no timeout
  * unless cancel becomes true. */
 int engine_container_wait(struct engine *e, const char *id, const char *condition, const atomic_bool *cancel,
-			  int64_t *exit_code, struct lo2_err *err);
+                          int64_t *exit_code, struct lo2_err *err);
 
 struct engine_resources {
 	int64_t nano_cpus, memory, memory_swap, pids_limit, cpu_shares; /* 0 = unchanged */
 };
 int engine_container_update(struct engine *e, const char *id, const struct engine_resources *r,
-			    struct lo2_err *err);
+                            struct lo2_err *err);
 
 struct engine_net_addr {
 	char *network;
@@ -184,16 +184,16 @@ struct engine_published {
 };
 struct engine_container_info {
 	char *id;
-	char *name;     /* without the leading '/' */
-	char *image;    /* Config.Image, as asked for */
+	char *name; /* without the leading '/' */
+	char *image; /* Config.Image, as asked for */
 	char *image_id; /* Image */
-	char *status;   /* created|running|paused|restarting|removing|exited|dead */
+	char *status; /* created|running|paused|restarting|removing|exited|dead */
 	bool running, paused, restarting, oom_killed, dead, tty;
 	int pid;
 	int64_t exit_code;
 	char *error;
 	int64_t started_ns, finished_ns; /* 0 for the zero time */
-	char *health;                    /* starting|healthy|unhealthy, NULL without a healthcheck */
+	char *health; /* starting|healthy|unhealthy, NULL without a healthcheck */
 	int restart_count;
 	struct lo2_kvv labels;
 	struct lo2_strv env;
@@ -203,7 +203,7 @@ struct engine_container_info {
 	size_t n_ports;
 };
 int engine_container_inspect(struct engine *e, const char *id, struct engine_container_info *out,
-			     struct lo2_err *err);
+                             struct lo2_err *err);
 void engine_container_info_free(struct engine_container_info *ci);
 
 struct engine_container_summary {
@@ -221,7 +221,7 @@ struct engine_container_list {
 };
 /* filters as engine_filters_json; all: include stopped containers. */
 int engine_container_list(struct engine *e, const struct lo2_strv *filters, bool all,
-			  struct engine_container_list *out, struct lo2_err *err);
+                          struct engine_container_list *out, struct lo2_err *err);
 void engine_container_list_free(struct engine_container_list *l);
 
 /* ---- logs ---- */
@@ -232,7 +232,7 @@ enum engine_stream { ENGINE_STDIN = 0, ENGINE_STDOUT = 1, ENGINE_STDERR = 2, ENG
  * (a frame larger than any buffer arrives in pieces). In a raw (TTY) stream there are no
  * frames: every piece has stream stdout and both flags false. Return -1 with err set to stop. */
 typedef int (*engine_data_fn)(void *user, int stream, const char *p, size_t n, bool frame_start,
-			      bool frame_end, struct lo2_err *err);
+                              bool frame_end, struct lo2_err *err);
 
 /* The incremental demultiplexer of the 8-byte-header log stream (or pass-through for TTY).
  * Type-3 frames (the engine's errors after the 200) become an error, never log text. */
@@ -249,24 +249,24 @@ struct engine_logs_opts {
 	bool timestamps;
 	bool follow;
 	bool no_stdout, no_stderr;
-	const char *tail;             /* NULL = all */
-	const atomic_bool *cancel;    /* stops a (follow) stream when it becomes true; may be NULL */
+	const char *tail; /* NULL = all */
+	const atomic_bool *cancel; /* stops a (follow) stream when it becomes true; may be NULL */
 };
 /* Streams a container's logs to fn, demultiplexed unless the container has a TTY
  * (decided by inspect, so it is right below API 1.42 too). A cancelled stream returns -1 with LO2_E_CANCELLED. */
-int engine_container_logs(struct engine *e, const char *id, const struct engine_logs_opts *o, engine_data_fn fn,
-			  void *user, struct lo2_err *err);
+int engine_container_logs(struct engine *e, const char *id, const struct engine_logs_opts *o,
+                          engine_data_fn fn, void *user, struct lo2_err *err);
 /* The same, with every payload byte (stdout and stderr, in stream order) written to sink.
  * The sink is neither committed nor aborted. */
 int engine_container_logs_to_sink(struct engine *e, const char *id, const struct engine_logs_opts *o,
-				  struct lo2_sink *sink, struct lo2_err *err);
+                                  struct lo2_sink *sink, struct lo2_err *err);
 
 /* ---- events ---- */
 struct engine_event {
-	const char *type;   /* container, network, image, ... */
+	const char *type; /* container, network, image, ... */
 	const char *action; /* die, oom, health_status: healthy, ... */
-	const char *id;     /* Actor.ID */
-	const char *name;   /* Actor.Attributes.name, or NULL */
+	const char *id; /* Actor.ID */
+	const char *name; /* Actor.Attributes.name, or NULL */
 	int64_t time_ns;
 	const struct lo2_kvv *attrs; /* Actor.Attributes */
 };
@@ -278,7 +278,7 @@ struct engine_events_opts {
 	const atomic_bool *cancel;
 };
 int engine_events(struct engine *e, const struct engine_events_opts *o, engine_event_fn fn, void *user,
-		  struct lo2_err *err);
+                  struct lo2_err *err);
 
 /* ---- stats (one shot) ---- */
 struct engine_stats {
@@ -307,7 +307,7 @@ struct engine_network_spec {
 };
 void engine_network_spec_free(struct engine_network_spec *s);
 int engine_network_create(struct engine *e, const struct engine_network_spec *s, char **id_out,
-			  struct lo2_err *err);
+                          struct lo2_err *err);
 struct engine_network_info {
 	char *id, *name, *driver;
 	bool internal;
@@ -315,20 +315,20 @@ struct engine_network_info {
 	struct lo2_strv containers; /* ids of attached containers */
 };
 int engine_network_inspect(struct engine *e, const char *name, struct engine_network_info *out,
-			   struct lo2_err *err);
+                           struct lo2_err *err);
 void engine_network_info_free(struct engine_network_info *n);
 struct engine_network_list {
 	struct engine_network_info *v;
 	size_t n;
 };
 int engine_network_list(struct engine *e, const struct lo2_strv *filters, struct engine_network_list *out,
-			struct lo2_err *err);
+                        struct lo2_err *err);
 void engine_network_list_free(struct engine_network_list *l);
 /* cfg may be NULL (no aliases). */
 int engine_network_connect(struct engine *e, const char *network, const char *container,
-			   const struct engine_endpoint_cfg *cfg, struct lo2_err *err);
+                           const struct engine_endpoint_cfg *cfg, struct lo2_err *err);
 int engine_network_disconnect(struct engine *e, const char *network, const char *container, bool force,
-			      struct lo2_err *err);
+                              struct lo2_err *err);
 int engine_network_remove(struct engine *e, const char *name, struct lo2_err *err);
 
 /* ---- volumes ---- */
@@ -343,14 +343,14 @@ struct engine_volume_info {
 	struct lo2_kvv labels;
 };
 int engine_volume_inspect(struct engine *e, const char *name, struct engine_volume_info *out,
-			  struct lo2_err *err);
+                          struct lo2_err *err);
 void engine_volume_info_free(struct engine_volume_info *v);
 struct engine_volume_list {
 	struct engine_volume_info *v;
 	size_t n;
 };
 int engine_volume_list(struct engine *e, const struct lo2_strv *filters, struct engine_volume_list *out,
-		       struct lo2_err *err);
+                       struct lo2_err *err);
 void engine_volume_list_free(struct engine_volume_list *l);
 int engine_volume_remove(struct engine *e, const char *name, bool force, struct lo2_err *err);
 
@@ -362,7 +362,8 @@ struct engine_image_info {
 	int64_t size;
 	char *created;
 };
-int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out, struct lo2_err *err);
+int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out,
+                         struct lo2_err *err);
 void engine_image_info_free(struct engine_image_info *i);
 /* Receives one human-readable progress line (no newline). */
 typedef void (*engine_progress_fn)(void *user, const char *line);
@@ -370,13 +371,13 @@ typedef void (*engine_progress_fn)(void *user, const char *line);
 typedef ssize_t (*engine_read_fn)(void *user, char *buf, size_t n, struct lo2_err *err);
 /* Pulls ref ("nginx", "nginx:1.27", "reg:5000/x/y@sha256:..."); errors inside the stream fail it. */
 int engine_image_pull(struct engine *e, const char *ref, const char *platform, engine_progress_fn progress,
-		      void *user, struct lo2_err *err);
+                      void *user, struct lo2_err *err);
 /* Imports a rootfs tar read from rd as ref ("repo:tag"); changes are Dockerfile lines ("CMD [\"sh\"]"). */
 int engine_image_import(struct engine *e, engine_read_fn rd, void *rd_user, const char *ref,
-			const struct lo2_strv *changes, engine_progress_fn progress, void *user, char **id_out,
-			struct lo2_err *err);
+                        const struct lo2_strv *changes, engine_progress_fn progress, void *user,
+                        char **id_out, struct lo2_err *err);
 struct engine_build_opts {
-	const char *tag;        /* "name:tag" */
+	const char *tag; /* "name:tag" */
 	const char *dockerfile; /* NULL = Dockerfile */
 	const struct lo2_kvv *build_args;
 	const struct lo2_kvv *labels;
@@ -384,7 +385,7 @@ struct engine_build_opts {
 };
 /* Builds from a tar context read from rd (classic builder, never pulls). */
 int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const struct engine_build_opts *o,
-		       engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
+                       engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
 int engine_image_remove(struct engine *e, const char *ref, bool force, struct lo2_err *err);
 /* An engine_read_fn over a file descriptor (user is a pointer to the int fd). */
 ssize_t engine_read_fd(void *user, char *buf, size_t n, struct lo2_err *err);

@@ -45,13 +45,16 @@ static int event_line(void *user, const char *line, size_t n, struct lo2_err *er
 }
 
 int engine_events(struct engine *e, const struct engine_events_opts *o, engine_event_fn fn, void *user,
-		  struct lo2_err *err)
+                  struct lo2_err *err)
 {
 	struct events_ctx c = {.fn = fn, .user = user};
 	struct engine_lines lines = {.buf = {.max = 1024 * 1024}, .on_line = event_line, .user = &c};
 	struct lo2_buf path = LO2_BUF_INIT;
-	struct ereq r = {.stream = true, .may_idle = true, .cancel = o->cancel, .on_body = engine_lines_feed,
-			 .user = &lines};
+	struct ereq r = {.stream = true,
+	                 .may_idle = true,
+	                 .cancel = o->cancel,
+	                 .on_body = engine_lines_feed,
+	                 .user = &lines};
 	char t[40];
 	int ret;
 

@@ -7,7 +7,8 @@
 #include "common/mem.h"
 #include "engine/internal.h"
 
-int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out, struct lo2_err *err)
+int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out,
+                         struct lo2_err *err)
 {
 	lo2_autofree char *esc = engine_escape(ref);
 	lo2_autofree char *path = xasprintf("/images/%s/json", esc);
@@ -69,7 +70,7 @@ static void split_ref(const char *ref, char **repo, char **tag)
 
 /* Runs a progress-stream request and turns an errorDetail into the error. */
 static int progress_call(struct engine *e, struct ereq *r, struct engine_progress *p, char **id_out,
-			 struct lo2_err *err, const char *ctx)
+                         struct lo2_err *err, const char *ctx)
 {
 	struct eresp resp;
 	int ret = -1;
@@ -98,7 +99,7 @@ out:
 }
 
 int engine_image_pull(struct engine *e, const char *ref, const char *platform, engine_progress_fn progress,
-		      void *user, struct lo2_err *err)
+                      void *user, struct lo2_err *err)
 {
 	lo2_autofree char *repo = NULL, *tag = NULL, *erepo = NULL, *etag = NULL, *eplat = NULL, *path = NULL;
 	lo2_autofree char *ctx = xasprintf("pull image %s", ref);
@@ -111,7 +112,7 @@ int engine_image_pull(struct engine *e, const char *ref, const char *platform, e
 	etag = engine_escape(tag);
 	eplat = platform ? engine_escape(platform) : NULL;
 	path = xasprintf("/images/create?fromImage=%s&tag=%s%s%s", erepo, etag, eplat ? "&platform=" : "",
-			 eplat ? eplat : "");
+	                 eplat ? eplat : "");
 	r.path = path;
 	engine_progress_init(&p, progress, user);
 	ret = progress_call(e, &r, &p, NULL, err, ctx);
@@ -120,14 +121,15 @@ int engine_image_pull(struct engine *e, const char *ref, const char *platform, e
 }
 
 int engine_image_import(struct engine *e, engine_read_fn rd, void *rd_user, const char *ref,
-			const struct lo2_strv *changes, engine_progress_fn progress, void *user, char **id_out,
-			struct lo2_err *err)
+                        const struct lo2_strv *changes, engine_progress_fn progress, void *user,
+                        char **id_out, struct lo2_err *err)
 {
 	lo2_autofree char *repo = NULL, *tag = NULL, *erepo = NULL, *etag = NULL;
 	lo2_autofree char *ctx = xasprintf("import image %s", ref);
 	struct lo2_buf path = LO2_BUF_INIT;
 	struct engine_progress p;
-	struct ereq r = {.method = "POST", .upload = rd, .upload_user = rd_user, .upload_type = "application/x-tar"};
+	struct ereq r = {
+	    .method = "POST", .upload = rd, .upload_user = rd_user, .upload_type = "application/x-tar"};
 	int ret;
 
 	split_ref(ref, &repo, &tag);
@@ -172,19 +174,20 @@ static void add_json_param(struct lo2_buf *path, const char *name, const struct 
 }
 
 int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const struct engine_build_opts *o,
-		       engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err)
+                       engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err)
 {
 	lo2_autofree char *ctx = xasprintf("build image %s", o->tag ? o->tag : "(untagged)");
 	lo2_autofree char *et = o->tag ? engine_escape(o->tag) : NULL;
 	lo2_autofree char *edf = engine_escape(o->dockerfile ? o->dockerfile : "Dockerfile");
 	struct lo2_buf path = LO2_BUF_INIT;
 	struct engine_progress p;
-	struct ereq r = {.method = "POST", .upload = rd, .upload_user = rd_user, .upload_type = "application/x-tar"};
+	struct ereq r = {
+	    .method = "POST", .upload = rd, .upload_user = rd_user, .upload_type = "application/x-tar"};
 	int ret;
 
 	/* version=1: the classic builder (BuildKit needs a gRPC session a libcurl client cannot hold). */
 	lo2_buf_printf(&path, "/build?dockerfile=%s&rm=1&forcerm=1&version=1%s%s%s", edf, et ? "&t=" : "",
-		       et ? et : "", o->no_cache ? "&nocache=1" : "");
+	               et ? et : "", o->no_cache ? "&nocache=1" : "");
 	add_json_param(&path, "buildargs", o->build_args);
 	add_json_param(&path, "labels", o->labels);
 	r.path = path.data;

@@ -26,7 +26,7 @@ typedef int (*engine_body_fn)(void *user, const char *p, size_t n, struct lo2_er
 
 struct ereq {
 	const char *method; /* GET (default), POST, DELETE, HEAD */
-	const char *path;   /* "/containers/json?all=1": sent as /v<api><path> unless unversioned */
+	const char *path; /* "/containers/json?all=1": sent as /v<api><path> unless unversioned */
 	bool unversioned;
 	const char *json; /* body, sent with Content-Type application/json; NULL + POST = empty body */
 	size_t json_len;
@@ -34,8 +34,8 @@ struct ereq {
 	void *upload_user;
 	const char *upload_type; /* its Content-Type */
 	const char *extra_header; /* one extra "Name: value" or NULL */
-	bool stream;     /* long-lived: no total timeout */
-	bool may_idle;   /* legitimately silent for long (follow, events, wait): no stall timeout */
+	bool stream; /* long-lived: no total timeout */
+	bool may_idle; /* legitimately silent for long (follow, events, wait): no stall timeout */
 	long timeout_ms; /* total; 0 = 120 s (non-stream) */
 	engine_body_fn on_body;
 	void *user;
@@ -56,11 +56,11 @@ int engine_request(struct engine *e, const struct ereq *r, struct eresp *resp, s
 void eresp_free(struct eresp *r);
 /* Sets err to "<context>: <status> <reason>: <engine message>" with the kind from the status; returns -1. */
 int engine_http_error(const struct eresp *resp, struct lo2_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A request whose answer must be 2xx (304 counts as success: resp->status tells). On any failure,
  * err carries the context (printf-style) first. resp may be NULL when the body is not needed. */
-int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err, const char *fmt,
-		...) __attribute__((format(printf, 5, 6)));
+int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Parses resp's body as JSON, naming `what` on error. */
 int engine_resp_json(const struct eresp *resp, const char *what, struct lo2_json **doc, struct lo2_err *err);
 

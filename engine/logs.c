@@ -18,7 +18,7 @@ struct engine_demux {
 	unsigned char hdr[8];
 	size_t hdr_have;
 	uint32_t remaining; /* payload bytes left in the current frame */
-	bool at_start;      /* next payload piece is the frame's first */
+	bool at_start; /* next payload piece is the frame's first */
 	int stream;
 	uint64_t offset; /* bytes consumed, for messages */
 	struct lo2_buf syserr;
@@ -50,9 +50,9 @@ static int start_frame(struct engine_demux *d, struct lo2_err *err)
 
 	if (h[0] > 3 || h[1] || h[2] || h[3])
 		return lo2_err_set(err, LO2_E_INVALID,
-				   "malformed log stream: bad frame header %02x %02x %02x %02x at byte %llu "
-				   "(is the container a TTY?)",
-				   h[0], h[1], h[2], h[3], (unsigned long long)(d->offset - 8));
+		                   "malformed log stream: bad frame header %02x %02x %02x %02x at byte %llu "
+		                   "(is the container a TTY?)",
+		                   h[0], h[1], h[2], h[3], (unsigned long long)(d->offset - 8));
 	d->stream = h[0] == ENGINE_STDIN ? ENGINE_STDOUT : h[0];
 	d->remaining = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | (uint32_t)h[7];
 	d->hdr_have = 0;
@@ -71,13 +71,14 @@ static int payload(struct engine_demux *d, const char *p, size_t take, struct lo
 	d->remaining -= (uint32_t)take;
 	d->at_start = false;
 	if (d->stream == ENGINE_SYSERR) {
-		lo2_buf_append(&d->syserr, p, take < SYSERR_MAX - d->syserr.len ? take : SYSERR_MAX - d->syserr.len);
+		lo2_buf_append(&d->syserr, p,
+		               take < SYSERR_MAX - d->syserr.len ? take : SYSERR_MAX - d->syserr.len);
 		if (!end)
 			return 0;
 		while (d->syserr.len && (d->syserr.data[d->syserr.len - 1] == '\n'))
 			d->syserr.data[--d->syserr.len] = '\0';
 		return lo2_err_set(err, LO2_E_GENERIC, "the engine reported an error in the log stream: %s",
-				   d->syserr.data ? d->syserr.data : "");
+		                   d->syserr.data ? d->syserr.data : "");
 	}
 	return d->fn(d->user, d->stream, p, take, start, end, err);
 }
@@ -115,13 +116,15 @@ int engine_demux_finish(struct engine_demux *d, struct lo2_err *err)
 	if (d->tty)
 		return 0;
 	if (d->hdr_have > 0)
-		return lo2_err_set(err, LO2_E_GENERIC,
-				   "log stream truncated: it ended inside a frame header (%zu of 8 bytes) at byte %llu",
-				   d->hdr_have, (unsigned long long)d->offset);
+		return lo2_err_set(
+		    err, LO2_E_GENERIC,
+		    "log stream truncated: it ended inside a frame header (%zu of 8 bytes) at byte %llu",
+		    d->hdr_have, (unsigned long long)d->offset);
 	if (d->remaining > 0)
-		return lo2_err_set(err, LO2_E_GENERIC,
-				   "log stream truncated: it ended inside a frame (%u payload bytes missing) at byte %llu",
-				   d->remaining, (unsigned long long)d->offset);
+		return lo2_err_set(
+		    err, LO2_E_GENERIC,
+		    "log stream truncated: it ended inside a frame (%u payload bytes missing) at byte %llu",
+		    d->remaining, (unsigned long long)d->offset);
 	return 0;
 }
 
@@ -137,7 +140,7 @@ static char *logs_path(const char *id, const struct engine_logs_opts *o)
 	char t[40];
 
 	lo2_buf_printf(&b, "/containers/%s/logs?stdout=%d&stderr=%d&timestamps=%d&follow=%d", eid,
-		       !o->no_stdout, !o->no_stderr, o->timestamps, o->follow);
+	               !o->no_stdout, !o->no_stderr, o->timestamps, o->follow);
 	if (o->since_ns > 0) {
 		lo2_time_fmt_unix(o->since_ns, t, sizeof(t));
 		lo2_buf_printf(&b, "&since=%s", t);
@@ -154,8 +157,8 @@ static char *logs_path(const char *id, const struct engine_logs_opts *o)
 	return lo2_buf_steal(&b);
 }
 
-int engine_container_logs(struct engine *e, const char *id, const struct engine_logs_opts *o, engine_data_fn fn,
-			  void *user, struct lo2_err *err)
+int engine_container_logs(struct engine *e, const char *id, const struct engine_logs_opts *o,
+                          engine_data_fn fn, void *user, struct lo2_err *err)
 {
 	struct engine_container_info ci;
 	struct engine_demux *d = NULL;
@@ -164,8 +167,8 @@ int engine_container_logs(struct engine *e, const char *id, const struct engine_
 	int ret = -1;
 
 	if (o->no_stdout && o->no_stderr)
-		return lo2_err_set(err, LO2_E_INVALID, "read logs of container %s: neither stdout nor stderr asked for",
-				   id);
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "read logs of container %s: neither stdout nor stderr asked for", id);
 	/* Framing follows the container's Tty (the Content-Type is unreliable below API 1.42). */
 	if (engine_container_inspect(e, id, &ci, err) < 0)
 		return lo2_err_prefix(err, "read logs of container %s", id);
@@ -188,13 +191,13 @@ out:
 }
 
 static int to_sink(void *user, int stream, const char *p, size_t n, bool frame_start, bool frame_end,
-		   struct lo2_err *err)
+                   struct lo2_err *err)
 {
 	return lo2_sink_write(user, p, n, err);
 }
 
 int engine_container_logs_to_sink(struct engine *e, const char *id, const struct engine_logs_opts *o,
-				  struct lo2_sink *sink, struct lo2_err *err)
+                                  struct lo2_sink *sink, struct lo2_err *err)
 {
 	return engine_container_logs(e, id, o, to_sink, sink, err);
 }

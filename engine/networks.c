@@ -53,7 +53,7 @@ static void jw_ipam(struct lo2_jw *w, const struct engine_network_spec *s)
 }
 
 int engine_network_create(struct engine *e, const struct engine_network_spec *s, char **id_out,
-			  struct lo2_err *err)
+                          struct lo2_err *err)
 {
 	struct lo2_jw *w = lo2_jw_new(NULL);
 	lo2_autofree char *body = NULL;
@@ -110,7 +110,7 @@ static void read_network(const struct lo2_json *doc, struct engine_network_info 
 }
 
 int engine_network_inspect(struct engine *e, const char *name, struct engine_network_info *out,
-			   struct lo2_err *err)
+                           struct lo2_err *err)
 {
 	lo2_autofree char *en = engine_escape(name);
 	lo2_autofree char *path = xasprintf("/networks/%s", en);
@@ -145,7 +145,7 @@ void engine_network_info_free(struct engine_network_info *n)
 }
 
 int engine_network_list(struct engine *e, const struct lo2_strv *filters, struct engine_network_list *out,
-			struct lo2_err *err)
+                        struct lo2_err *err)
 {
 	lo2_autofree char *fj = engine_filters_json(filters);
 	lo2_autofree char *ef = engine_escape(fj);
@@ -181,7 +181,7 @@ void engine_network_list_free(struct engine_network_list *l)
 }
 
 int engine_network_connect(struct engine *e, const char *network, const char *container,
-			   const struct engine_endpoint_cfg *cfg, struct lo2_err *err)
+                           const struct engine_endpoint_cfg *cfg, struct lo2_err *err)
 {
 	lo2_autofree char *en = engine_escape(network);
 	lo2_autofree char *path = xasprintf("/networks/%s/connect", en);
@@ -219,7 +219,7 @@ int engine_network_connect(struct engine *e, const char *network, const char *co
 }
 
 int engine_network_disconnect(struct engine *e, const char *network, const char *container, bool force,
-			      struct lo2_err *err)
+                              struct lo2_err *err)
 {
 	lo2_autofree char *en = engine_escape(network);
 	lo2_autofree char *path = xasprintf("/networks/%s/disconnect", en);

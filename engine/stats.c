@@ -53,7 +53,8 @@ int engine_stats_parse(const char *json, struct engine_stats *out, struct lo2_er
 	out->cpu_system_host_ns = u64(lo2_json_get(cpu, "system_cpu_usage"));
 	out->online_cpus = (unsigned)u64(lo2_json_get(cpu, "online_cpus"));
 	if (out->online_cpus == 0)
-		out->online_cpus = (unsigned)lo2_json_len(lo2_json_path(cpu, "cpu_usage", "percpu_usage", NULL));
+		out->online_cpus =
+		    (unsigned)lo2_json_len(lo2_json_path(cpu, "cpu_usage", "percpu_usage", NULL));
 	out->mem_usage = mem_usage(lo2_json_get(doc, "memory_stats"));
 	out->mem_limit = u64(lo2_json_path(doc, "memory_stats", "limit", NULL));
 	nets = lo2_json_get(doc, "networks");

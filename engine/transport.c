@@ -22,7 +22,7 @@ struct xfer {
 	struct eresp *resp;
 	struct lo2_err *err;
 	CURL *h;
-	bool failed;    /* a callback set err */
+	bool failed; /* a callback set err */
 	bool cancelled;
 	bool status_known;
 	bool to_callback;
@@ -122,9 +122,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *user)
 		const char *name;
 		size_t off, sz;
 	} want[] = {
-		{"content-type:", offsetof(struct eresp, content_type), sizeof(((struct eresp *)0)->content_type)},
-		{"api-version:", offsetof(struct eresp, api_version), sizeof(((struct eresp *)0)->api_version)},
-		{"date:", offsetof(struct eresp, date), sizeof(((struct eresp *)0)->date)},
+	    {"content-type:", offsetof(struct eresp, content_type),
+	     sizeof(((struct eresp *)0)->content_type)},
+	    {"api-version:", offsetof(struct eresp, api_version), sizeof(((struct eresp *)0)->api_version)},
+	    {"date:", offsetof(struct eresp, date), sizeof(((struct eresp *)0)->date)},
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -168,19 +169,20 @@ static int connect_error(struct engine *e, CURL *h, CURLcode rc, struct lo2_err 
 	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
 	if (e->ep.unix_path && os == ENOENT)
 		return lo2_err_set(err, LO2_E_CONNECT,
-				   "connect to %s: socket not found: is the Docker Engine running? "
-				   "(set DOCKER_HOST if it listens elsewhere)",
-				   what);
+		                   "connect to %s: socket not found: is the Docker Engine running? "
+		                   "(set DOCKER_HOST if it listens elsewhere)",
+		                   what);
 	if (os == EACCES || os == EPERM)
-		return lo2_err_set(err, LO2_E_CONNECT,
-				   "connect to %s: permission denied: run as root or as a member of the socket's "
-				   "group (usually 'docker')",
-				   what);
+		return lo2_err_set(
+		    err, LO2_E_CONNECT,
+		    "connect to %s: permission denied: run as root or as a member of the socket's "
+		    "group (usually 'docker')",
+		    what);
 	if (os == ECONNREFUSED)
 		return lo2_err_set(err, LO2_E_CONNECT,
-				   "connect to %s: connection refused: nothing is listening there "
-				   "(is dockerd running? is DOCKER_HOST right?)",
-				   what);
+		                   "connect to %s: connection refused: nothing is listening there "
+		                   "(is dockerd running? is DOCKER_HOST right?)",
+		                   what);
 	return lo2_err_set(err, LO2_E_CONNECT, "connect to %s: %s", what, curl_easy_strerror(rc));
 }
 
@@ -210,7 +212,8 @@ static struct curl_slist *set_method_body(CURL *h, const struct ereq *r, struct 
 	} else if (strcmp(m, "POST") == 0 && r->upload) {
 		char ct[160];
 
-		snprintf(ct, sizeof(ct), "Content-Type: %s", r->upload_type ? r->upload_type : "application/x-tar");
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+		         r->upload_type ? r->upload_type : "application/x-tar");
 		hdr = curl_slist_append(hdr, ct);
 		hdr = curl_slist_append(hdr, "Transfer-Encoding: chunked");
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -222,7 +225,7 @@ static struct curl_slist *set_method_body(CURL *h, const struct ereq *r, struct 
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->json ? r->json : "");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)(r->json ? (r->json_len ? r->json_len : strlen(r->json)) : 0));
+		                 (curl_off_t)(r->json ? (r->json_len ? r->json_len : strlen(r->json)) : 0));
 	} else if (strcmp(m, "GET") != 0) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
 	}
@@ -257,21 +260,22 @@ static void set_common(struct engine *e, CURL *h, const struct ereq *r, struct x
 }
 
 static int transfer_error(struct engine *e, CURL *h, CURLcode rc, struct xfer *x, const char *url,
-			  struct lo2_err *err)
+                          struct lo2_err *err)
 {
 	if (x->failed)
 		return -1;
 	if (x->cancelled)
 		return lo2_err_set(err, LO2_E_CANCELLED, "request %s: cancelled", url);
 	if (x->too_big)
-		return lo2_err_set(err, LO2_E_GENERIC, "request %s: response larger than %u bytes", url, BODY_CAP);
+		return lo2_err_set(err, LO2_E_GENERIC, "request %s: response larger than %u bytes", url,
+		                   BODY_CAP);
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
 		return connect_error(e, h, rc, err);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return lo2_err_set(err, LO2_E_TIMEOUT, "request %s to %s: timed out (%s)", url, engine_display(e),
-				   curl_easy_strerror(rc));
+		return lo2_err_set(err, LO2_E_TIMEOUT, "request %s to %s: timed out (%s)", url,
+		                   engine_display(e), curl_easy_strerror(rc));
 	return lo2_err_set(err, LO2_E_GENERIC, "request %s to %s: %s", url, engine_display(e),
-			   curl_easy_strerror(rc));
+	                   curl_easy_strerror(rc));
 }
 
 static int perform(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err)
@@ -357,17 +361,28 @@ static enum lo2_err_kind kind_of(long status)
 static const char *reason(long s)
 {
 	switch (s) {
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 406: return "Not Acceptable";
-	case 409: return "Conflict";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 406:
+		return "Not Acceptable";
+	case 409:
+		return "Conflict";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -399,14 +414,14 @@ int engine_http_error(const struct eresp *resp, struct lo2_err *err, const char 
 	va_end(ap);
 	engine_message(resp, msg, sizeof(msg));
 	lo2_err_set(err, kind_of(resp->status), "%s: %ld %s%s%s", ctx, resp->status, reason(resp->status),
-		    msg[0] ? ": " : "", msg);
+	            msg[0] ? ": " : "", msg);
 	if (err)
 		err->http_status = (int)resp->status;
 	return -1;
 }
 
-int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err, const char *fmt,
-		...)
+int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err,
+                const char *fmt, ...)
 {
 	struct eresp local;
 	struct eresp *rp = resp ? resp : &local;

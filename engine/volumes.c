@@ -33,7 +33,7 @@ static void read_volume(const struct lo2_json *doc, struct engine_volume_info *o
 }
 
 int engine_volume_inspect(struct engine *e, const char *name, struct engine_volume_info *out,
-			  struct lo2_err *err)
+                          struct lo2_err *err)
 {
 	lo2_autofree char *en = engine_escape(name);
 	lo2_autofree char *path = xasprintf("/volumes/%s", en);
@@ -67,7 +67,7 @@ void engine_volume_info_free(struct engine_volume_info *v)
 }
 
 int engine_volume_list(struct engine *e, const struct lo2_strv *filters, struct engine_volume_list *out,
-		       struct lo2_err *err)
+                       struct lo2_err *err)
 {
 	lo2_autofree char *fj = engine_filters_json(filters);
 	lo2_autofree char *ef = engine_escape(fj);

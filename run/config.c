@@ -22,46 +22,55 @@ struct setting {
 	const char *help;
 };
 
-#define S(k, t, f, d, h) {k, t, offsetof(struct run_config, f), d, h}
+#define S(k, t, f, d, h) \
+	{ \
+		k, t, offsetof(struct run_config, f), d, h \
+	}
 static const struct setting settings[] = {
-	S("compose_file", T_PATH, compose_file, "docker-compose.yml", "the compose file of the system under test"),
-	S("project", T_STR, project, "", "compose project name (default: as compose derives it)"),
-	S("mysql.service", T_STR, mysql_service, "mysqldb", "the MySQL service (its address and root password are read from the engine)"),
-	S("mysql.host", T_STR, mysql_host, "", "MySQL address instead of the service"),
-	S("mysql.port", T_INT, mysql_port, "3306", "MySQL port with mysql.host"),
-	S("mysql.user", T_STR, mysql_user, "root", "MySQL user"),
-	S("mysql.password_env", T_STR, mysql_password_env, "", "environment variable holding the password (default: the service's MYSQL_ROOT_PASSWORD)"),
-	S("mysql.password_file", T_PATH, mysql_password_file, "", "file holding the password"),
-	S("mysql.database", T_STR, mysql_database, "", "database to connect to"),
-	S("mysql.init_sql", T_PATH, mysql_init_sql, "", "SQL script run once MySQL is ready (empty: none)"),
-	S("mysql.timeout", T_INT, mysql_timeout, "300", "seconds to wait for MySQL"),
-	S("locust.folder", T_PATH, locust_folder, "locust", "folder with the locustfiles (tags are found here)"),
-	S("locust.main", T_STR, locust_main, "locust_main.py", "the locustfile, relative to locust.folder"),
-	S("locust.users", T_INT, locust_users, "7", "Locust users"),
-	S("locust.spawn_rate", T_INT, locust_spawn_rate, "7", "Locust spawn rate (users per second)"),
-	S("locust.host", T_STR, locust_host, "", "target host URL given to Locust (-H)"),
-	S("locust.extra_args", T_LIST, locust_extra_args, "", "more Locust arguments"),
-	S("locust.image", T_STR, locust_image, "lo2-lab/locust:latest", "run Locust as a container of this image on the project's network"),
-	S("locust.command", T_STR, locust_command, "", "run Locust as this host program instead of a container"),
-	S("locust.network", T_STR, locust_network, "", "network of the Locust container (default: <project>_default)"),
-	S("prometheus.url", T_STR, prometheus_url, "http://127.0.0.1:9090", "Prometheus base URL (empty: no metrics)"),
-	S("prometheus.metrics", T_PATH, prometheus_metrics, "all", "metric list file, or all"),
-	S("prometheus.step", T_STR, prometheus_step, "1s", "query_range step"),
-	S("jaeger.url", T_STR, jaeger_url, "", "Jaeger query URL (empty: no traces)"),
-	S("jaeger.services", T_STR, jaeger_services, "all", "comma-separated services, or all"),
-	S("jaeger.limit", T_INT, jaeger_limit, "1000", "traces per service and window"),
-	S("durations.min", T_INT, duration_min, "20", "shortest test, seconds"),
-	S("durations.max", T_INT, duration_max, "180", "longest test, seconds"),
-	S("waits.min", T_INT, wait_min, "1", "shortest pause between tests, seconds"),
-	S("waits.max", T_INT, wait_max, "5", "longest pause between tests, seconds"),
-	S("seed", T_STR, seed, "", "schedule seed (default: random, printed and recorded)"),
-	S("output_root", T_PATH, output_root, ".", "where LO2_run_<unix>/ folders are made"),
-	S("output", T_PATH, output, "", "the run folder itself (default: <output_root>/LO2_run_<unix>)"),
-	S("compress", T_BOOL, compress, "true", "gzip the container logs"),
-	S("timestamps", T_BOOL, timestamps, "false", "keep the engine's timestamp on each log line"),
-	S("keep", T_BOOL, keep, "false", "leave the stack running at the end (no down -v)"),
-	S("tags", T_LIST, tags, "", "run only these tags"),
-	S("runs", T_INT, runs, "1", "runs in a row"),
+    S("compose_file", T_PATH, compose_file, "docker-compose.yml",
+      "the compose file of the system under test"),
+    S("project", T_STR, project, "", "compose project name (default: as compose derives it)"),
+    S("mysql.service", T_STR, mysql_service, "mysqldb",
+      "the MySQL service (its address and root password are read from the engine)"),
+    S("mysql.host", T_STR, mysql_host, "", "MySQL address instead of the service"),
+    S("mysql.port", T_INT, mysql_port, "3306", "MySQL port with mysql.host"),
+    S("mysql.user", T_STR, mysql_user, "root", "MySQL user"),
+    S("mysql.password_env", T_STR, mysql_password_env, "",
+      "environment variable holding the password (default: the service's MYSQL_ROOT_PASSWORD)"),
+    S("mysql.password_file", T_PATH, mysql_password_file, "", "file holding the password"),
+    S("mysql.database", T_STR, mysql_database, "", "database to connect to"),
+    S("mysql.init_sql", T_PATH, mysql_init_sql, "", "SQL script run once MySQL is ready (empty: none)"),
+    S("mysql.timeout", T_INT, mysql_timeout, "300", "seconds to wait for MySQL"),
+    S("locust.folder", T_PATH, locust_folder, "locust", "folder with the locustfiles (tags are found here)"),
+    S("locust.main", T_STR, locust_main, "locust_main.py", "the locustfile, relative to locust.folder"),
+    S("locust.users", T_INT, locust_users, "7", "Locust users"),
+    S("locust.spawn_rate", T_INT, locust_spawn_rate, "7", "Locust spawn rate (users per second)"),
+    S("locust.host", T_STR, locust_host, "", "target host URL given to Locust (-H)"),
+    S("locust.extra_args", T_LIST, locust_extra_args, "", "more Locust arguments"),
+    S("locust.image", T_STR, locust_image, "lo2-lab/locust:latest",
+      "run Locust as a container of this image on the project's network"),
+    S("locust.command", T_STR, locust_command, "", "run Locust as this host program instead of a container"),
+    S("locust.network", T_STR, locust_network, "",
+      "network of the Locust container (default: <project>_default)"),
+    S("prometheus.url", T_STR, prometheus_url, "http://127.0.0.1:9090",
+      "Prometheus base URL (empty: no metrics)"),
+    S("prometheus.metrics", T_PATH, prometheus_metrics, "all", "metric list file, or all"),
+    S("prometheus.step", T_STR, prometheus_step, "1s", "query_range step"),
+    S("jaeger.url", T_STR, jaeger_url, "", "Jaeger query URL (empty: no traces)"),
+    S("jaeger.services", T_STR, jaeger_services, "all", "comma-separated services, or all"),
+    S("jaeger.limit", T_INT, jaeger_limit, "1000", "traces per service and window"),
+    S("durations.min", T_INT, duration_min, "20", "shortest test, seconds"),
+    S("durations.max", T_INT, duration_max, "180", "longest test, seconds"),
+    S("waits.min", T_INT, wait_min, "1", "shortest pause between tests, seconds"),
+    S("waits.max", T_INT, wait_max, "5", "longest pause between tests, seconds"),
+    S("seed", T_STR, seed, "", "schedule seed (default: random, printed and recorded)"),
+    S("output_root", T_PATH, output_root, ".", "where LO2_run_<unix>/ folders are made"),
+    S("output", T_PATH, output, "", "the run folder itself (default: <output_root>/LO2_run_<unix>)"),
+    S("compress", T_BOOL, compress, "true", "gzip the container logs"),
+    S("timestamps", T_BOOL, timestamps, "false", "keep the engine's timestamp on each log line"),
+    S("keep", T_BOOL, keep, "false", "leave the stack running at the end (no down -v)"),
+    S("tags", T_LIST, tags, "", "run only these tags"),
+    S("runs", T_INT, runs, "1", "runs in a row"),
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -87,7 +96,8 @@ static int parse_bool(const char *v, bool *out)
 {
 	if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
 		*out = true;
-	else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
+	else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0 ||
+	         strcmp(v, "off") == 0)
 		*out = false;
 	else
 		return -1;
@@ -168,10 +178,11 @@ static bool is_section(const char *key)
 	return false;
 }
 
-static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
-static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt, ...)
+static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
+                    ...)
 {
 	va_list ap;
 
@@ -181,8 +192,8 @@ static int node_err(struct lo2_err *err, const char *file, const struct compose_
 	return lo2_err_prefix(err, "%s:%d:%d", file, n->line, n->col);
 }
 
-static int load_node(struct run_config *c, const char *prefix, const struct compose_ynode *map, const char *file,
-		     const char *base, struct lo2_err *err)
+static int load_node(struct run_config *c, const char *prefix, const struct compose_ynode *map,
+                     const char *file, const char *base, struct lo2_err *err)
 {
 	for (size_t i = 0; i < map->n; i++) {
 		const struct compose_ynode *k = map->keys[i], *v = map->items[i];
@@ -196,19 +207,21 @@ static int load_node(struct run_config *c, const char *prefix, const struct comp
 		}
 		if (s == NULL)
 			return node_err(err, file, k, "unknown setting \"%s\"%s", key,
-					is_section(key) ? " (expected a mapping)" : "");
+			                is_section(key) ? " (expected a mapping)" : "");
 		if (s->kind == T_LIST && v->kind == COMPOSE_YSEQ) {
 			struct lo2_strv *l = field(c, s);
 
 			lo2_strv_free(l);
 			for (size_t j = 0; j < v->n; j++) {
 				if (v->items[j]->kind != COMPOSE_YSCALAR)
-					return node_err(err, file, v->items[j], "%s: expected %s of strings", key, "a list");
+					return node_err(err, file, v->items[j], "%s: expected %s of strings",
+					                key, "a list");
 				lo2_strv_push(l, v->items[j]->value);
 			}
 			continue;
 		}
-		if (v->kind != COMPOSE_YSCALAR || set_value(c, s, compose_ynode_is_null(v) ? "" : v->value, base) < 0)
+		if (v->kind != COMPOSE_YSCALAR ||
+		    set_value(c, s, compose_ynode_is_null(v) ? "" : v->value, base) < 0)
 			return node_err(err, file, v, "%s: expected %s", key, kind_word(s->kind));
 	}
 	return 0;
@@ -263,7 +276,7 @@ bool run_config_flag_is_bool(const char *flag)
 }
 
 int run_config_flag(struct run_config *c, const char *flag, const char *value, bool *takes_value,
-		    struct lo2_err *err)
+                    struct lo2_err *err)
 {
 	const struct setting *s = find_flag(flag);
 	const char *eq = strchr(flag, '=');
@@ -278,9 +291,11 @@ int run_config_flag(struct run_config *c, const char *flag, const char *value, b
 	else
 		*takes_value = true;
 	if (value == NULL)
-		return lo2_err_set(err, LO2_E_USAGE, "option '%s' needs a value (%s)", flag, kind_word(s->kind));
+		return lo2_err_set(err, LO2_E_USAGE, "option '%s' needs a value (%s)", flag,
+		                   kind_word(s->kind));
 	if (set_value(c, s, value, NULL) < 0)
-		return lo2_err_set(err, LO2_E_USAGE, "option '%s': \"%s\" is not %s", flag, value, kind_word(s->kind));
+		return lo2_err_set(err, LO2_E_USAGE, "option '%s': \"%s\" is not %s", flag, value,
+		                   kind_word(s->kind));
 	return 0;
 }
 
@@ -294,9 +309,10 @@ void run_config_help(FILE *f)
 			flag[j++] = (*k == '.' || *k == '_') ? '-' : *k;
 		flag[j] = '\0';
 		fprintf(f, "  --%-22s %s%s%s%s\n", flag, settings[i].help, settings[i].def[0] ? " [" : "",
-			settings[i].def, settings[i].def[0] ? "]" : "");
+		        settings[i].def, settings[i].def[0] ? "]" : "");
 	}
-	fprintf(f, "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: ...}).\n");
+	fprintf(f, "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
+	           "...}).\n");
 }
 
 int run_config_seed(const struct run_config *c, uint64_t *seed, struct lo2_err *err)
@@ -306,7 +322,8 @@ int run_config_seed(const struct run_config *c, uint64_t *seed, struct lo2_err *
 	errno = 0;
 	*seed = strtoull(c->seed, &end, 10);
 	if (c->seed[0] == '\0' || c->seed[0] == '-' || *end != '\0' || errno)
-		return lo2_err_set(err, LO2_E_USAGE, "seed: \"%s\" is not a whole number below 2^64", c->seed);
+		return lo2_err_set(err, LO2_E_USAGE, "seed: \"%s\" is not a whole number below 2^64",
+		                   c->seed);
 	return 0;
 }
 
@@ -315,16 +332,19 @@ int run_config_check(const struct run_config *c, struct lo2_err *err)
 	uint64_t seed;
 
 	if (c->duration_min < 1 || c->duration_max < c->duration_min)
-		return lo2_err_set(err, LO2_E_USAGE, "durations: min %d and max %d must satisfy 1 <= min <= max",
-				   c->duration_min, c->duration_max);
+		return lo2_err_set(err, LO2_E_USAGE,
+		                   "durations: min %d and max %d must satisfy 1 <= min <= max",
+		                   c->duration_min, c->duration_max);
 	if (c->wait_max < c->wait_min)
-		return lo2_err_set(err, LO2_E_USAGE, "waits: max %d is below min %d", c->wait_max, c->wait_min);
+		return lo2_err_set(err, LO2_E_USAGE, "waits: max %d is below min %d", c->wait_max,
+		                   c->wait_min);
 	if (c->locust_users < 1 || c->locust_spawn_rate < 1)
 		return lo2_err_set(err, LO2_E_USAGE, "locust.users and locust.spawn_rate must be at least 1");
 	if (c->runs < 1)
 		return lo2_err_set(err, LO2_E_USAGE, "runs must be at least 1");
 	if (c->locust_image[0] == '\0' && c->locust_command[0] == '\0')
-		return lo2_err_set(err, LO2_E_USAGE, "locust: set image (a container) or command (a host program)");
+		return lo2_err_set(err, LO2_E_USAGE,
+		                   "locust: set image (a container) or command (a host program)");
 	if (c->seed[0] && run_config_seed(c, &seed, err) < 0)
 		return -1;
 	return 0;

@@ -12,8 +12,8 @@
 
 struct run_config {
 	char *compose_file, *project;
-	char *mysql_service, *mysql_host, *mysql_user, *mysql_password_env, *mysql_password_file, *mysql_database,
-		*mysql_init_sql;
+	char *mysql_service, *mysql_host, *mysql_user, *mysql_password_env, *mysql_password_file,
+	    *mysql_database, *mysql_init_sql;
 	int mysql_port, mysql_timeout;
 	char *locust_folder, *locust_main, *locust_host, *locust_image, *locust_command, *locust_network;
 	int locust_users, locust_spawn_rate;
@@ -38,7 +38,7 @@ int run_config_load(const char *path, struct run_config *c, struct lo2_err *err)
 /* Applies one flag ("--mysql-user", value) over the config; -1 with LO2_E_USAGE when unknown
  * or invalid. *takes_value tells whether the flag consumes a value (booleans don't). */
 int run_config_flag(struct run_config *c, const char *flag, const char *value, bool *takes_value,
-		    struct lo2_err *err);
+                    struct lo2_err *err);
 /* True when flag names a boolean setting (so it takes no value). */
 bool run_config_flag_is_bool(const char *flag);
 /* Prints every setting: flag, lo2.yml key, default, help. */

@@ -96,7 +96,7 @@ static int on_event(void *user, const struct engine_event *ev)
 	pthread_mutex_lock(&x->ev_lock);
 	if (x->cur != NULL)
 		run_manifest_add_event(x->cur, ev->time_ns, ev->name ? ev->name : ev->id, ev->action,
-				       lo2_kvv_get(ev->attrs, "exitCode"));
+		                       lo2_kvv_get(ev->attrs, "exitCode"));
 	pthread_mutex_unlock(&x->ev_lock);
 	return 0;
 }
@@ -106,8 +106,8 @@ static void *events_main(void *arg)
 	struct ctx *x = arg;
 	struct lo2_strv filters = {0};
 	lo2_autofree char *label = xasprintf("label=com.docker.compose.project=%s", x->proj->name);
-	struct engine_events_opts o = {.since_ns = lo2_now_ns() + x->offset_ns, .filters = &filters,
-				       .cancel = &x->ev_stop};
+	struct engine_events_opts o = {
+	    .since_ns = lo2_now_ns() + x->offset_ns, .filters = &filters, .cancel = &x->ev_stop};
 	struct lo2_err err = {0};
 
 	lo2_strv_push(&filters, "type=container");
@@ -135,14 +135,14 @@ int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out
 		if (!lo2_strv_contains(&found, c->tags.v[i])) {
 			lo2_strv_free(&found);
 			lo2_strv_free(&use);
-			return lo2_err_set(err, LO2_E_USAGE, "tag \"%s\" is not in the locustfiles of %s", c->tags.v[i],
-					   c->locust_folder);
+			return lo2_err_set(err, LO2_E_USAGE, "tag \"%s\" is not in the locustfiles of %s",
+			                   c->tags.v[i], c->locust_folder);
 		}
 		if (!lo2_strv_contains(&use, c->tags.v[i]))
 			lo2_strv_push(&use, c->tags.v[i]);
 	}
 	run_schedule_make(c->tags.n ? &use : &found, seed, c->duration_min, c->duration_max, c->wait_min,
-			  c->wait_max, out);
+	                  c->wait_max, out);
 	lo2_strv_free(&found);
 	lo2_strv_free(&use);
 	return 0;
@@ -152,7 +152,8 @@ int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out
 
 static int deploy(struct ctx *x, struct lo2_err *err)
 {
-	struct compose_load_opts lo = {.file = x->c->compose_file, .project_name = x->c->project[0] ? x->c->project : NULL};
+	struct compose_load_opts lo = {.file = x->c->compose_file,
+	                               .project_name = x->c->project[0] ? x->c->project : NULL};
 	struct compose_up_opts uo = {.force_recreate = true, .timeout_s = x->c->mysql_timeout, .quiet = true};
 	struct lo2_strv warnings = {0};
 	struct compose_ps ps = {0};
@@ -191,7 +192,7 @@ static int password_for(struct ctx *x, struct db_service_addr *addr, char **pw, 
 	*pw = NULL;
 	if (c->mysql_password_env[0] || c->mysql_password_file[0])
 		return db_password_load(c->mysql_password_env[0] ? c->mysql_password_env : NULL,
-					c->mysql_password_file[0] ? c->mysql_password_file : NULL, pw, err);
+		                        c->mysql_password_file[0] ? c->mysql_password_file : NULL, pw, err);
 	*pw = addr && addr->password ? xstrdup(addr->password) : NULL;
 	return 0;
 }
@@ -200,7 +201,8 @@ static int mysql_ready(struct ctx *x, struct lo2_err *err)
 {
 	const struct run_config *c = x->c;
 	struct db_service_addr addr = {0};
-	struct db_target t = {.user = c->mysql_user, .database = c->mysql_database[0] ? c->mysql_database : NULL};
+	struct db_target t = {.user = c->mysql_user,
+	                      .database = c->mysql_database[0] ? c->mysql_database : NULL};
 	struct db_wait_opts wo = {.timeout_ns = (int64_t)c->mysql_timeout * LO2_NS_PER_SEC};
 	struct db_ready ready;
 	char *pw = NULL;
@@ -276,8 +278,11 @@ static void fetch_metrics(struct ctx *x, struct run_test *t, const char *mdir)
 	struct lo2_strv names = {0};
 	struct fetch_report rep = {0};
 	struct lo2_err err = {0};
-	struct fetch_prom_opts po = {.url = c->prometheus_url, .start_ns = t->start_ns, .end_ns = t->end_ns,
-				     .step_ns = LO2_NS_PER_SEC, .dir = mdir};
+	struct fetch_prom_opts po = {.url = c->prometheus_url,
+	                             .start_ns = t->start_ns,
+	                             .end_ns = t->end_ns,
+	                             .step_ns = LO2_NS_PER_SEC,
+	                             .dir = mdir};
 	int rc;
 
 	if (c->prometheus_url[0] == '\0')
@@ -288,7 +293,8 @@ static void fetch_metrics(struct ctx *x, struct run_test *t, const char *mdir)
 		lo2_autofree char *text = NULL;
 
 		rc = lo2_read_file(c->prometheus_metrics, 16u * 1024 * 1024, &text, NULL, &err);
-		for (char *save = NULL, *l = rc == 0 ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
+		for (char *save = NULL, *l = rc == 0 ? strtok_r(text, "\n", &save) : NULL; l;
+		     l = strtok_r(NULL, "\n", &save))
 			if (l[0])
 				lo2_strv_push(&names, l);
 	}
@@ -309,8 +315,11 @@ static void fetch_traces(struct ctx *x, struct run_test *t, const char *mdir)
 	struct lo2_strv services = {0};
 	struct fetch_report rep = {0};
 	struct lo2_err err = {0};
-	struct fetch_jaeger_opts jo = {.url = c->jaeger_url, .start_ns = t->start_ns, .end_ns = t->end_ns,
-				       .dir = mdir, .limit = c->jaeger_limit};
+	struct fetch_jaeger_opts jo = {.url = c->jaeger_url,
+	                               .start_ns = t->start_ns,
+	                               .end_ns = t->end_ns,
+	                               .dir = mdir,
+	                               .limit = c->jaeger_limit};
 	int rc = 0;
 
 	if (c->jaeger_url[0] == '\0')
@@ -334,18 +343,24 @@ static void fetch_traces(struct ctx *x, struct run_test *t, const char *mdir)
 }
 
 static void locust_opts(struct ctx *x, const struct run_test *t, const char *tdir, struct run_locust_opts *o,
-			char **network)
+                        char **network)
 {
 	const struct run_config *c = x->c;
 
 	*network = c->locust_network[0] ? xstrdup(c->locust_network) : xasprintf("%s_default", x->proj->name);
-	*o = (struct run_locust_opts){.locust_dir = c->locust_folder, .main_file = c->locust_main,
-				      .host_url = c->locust_host[0] ? c->locust_host : NULL, .users = c->locust_users,
-				      .spawn_rate = c->locust_spawn_rate, .extra_args = &c->locust_extra_args,
-				      .tag = t->tag, .run_time_s = t->planned_s, .out_dir = tdir,
-				      .image = c->locust_command[0] ? NULL : c->locust_image, .network = *network,
-				      .command = c->locust_command[0] ? c->locust_command : NULL,
-				      .cancel = x->h->cancel};
+	*o = (struct run_locust_opts){.locust_dir = c->locust_folder,
+	                              .main_file = c->locust_main,
+	                              .host_url = c->locust_host[0] ? c->locust_host : NULL,
+	                              .users = c->locust_users,
+	                              .spawn_rate = c->locust_spawn_rate,
+	                              .extra_args = &c->locust_extra_args,
+	                              .tag = t->tag,
+	                              .run_time_s = t->planned_s,
+	                              .out_dir = tdir,
+	                              .image = c->locust_command[0] ? NULL : c->locust_image,
+	                              .network = *network,
+	                              .command = c->locust_command[0] ? c->locust_command : NULL,
+	                              .cancel = x->h->cancel};
 }
 
 static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
@@ -389,8 +404,8 @@ static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
 		return lo2_err_set(err, LO2_E_CANCELLED, "interrupted during the test of tag %s", t->tag);
 	}
 	say(x, "Finished locust test for tag '%s'", t->tag);
-	say(x, "Fetched docker logs from %lld to %lld (%" PRIu64 " lines)", (long long)(t->start_ns / LO2_NS_PER_SEC),
-	    (long long)(t->end_ns / LO2_NS_PER_SEC), lines);
+	say(x, "Fetched docker logs from %lld to %lld (%" PRIu64 " lines)",
+	    (long long)(t->start_ns / LO2_NS_PER_SEC), (long long)(t->end_ns / LO2_NS_PER_SEC), lines);
 	fetch_metrics(x, t, mdir);
 	fetch_traces(x, t, mdir);
 	if (fetch_write_last_fetch_time(mdir, t->end_ns, err) < 0 || list_files(t, x->dir, t->tag, err) < 0)
@@ -464,7 +479,8 @@ static int tests(struct ctx *x, struct lo2_err *err)
 	return 0;
 }
 
-static int open_run_dir(struct ctx *x, const char *resume_dir, const struct run_schedule *s, struct lo2_err *err)
+static int open_run_dir(struct ctx *x, const char *resume_dir, const struct run_schedule *s,
+                        struct lo2_err *err)
 {
 	const struct run_config *c = x->c;
 	lo2_autofree char *logp = NULL;
@@ -475,12 +491,14 @@ static int open_run_dir(struct ctx *x, const char *resume_dir, const struct run_
 	} else if (c->output[0]) {
 		x->dir = xstrdup(c->output);
 	} else {
-		x->dir = xasprintf("%s/LO2_run_%lld", c->output_root, (long long)(lo2_now_ns() / LO2_NS_PER_SEC));
+		x->dir =
+		    xasprintf("%s/LO2_run_%lld", c->output_root, (long long)(lo2_now_ns() / LO2_NS_PER_SEC));
 	}
 	x->manifest_path = xasprintf("%s/run.json", x->dir);
 	if (resume_dir == NULL) {
 		if (mkdir(x->dir, 0755) != 0 && !(errno == ENOENT && lo2_mkdir_p(x->dir, 0755, err) == 0))
-			return lo2_err_errno(err, errno, "create run folder %s (it must not exist yet)", x->dir);
+			return lo2_err_errno(err, errno, "create run folder %s (it must not exist yet)",
+			                     x->dir);
 		run_manifest_init(&x->m, s);
 	}
 	logp = xasprintf("%s/run_log.log", x->dir);
@@ -509,11 +527,14 @@ static int start_collection(struct ctx *x, bool resumed, int64_t since_ns, struc
 {
 	lo2_autofree char *label = xasprintf("label=com.docker.compose.project=%s", x->proj->name);
 	lo2_autofree char *between = resumed ? xasprintf("%s/_between/resumed-%lld", x->dir,
-							 (long long)(lo2_now_ns() / LO2_NS_PER_SEC))
-					     : xasprintf("%s/_between", x->dir);
+	                                                 (long long)(lo2_now_ns() / LO2_NS_PER_SEC))
+	                                     : xasprintf("%s/_between", x->dir);
 	struct lo2_strv filters = {0};
-	struct run_logroute_opts ro = {.filters = &filters, .between_dir = between, .keep_timestamps = x->c->timestamps,
-				       .compress = x->c->compress, .since_ns = since_ns + x->offset_ns};
+	struct run_logroute_opts ro = {.filters = &filters,
+	                               .between_dir = between,
+	                               .keep_timestamps = x->c->timestamps,
+	                               .compress = x->c->compress,
+	                               .since_ns = since_ns + x->offset_ns};
 	int ret;
 
 	lo2_strv_push(&filters, label);
@@ -546,8 +567,8 @@ static void teardown(struct ctx *x, struct lo2_err *err)
 	}
 }
 
-int run_execute(struct engine *e, const struct run_config *c, const char *resume_dir, const struct run_hooks *h,
-		char **out_dir, struct lo2_err *err)
+int run_execute(struct engine *e, const struct run_config *c, const char *resume_dir,
+                const struct run_hooks *h, char **out_dir, struct lo2_err *err)
 {
 	struct ctx x = {.e = e, .c = c, .h = h, .log_fd = -1};
 	struct run_schedule s = {0};
@@ -571,7 +592,8 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 	}
 	if (open_run_dir(&x, resume_dir, &s, err) < 0 || engine_clock_offset(e, &x.offset_ns, err) < 0)
 		goto out;
-	say(&x, "%s run with seed %" PRIu64 ", %zu tests", resume_dir ? "Resuming" : "Starting", x.m.seed, x.m.n_tests);
+	say(&x, "%s run with seed %" PRIu64 ", %zu tests", resume_dir ? "Resuming" : "Starting", x.m.seed,
+	    x.m.n_tests);
 	deploy_ns = lo2_now_ns();
 	if (deploy(&x, err) < 0 || start_collection(&x, resume_dir != NULL, deploy_ns, err) < 0 ||
 	    mysql_ready(&x, err) < 0)
@@ -580,7 +602,8 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 done:
 	teardown(&x, err);
 	free(x.m.status);
-	x.m.status = xstrdup(ret == 0 ? "complete" : (err->kind == LO2_E_CANCELLED ? "interrupted" : "failed"));
+	x.m.status =
+	    xstrdup(ret == 0 ? "complete" : (err->kind == LO2_E_CANCELLED ? "interrupted" : "failed"));
 	x.m.ended_ns = lo2_now_ns();
 	if (ret < 0)
 		say(&x, "LO2 Run failed: %s", err->msg);

@@ -28,7 +28,7 @@ int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out
 /* One run into a new folder (c->output, or <output_root>/LO2_run_<unix>); *out_dir gets it
  * (caller frees). resume_dir non-NULL: continue that run with its seed and schedule, redoing
  * incomplete tests from scratch. */
-int run_execute(struct engine *e, const struct run_config *c, const char *resume_dir, const struct run_hooks *h,
-		char **out_dir, struct lo2_err *err);
+int run_execute(struct engine *e, const struct run_config *c, const char *resume_dir,
+                const struct run_hooks *h, char **out_dir, struct lo2_err *err);
 
 #endif

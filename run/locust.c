@@ -76,8 +76,8 @@ int run_locust_stats(const char *csv_path, uint64_t *requests, uint64_t *failure
 	rc_col = column(text, "Request Count");
 	fc_col = column(text, "Failure Count");
 	if (rc_col < 0 || fc_col < 0)
-		return lo2_err_set(err, LO2_E_INVALID, "read Locust stats %s: no Request Count/Failure Count columns",
-				   csv_path);
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "read Locust stats %s: no Request Count/Failure Count columns", csv_path);
 	for (line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		const char *rc, *fc;
 
@@ -95,7 +95,7 @@ int run_locust_stats(const char *csv_path, uint64_t *requests, uint64_t *failure
 }
 
 static int run_container(struct engine *e, const struct run_locust_opts *o, struct run_locust_result *res,
-			 struct lo2_err *err)
+                         struct lo2_err *err)
 {
 	struct engine_container_spec s = {0};
 	char *id = NULL;
@@ -172,7 +172,7 @@ static int run_process(const struct run_locust_opts *o, struct run_locust_result
 }
 
 int run_locust(struct engine *e, const struct run_locust_opts *o, struct run_locust_result *res,
-	       struct lo2_err *err)
+               struct lo2_err *err)
 {
 	lo2_autofree char *csv = xasprintf("%s/locust_stats.csv", o->out_dir);
 	struct lo2_err serr = {0};

@@ -15,8 +15,8 @@ struct engine;
 
 struct run_locust_opts {
 	const char *locust_dir; /* host folder with the locustfiles */
-	const char *main_file;  /* relative to locust_dir, e.g. "locust_main.py" */
-	const char *host_url;   /* -H, e.g. "http://oauth2-token:6882" */
+	const char *main_file; /* relative to locust_dir, e.g. "locust_main.py" */
+	const char *host_url; /* -H, e.g. "http://oauth2-token:6882" */
 	int users, spawn_rate;
 	const struct lo2_strv *extra_args;
 	const char *tag; /* "correct" runs --tags correct; any other: --tags correct <tag> */
@@ -44,7 +44,7 @@ struct run_locust_result {
 void run_locust_args(const struct run_locust_opts *o, bool in_container, struct lo2_strv *args);
 /* Runs the test to its end; e may be NULL in host mode. */
 int run_locust(struct engine *e, const struct run_locust_opts *o, struct run_locust_result *res,
-	       struct lo2_err *err);
+               struct lo2_err *err);
 /* Reads the request and failure counts of the Aggregated row of a locust_stats.csv. */
 int run_locust_stats(const char *csv_path, uint64_t *requests, uint64_t *failures, struct lo2_err *err);
 

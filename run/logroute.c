@@ -83,7 +83,8 @@ static struct lo2_sink *route(struct follower *f, int64_t ts, struct lo2_err *er
 	slot = in_window ? &f->win : &f->between;
 	if (*slot == NULL) {
 		path = file_for(f, dir);
-		if ((f->r->compress ? lo2_sink_gzip_open(path, -1, slot, err) : lo2_sink_file_open(path, slot, err)) < 0)
+		if ((f->r->compress ? lo2_sink_gzip_open(path, -1, slot, err)
+		                    : lo2_sink_file_open(path, slot, err)) < 0)
 			return NULL;
 	}
 	if (in_window)
@@ -103,7 +104,7 @@ static int emit_line(struct follower *f, struct stream_state *s, struct lo2_err 
 	if (sink == NULL)
 		ret = -1;
 	else if (f->r->keep_ts && (lo2_sink_write(sink, s->line_ts_text, strlen(s->line_ts_text), err) < 0 ||
-				   lo2_sink_write(sink, " ", 1, err) < 0))
+	                           lo2_sink_write(sink, " ", 1, err) < 0))
 		ret = -1;
 	else
 		ret = lo2_sink_write(sink, s->line.data, s->line.len, err);
@@ -175,7 +176,7 @@ static int consume(struct follower *f, struct stream_state *s, const char *p, si
 }
 
 static int on_data(void *user, int stream, const char *p, size_t n, bool frame_start, bool frame_end,
-		   struct lo2_err *err)
+                   struct lo2_err *err)
 {
 	struct follower *f = user;
 	struct stream_state *s = &f->st[stream == ENGINE_STDERR ? 2 : 1];
@@ -305,7 +306,7 @@ static void *watch_main(void *arg)
 }
 
 int run_logroute_start(struct engine *e, const struct run_logroute_opts *o, struct run_logroute **out,
-		       struct lo2_err *err)
+                       struct lo2_err *err)
 {
 	struct run_logroute *r = xcalloc(1, sizeof(*r));
 
@@ -406,8 +407,8 @@ int run_logroute_stop(struct run_logroute *r, struct lo2_err *err)
 			ret = lo2_err_prefix(err, "follow logs of %s", f->name);
 		}
 		if (f->late_lines)
-			lo2_warn("logs of %s: %llu lines arrived after their window closed (kept in %s)", f->name,
-				 (unsigned long long)f->late_lines, r->between_dir);
+			lo2_warn("logs of %s: %llu lines arrived after their window closed (kept in %s)",
+			         f->name, (unsigned long long)f->late_lines, r->between_dir);
 		for (int i = 1; i < 3; i++)
 			lo2_buf_free(&f->st[i].line);
 		pthread_mutex_destroy(&f->lock);

@@ -15,16 +15,16 @@ struct run_logroute;
 
 struct run_logroute_opts {
 	const struct lo2_strv *filters; /* which containers (e.g. "label=com.docker.compose.project=p") */
-	const char *between_dir;        /* lines outside every window */
-	bool keep_timestamps;           /* keep the engine's "<RFC 3339 ns> " prefix on each line */
-	bool compress;                  /* .log.gz (default) or .log */
-	int64_t since_ns;               /* first instant to collect (0: from each container's start) */
+	const char *between_dir; /* lines outside every window */
+	bool keep_timestamps; /* keep the engine's "<RFC 3339 ns> " prefix on each line */
+	bool compress; /* .log.gz (default) or .log */
+	int64_t since_ns; /* first instant to collect (0: from each container's start) */
 };
 
 /* Starts following (a thread per container, plus one that picks up containers that appear or
  * restart later). The engine must outlive the router. */
 int run_logroute_start(struct engine *e, const struct run_logroute_opts *o, struct run_logroute **out,
-		       struct lo2_err *err);
+                       struct lo2_err *err);
 /* Opens the window [start_ns, ...): lines at or after start_ns go to dir from now on. */
 int run_logroute_open(struct run_logroute *r, const char *dir, int64_t start_ns, struct lo2_err *err);
 /* Closes the window at end_ns (exclusive): waits until every stream has passed end_ns (or the

@@ -51,8 +51,8 @@ void run_manifest_free(struct run_manifest *m)
 {
 	if (m == NULL)
 		return;
-	char *strs[] = {m->lo2_version, m->engine_version, m->engine_api, m->engine_host, m->host,
-			m->project,     m->compose_file,   m->compose_sha256, m->status};
+	char *strs[] = {m->lo2_version, m->engine_version, m->engine_api,     m->engine_host, m->host,
+	                m->project,     m->compose_file,   m->compose_sha256, m->status};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(strs[i]);
 	lo2_kvv_free(&m->images);
@@ -76,10 +76,11 @@ int run_manifest_add_file(struct run_test *t, const char *root, const char *rel,
 }
 
 void run_manifest_add_event(struct run_test *t, int64_t time_ns, const char *container, const char *action,
-			    const char *exit_code)
+                            const char *exit_code)
 {
 	t->events = xrealloc(t->events, (t->n_events + 1) * sizeof(*t->events));
-	t->events[t->n_events++] = (struct run_event){time_ns, xstrdup(container), xstrdup(action), xstrdup(exit_code)};
+	t->events[t->n_events++] =
+	    (struct run_event){time_ns, xstrdup(container), xstrdup(action), xstrdup(exit_code)};
 }
 
 static void kv_str(struct lo2_jw *w, const char *k, const char *v)
@@ -234,8 +235,8 @@ static void read_test(const struct lo2_json *o, struct run_test *t)
 		const struct lo2_json *ev = lo2_json_at(events, i);
 
 		run_manifest_add_event(t, jint(ev, "time_ns"), lo2_json_str(lo2_json_get(ev, "container")),
-				       lo2_json_str(lo2_json_get(ev, "action")),
-				       lo2_json_str(lo2_json_get(ev, "exit_code")));
+		                       lo2_json_str(lo2_json_get(ev, "action")),
+		                       lo2_json_str(lo2_json_get(ev, "exit_code")));
 	}
 	for (size_t i = 0; i < lo2_json_len(errs); i++)
 		if (lo2_json_str(lo2_json_at(errs, i)))
@@ -257,7 +258,8 @@ int run_manifest_read(const char *path, struct run_manifest *m, struct lo2_err *
 	tests = lo2_json_get(doc, "tests");
 	if (seed == NULL || !lo2_json_is_array(tests)) {
 		lo2_json_free(doc);
-		return lo2_err_set(err, LO2_E_INVALID, "read manifest %s: no seed or tests: not a run.json of lo2", path);
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "read manifest %s: no seed or tests: not a run.json of lo2", path);
 	}
 	m->seed = strtoull(seed, NULL, 10);
 	m->lo2_version = jstr(doc, "lo2_version");

@@ -58,7 +58,7 @@ void run_manifest_free(struct run_manifest *m);
 /* Records a file of a test (path relative to root), with its size and checksum. */
 int run_manifest_add_file(struct run_test *t, const char *root, const char *rel, struct lo2_err *err);
 void run_manifest_add_event(struct run_test *t, int64_t time_ns, const char *container, const char *action,
-			    const char *exit_code);
+                            const char *exit_code);
 /* Writes path atomically (4-space indented JSON). */
 int run_manifest_write(const struct run_manifest *m, const char *path, struct lo2_err *err);
 /* Reads a manifest written by run_manifest_write (for --resume). */

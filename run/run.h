@@ -31,7 +31,7 @@ struct run_schedule {
  * [dmin, dmax] and a wait in [wmin, wmax] (inclusive), all drawn from xoshiro256** seeded by
  * splitmix64(seed). The same seed and tags give the same schedule on any machine. */
 void run_schedule_make(const struct lo2_strv *tags, uint64_t seed, int dmin, int dmax, int wmin, int wmax,
-		       struct run_schedule *out);
+                       struct run_schedule *out);
 void run_schedule_free(struct run_schedule *s);
 /* A seed from the kernel's random source. */
 uint64_t run_seed_random(void);

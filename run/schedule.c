@@ -66,7 +66,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 void run_schedule_make(const struct lo2_strv *tags, uint64_t seed, int dmin, int dmax, int wmin, int wmax,
-		       struct run_schedule *out)
+                       struct run_schedule *out)
 {
 	struct rng r;
 	uint64_t x = seed;

@@ -143,7 +143,8 @@ static bool under_ci(void)
 static void unavailable(const char *why)
 {
 	if (under_ci()) {
-		fprintf(stderr, "FAIL: %s (CI=true: a missing engine or image is a failure, not a skip)\n", why);
+		fprintf(stderr, "FAIL: %s (CI=true: a missing engine or image is a failure, not a skip)\n",
+		        why);
 		exit(1);
 	}
 	fprintf(stderr, "SKIP: %s\n", why);

@@ -44,7 +44,8 @@ static char *run_container(const char *name, const char *script, bool tty)
 	s.tty = tty;
 	if (engine_container_create(e, &s, &id, &err) < 0)
 		fail_msg("%s", err.msg);
-	if (engine_container_start(e, id, &err) < 0 || engine_container_wait(e, id, NULL, NULL, &code, &err) < 0)
+	if (engine_container_start(e, id, &err) < 0 ||
+	    engine_container_wait(e, id, NULL, NULL, &code, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(code, 0);
 	engine_container_spec_free(&s);
@@ -137,8 +138,9 @@ static void test_create_errors(void **state)
 	assert_int_equal(engine_container_create(e, &s, &id, &err), 0);
 	assert_int_equal(engine_container_create(e, &s, &id2, &err), -1);
 	assert_int_equal(err.kind, LO2_E_CONFLICT);
-	want = xasprintf("create container %s: 409 Conflict: Conflict. The container name \"/%s\" is already in use",
-			 s.name, s.name);
+	want = xasprintf(
+	    "create container %s: 409 Conflict: Conflict. The container name \"/%s\" is already in use",
+	    s.name, s.name);
 	assert_true(lo2_str_has_prefix(err.msg, want));
 	free(want);
 	free(s.image);
@@ -146,7 +148,8 @@ static void test_create_errors(void **state)
 	free(s.name);
 	s.name = xasprintf("lo2t-%s-noimage", tu_run_id());
 	assert_int_equal(engine_container_create(e, &s, &id2, &err), -1);
-	want = xasprintf("create container %s: 404 Not Found: No such image: lo2-test/no-such-image:1", s.name);
+	want =
+	    xasprintf("create container %s: 404 Not Found: No such image: lo2-test/no-such-image:1", s.name);
 	assert_string_equal(err.msg, want);
 	free(want);
 	engine_container_spec_free(&s);
@@ -226,9 +229,9 @@ static void test_networks_volumes(void **state)
 }
 
 /* The script's exact output: interleaved stdout/stderr lines and a 70,000-byte line. */
-#define LOG_SCRIPT                                                                                             \
-	"for i in 1 2 3 4 5; do echo \"out $i\"; sleep 0.02; echo \"err $i\" >&2; sleep 0.02; done; "           \
-	"head -c 70000 /dev/zero | tr '\\0' x; echo; sleep 0.02; echo 'tab\there' >&2; sleep 0.02; "         \
+#define LOG_SCRIPT \
+	"for i in 1 2 3 4 5; do echo \"out $i\"; sleep 0.02; echo \"err $i\" >&2; sleep 0.02; done; " \
+	"head -c 70000 /dev/zero | tr '\\0' x; echo; sleep 0.02; echo 'tab\there' >&2; sleep 0.02; " \
 	"printf 'no newline at end'"
 
 static char *expected_log(void)
@@ -303,8 +306,8 @@ static int timestamps_of(const char *text, int64_t *ts, int max)
 
 static void test_logs_window(void **state)
 {
-	char *id = run_container("window", "i=0; while [ $i -lt 40 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.01; done",
-				 false);
+	char *id = run_container(
+	    "window", "i=0; while [ $i -lt 40 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.01; done", false);
 	char *dir = tu_tmpdir();
 	char *all = xasprintf("%s/all.log", dir), *win = xasprintf("%s/win.log", dir);
 	char since[40], until[40], *text, *got;
@@ -317,7 +320,8 @@ static void test_logs_window(void **state)
 	/* Both bounds are inclusive at nanosecond precision: lines 10..20 exactly. */
 	lo2_time_fmt_unix(ts[10], since, sizeof(since));
 	lo2_time_fmt_unix(ts[20], until, sizeof(until));
-	assert_int_equal(tu_lo2_run(NULL, NULL, "logs", id, "--since", since, "--until", until, "-o", win, NULL), 0);
+	assert_int_equal(
+	    tu_lo2_run(NULL, NULL, "logs", id, "--since", since, "--until", until, "-o", win, NULL), 0);
 	got = tu_read(win, NULL);
 	for (int i = 10; i <= 20; i++)
 		lo2_buf_printf(&want, "line %d\n", i);
@@ -326,7 +330,8 @@ static void test_logs_window(void **state)
 	/* One nanosecond inside on both sides drops the boundary lines. */
 	lo2_time_fmt_unix(ts[10] + 1, since, sizeof(since));
 	lo2_time_fmt_unix(ts[20] - 1, until, sizeof(until));
-	assert_int_equal(tu_lo2_run(NULL, NULL, "logs", id, "--since", since, "--until", until, "-o", win, NULL), 0);
+	assert_int_equal(
+	    tu_lo2_run(NULL, NULL, "logs", id, "--since", since, "--until", until, "-o", win, NULL), 0);
 	got = tu_read(win, NULL);
 	lo2_buf_reset(&want);
 	for (int i = 11; i <= 19; i++)
@@ -384,7 +389,8 @@ static void *events_thread(void *arg)
 {
 	struct ev_ctx *c = arg;
 	struct engine_events_opts o = {.since_ns = lo2_now_ns() - LO2_NS_PER_SEC,
-				       .until_ns = lo2_now_ns() + 60 * LO2_NS_PER_SEC, .filters = &c->filters};
+	                               .until_ns = lo2_now_ns() + 60 * LO2_NS_PER_SEC,
+	                               .filters = &c->filters};
 
 	c->rc = engine_events(tu_engine(), &o, on_event, c, &c->err);
 	return NULL;
@@ -418,9 +424,10 @@ static void test_cli_errors(void **state)
 
 	setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock", 1);
 	assert_int_equal(tu_lo2_run(&out, &errs, "engine", "ping", NULL), 1);
-	assert_string_equal(errs, "lo2: ping engine unix:///nonexistent/docker.sock: connect to "
-				  "unix:///nonexistent/docker.sock: socket not found: is the Docker Engine running? "
-				  "(set DOCKER_HOST if it listens elsewhere)\n");
+	assert_string_equal(
+	    errs, "lo2: ping engine unix:///nonexistent/docker.sock: connect to "
+	          "unix:///nonexistent/docker.sock: socket not found: is the Docker Engine running? "
+	          "(set DOCKER_HOST if it listens elsewhere)\n");
 	free(out);
 	free(errs);
 	/* A socket file nobody listens on: connection refused. */
@@ -446,10 +453,12 @@ static void test_cli_errors(void **state)
 	assert_true(strstr(out, "negotiated API 1.") != NULL);
 	free(out);
 	free(errs);
-	assert_int_equal(tu_lo2_run(&out, &errs, "logs", "no-such-container-lo2", "-o", "/tmp/x.log", NULL), 1);
-	assert_string_equal(errs, "lo2: logs no-such-container-lo2: read logs of container no-such-container-lo2: "
-				  "inspect container no-such-container-lo2: 404 Not Found: No such container: "
-				  "no-such-container-lo2\n");
+	assert_int_equal(tu_lo2_run(&out, &errs, "logs", "no-such-container-lo2", "-o", "/tmp/x.log", NULL),
+	                 1);
+	assert_string_equal(errs,
+	                    "lo2: logs no-such-container-lo2: read logs of container no-such-container-lo2: "
+	                    "inspect container no-such-container-lo2: 404 Not Found: No such container: "
+	                    "no-such-container-lo2\n");
 	free(out);
 	free(errs);
 	assert_int_equal(tu_lo2_run(&out, &errs, "logs", "x", NULL), 2);
@@ -468,10 +477,10 @@ static void test_cli_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lifecycle),      cmocka_unit_test(test_create_errors),
-		cmocka_unit_test(test_networks_volumes), cmocka_unit_test(test_logs_byte_identical),
-		cmocka_unit_test(test_logs_window),    cmocka_unit_test(test_logs_tty),
-		cmocka_unit_test(test_events),         cmocka_unit_test(test_cli_errors),
+	    cmocka_unit_test(test_lifecycle),        cmocka_unit_test(test_create_errors),
+	    cmocka_unit_test(test_networks_volumes), cmocka_unit_test(test_logs_byte_identical),
+	    cmocka_unit_test(test_logs_window),      cmocka_unit_test(test_logs_tty),
+	    cmocka_unit_test(test_events),           cmocka_unit_test(test_cli_errors),
 	};
 
 	tu_engine();

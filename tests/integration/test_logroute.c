@@ -104,9 +104,10 @@ static void test_windows_cover_everything(void **state)
 	struct lo2_strv filters = {0};
 	struct lo2_err err = {0};
 	char *dir = tu_tmpdir();
-	char *between = xasprintf("%s/_between", dir), *wa = xasprintf("%s/a", dir), *wb = xasprintf("%s/b", dir);
-	struct run_logroute_opts o = {.filters = &filters, .between_dir = between, .keep_timestamps = true,
-				      .compress = true};
+	char *between = xasprintf("%s/_between", dir), *wa = xasprintf("%s/a", dir),
+	     *wb = xasprintf("%s/b", dir);
+	struct run_logroute_opts o = {
+	    .filters = &filters, .between_dir = between, .keep_timestamps = true, .compress = true};
 	int64_t t0, t1, t2;
 	uint64_t la = 0, lb = 0;
 	char *id1, *id2, *log1, *log2;
@@ -115,15 +116,17 @@ static void test_windows_cover_everything(void **state)
 	char **g, **w;
 
 	lo2_strv_push(&filters, tu_label_filter());
-	id1 = start_container("route1", "i=0; while [ $i -lt 300 ]; do echo \"out $i\"; echo \"err $i\" >&2; "
-					 "if [ $i = 150 ]; then head -c 40000 /dev/zero | tr '\\0' L; echo; fi; "
-					 "i=$((i+1)); sleep 0.01; done");
+	id1 =
+	    start_container("route1", "i=0; while [ $i -lt 300 ]; do echo \"out $i\"; echo \"err $i\" >&2; "
+	                              "if [ $i = 150 ]; then head -c 40000 /dev/zero | tr '\\0' L; echo; fi; "
+	                              "i=$((i+1)); sleep 0.01; done");
 	assert_int_equal(run_logroute_start(e, &o, &r, &err), 0);
 	usleep(400000);
 	t0 = lo2_now_ns();
 	assert_int_equal(run_logroute_open(r, wa, t0, &err), 0);
 	usleep(700000);
-	id2 = start_container("route2", "for i in 1 2 3 4 5 6 7 8 9 10; do echo \"late $i\"; sleep 0.05; done");
+	id2 =
+	    start_container("route2", "for i in 1 2 3 4 5 6 7 8 9 10; do echo \"late $i\"; sleep 0.05; done");
 	usleep(500000);
 	t1 = lo2_now_ns();
 	assert_int_equal(run_logroute_close(r, t1, &la, &err), 0);
@@ -186,7 +189,7 @@ static void test_windows_cover_everything(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_windows_cover_everything),
+	    cmocka_unit_test(test_windows_cover_everything),
 	};
 
 	tu_engine();

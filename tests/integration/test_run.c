@@ -14,9 +14,16 @@ static void test_locust_container(void **state)
 	char *dir = tu_tmpdir();
 	struct lo2_strv ep = {0};
 	struct lo2_kvv labels = {0};
-	struct run_locust_opts o = {.locust_dir = LO2_FIXTURES "/run", .main_file = "locust_main.py", .users = 3,
-				    .spawn_rate = 3, .tag = "correct", .run_time_s = 1, .out_dir = dir,
-				    .image = "lo2-test/busybox:latest", .entrypoint = &ep, .labels = &labels};
+	struct run_locust_opts o = {.locust_dir = LO2_FIXTURES "/run",
+	                            .main_file = "locust_main.py",
+	                            .users = 3,
+	                            .spawn_rate = 3,
+	                            .tag = "correct",
+	                            .run_time_s = 1,
+	                            .out_dir = dir,
+	                            .image = "lo2-test/busybox:latest",
+	                            .entrypoint = &ep,
+	                            .labels = &labels};
 	struct run_locust_result res;
 	struct lo2_err err = {0};
 	char *log = xasprintf("%s/locust.log", dir), *text;
@@ -30,9 +37,10 @@ static void test_locust_container(void **state)
 	assert_true(res.have_counts);
 	assert_int_equal(res.requests, 42);
 	text = tu_read(log, NULL);
-	assert_string_equal(text, "args: --locustfile=/mnt/locust/locust_main.py --headless --only-summary --users=3 "
-				  "--spawn-rate=3 --run-time=1s --tags correct --logfile=/mnt/out/locust.log "
-				  "--csv=/mnt/out/locust\n");
+	assert_string_equal(
+	    text, "args: --locustfile=/mnt/locust/locust_main.py --headless --only-summary --users=3 "
+	          "--spawn-rate=3 --run-time=1s --tags correct --logfile=/mnt/out/locust.log "
+	          "--csv=/mnt/out/locust\n");
 	free(text);
 	o.tag = "fail_me";
 	assert_int_equal(run_locust(tu_engine(), &o, &res, &err), 0);
@@ -47,7 +55,7 @@ static void test_locust_container(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_locust_container),
+	    cmocka_unit_test(test_locust_container),
 	};
 
 	tu_engine();

@@ -119,8 +119,9 @@ static void test_time(void **state)
 	assert_int_equal(lo2_time_parse("2025-02-16T23:55:05+01:00", &ns, &err), 0);
 	assert_int_equal(ns, 1739746505000000000LL);
 	assert_int_equal(lo2_time_parse("yesterday", &ns, &err), -1);
-	assert_string_equal(err.msg,
-			    "invalid time \"yesterday\": expected unix seconds (with optional fraction) or RFC 3339");
+	assert_string_equal(
+	    err.msg,
+	    "invalid time \"yesterday\": expected unix seconds (with optional fraction) or RFC 3339");
 	assert_int_equal(lo2_time_parse("17.", &ns, &err), -1);
 	assert_int_equal(lo2_time_parse("-5", &ns, &err), -1);
 	lo2_time_fmt_unix(1700000000000000042LL, out, sizeof(out));
@@ -195,7 +196,8 @@ static void test_json(void **state)
 	char *s;
 	int64_t n = 0;
 
-	assert_int_equal(lo2_json_parse("{\"a\":{\"b\":[1,\"x\",true,null]},\"n\":1.5e3}", "doc", &doc, &err), 0);
+	assert_int_equal(lo2_json_parse("{\"a\":{\"b\":[1,\"x\",true,null]},\"n\":1.5e3}", "doc", &doc, &err),
+	                 0);
 	assert_true(lo2_json_int(lo2_json_at(lo2_json_path(doc, "a", "b", NULL), 0), &n));
 	assert_int_equal(n, 1);
 	assert_string_equal(lo2_json_str(lo2_json_at(lo2_json_path(doc, "a", "b", NULL), 1)), "x");
@@ -236,11 +238,11 @@ static void test_sha256(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gzip_roundtrip), cmocka_unit_test(test_sink_abort_leaves_nothing),
-		cmocka_unit_test(test_memory_sink_cap), cmocka_unit_test(test_time),
-		cmocka_unit_test(test_name_check),     cmocka_unit_test(test_buf_and_err),
-		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_json),
-		cmocka_unit_test(test_sha256),
+	    cmocka_unit_test(test_gzip_roundtrip),  cmocka_unit_test(test_sink_abort_leaves_nothing),
+	    cmocka_unit_test(test_memory_sink_cap), cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_name_check),      cmocka_unit_test(test_buf_and_err),
+	    cmocka_unit_test(test_atomic_write),    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

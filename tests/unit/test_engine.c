@@ -19,7 +19,8 @@ struct collect {
 	int frames_started, frames_ended;
 };
 
-static int collect_fn(void *user, int stream, const char *p, size_t n, bool start, bool end, struct lo2_err *err)
+static int collect_fn(void *user, int stream, const char *p, size_t n, bool start, bool end,
+                      struct lo2_err *err)
 {
 	struct collect *c = user;
 
@@ -40,8 +41,14 @@ static void collect_free(struct collect *c)
 
 static void frame(struct lo2_buf *b, int type, const char *p, size_t n)
 {
-	unsigned char h[8] = {(unsigned char)type, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-			      (unsigned char)(n >> 8), (unsigned char)n};
+	unsigned char h[8] = {(unsigned char)type,
+	                      0,
+	                      0,
+	                      0,
+	                      (unsigned char)(n >> 24),
+	                      (unsigned char)(n >> 16),
+	                      (unsigned char)(n >> 8),
+	                      (unsigned char)n};
 
 	lo2_buf_append(b, h, 8);
 	lo2_buf_append(b, p, n);
@@ -83,7 +90,8 @@ static void test_demux_every_split(void **state)
 			assert_int_equal(feed_split(s.data, s.len, a, b, &c, &err), 0);
 			assert_string_equal(c.out[1].data, "out one\nstdin-as-out\nx");
 			assert_string_equal(c.out[2].data, "err one\nerr two, longer line\n");
-			assert_string_equal(c.all.data, "out one\nerr one\nstdin-as-out\nerr two, longer line\nx");
+			assert_string_equal(c.all.data,
+			                    "out one\nerr one\nstdin-as-out\nerr two, longer line\nx");
 			assert_int_equal(c.frames_started, 5);
 			assert_int_equal(c.frames_ended, 5);
 			collect_free(&c);
@@ -124,8 +132,8 @@ static void test_demux_huge_frame(void **state)
 	frame(&s, 1, "after\n", 6);
 	/* Fed in 16 KiB pieces: the frame is far larger than any piece. */
 	for (size_t off = 0; off < s.len; off += 16384)
-		assert_int_equal(engine_demux_feed(d, s.data + off, s.len - off < 16384 ? s.len - off : 16384, &err),
-				 0);
+		assert_int_equal(
+		    engine_demux_feed(d, s.data + off, s.len - off < 16384 ? s.len - off : 16384, &err), 0);
 	assert_int_equal(engine_demux_finish(d, &err), 0);
 	assert_int_equal(c.out[2].len, n);
 	assert_memory_equal(c.out[2].data, payload, n);
@@ -146,8 +154,9 @@ static void test_demux_truncated(void **state)
 	frame(&s, 1, "partial line\n", 13);
 	/* Cut inside the second frame's payload, then inside its header. */
 	size_t cuts[] = {s.len - 5, 9 + 8 + 3};
-	const char *want[] = {"log stream truncated: it ended inside a frame (5 payload bytes missing) at byte 33",
-			      "log stream truncated: it ended inside a frame header (3 of 8 bytes) at byte 20"};
+	const char *want[] = {
+	    "log stream truncated: it ended inside a frame (5 payload bytes missing) at byte 33",
+	    "log stream truncated: it ended inside a frame header (3 of 8 bytes) at byte 20"};
 	for (int i = 0; i < 2; i++) {
 		struct collect c = {0};
 		struct lo2_err err = {0};
@@ -176,8 +185,9 @@ static void test_demux_error_frame(void **state)
 	frame(&s, 3, "Error grabbing logs: log file is corrupt\n", 41);
 	frame(&s, 1, "never\n", 6);
 	assert_int_equal(engine_demux_feed(d, s.data, s.len, &err), -1);
-	assert_string_equal(err.msg,
-			    "the engine reported an error in the log stream: Error grabbing logs: log file is corrupt");
+	assert_string_equal(
+	    err.msg,
+	    "the engine reported an error in the log stream: Error grabbing logs: log file is corrupt");
 	assert_string_equal(c.all.data, "line\n");
 	engine_demux_free(d);
 	collect_free(&c);
@@ -214,7 +224,8 @@ static void test_demux_tty(void **state)
 	collect_free(&c);
 }
 
-static int failing_fn(void *user, int stream, const char *p, size_t n, bool start, bool end, struct lo2_err *err)
+static int failing_fn(void *user, int stream, const char *p, size_t n, bool start, bool end,
+                      struct lo2_err *err)
 {
 	return lo2_err_set(err, LO2_E_GENERIC, "write x.log.gz: disk full");
 }
@@ -247,8 +258,9 @@ static void test_filters_json(void **state)
 	lo2_strv_push(&f, "label=com.docker.compose.oneoff=False");
 	lo2_strv_push(&f, "name=^/a\"b$");
 	j = engine_filters_json(&f);
-	assert_string_equal(j, "{\"label\":[\"com.docker.compose.project=demo\",\"com.docker.compose.oneoff=False\"],"
-			       "\"status\":[\"running\"],\"name\":[\"^/a\\\"b$\"]}");
+	assert_string_equal(
+	    j, "{\"label\":[\"com.docker.compose.project=demo\",\"com.docker.compose.oneoff=False\"],"
+	       "\"status\":[\"running\"],\"name\":[\"^/a\\\"b$\"]}");
 	free(j);
 	lo2_strv_free(&f);
 }
@@ -313,16 +325,15 @@ static void test_create_body(void **state)
 	assert_string_equal(lo2_json_str(lo2_json_get(hc, "NetworkMode")), "demo_default");
 	assert_string_equal(lo2_json_str(lo2_json_path(hc, "RestartPolicy", "Name", NULL)), "on-failure");
 	assert_string_equal(lo2_json_str(lo2_json_path(hc, "LogConfig", "Config", "gelf-address", NULL)),
-			    "udp://localhost:12201");
+	                    "udp://localhost:12201");
 	assert_true(lo2_json_int(lo2_json_get(lo2_json_at(lo2_json_get(hc, "Ulimits"), 0), "Hard"), &n));
 	assert_int_equal(n, 40000);
 	/* Below 1.44 only the primary network is in the body (the rest are connected after create). */
 	assert_int_equal(lo2_json_len(lo2_json_path(doc, "NetworkingConfig", "EndpointsConfig", NULL)), 1);
-	assert_string_equal(
-		lo2_json_str(lo2_json_at(lo2_json_path(doc, "NetworkingConfig", "EndpointsConfig", "demo_default",
-						       "Aliases", NULL),
-					 1)),
-		"db");
+	assert_string_equal(lo2_json_str(lo2_json_at(lo2_json_path(doc, "NetworkingConfig", "EndpointsConfig",
+	                                                           "demo_default", "Aliases", NULL),
+	                                             1)),
+	                    "db");
 	lo2_json_free(doc);
 	j44 = engine_container_spec_json(&s, 44);
 	assert_int_equal(lo2_json_parse(j44, "body", &doc, NULL), 0);
@@ -344,7 +355,8 @@ static void test_docker_host(void **state)
 	assert_string_equal(ep.unix_path, "/var/run/docker.sock");
 	assert_string_equal(ep.display, "unix:///var/run/docker.sock");
 	engine_endpoint_free(&ep);
-	assert_int_equal(engine_endpoint_parse("unix:///run/user/1000/docker.sock", "1", NULL, NULL, &ep, &err), 0);
+	assert_int_equal(
+	    engine_endpoint_parse("unix:///run/user/1000/docker.sock", "1", NULL, NULL, &ep, &err), 0);
 	assert_false(ep.tls);
 	engine_endpoint_free(&ep);
 	assert_int_equal(engine_endpoint_parse("tcp://10.0.0.5", NULL, NULL, NULL, &ep, &err), 0);
@@ -352,7 +364,8 @@ static void test_docker_host(void **state)
 	engine_endpoint_free(&ep);
 	/* DOCKER_TLS_VERIFY set to anything, even "0", turns TLS on, and the default port is 2376. */
 	assert_int_equal(engine_endpoint_parse("tcp://docker.example:", NULL, NULL, NULL, &ep, &err), -1);
-	assert_int_equal(engine_endpoint_parse("tcp://docker.example", "0", NULL, "/nonexistent", &ep, &err), 0);
+	assert_int_equal(engine_endpoint_parse("tcp://docker.example", "0", NULL, "/nonexistent", &ep, &err),
+	                 0);
 	assert_string_equal(ep.base_url, "https://docker.example:2376");
 	assert_true(ep.tls && ep.tls_verify);
 	assert_null(ep.ca_file);
@@ -363,16 +376,19 @@ static void test_docker_host(void **state)
 	engine_endpoint_free(&ep);
 
 	assert_int_equal(engine_endpoint_parse("ssh://me@host", NULL, NULL, NULL, &ep, &err), -1);
-	assert_string_equal(err.msg, "invalid DOCKER_HOST \"ssh://me@host\": expected unix:///path or tcp://host[:port] "
-				     "(ssh:// and npipe:// are not supported)");
+	assert_string_equal(
+	    err.msg, "invalid DOCKER_HOST \"ssh://me@host\": expected unix:///path or tcp://host[:port] "
+	             "(ssh:// and npipe:// are not supported)");
 	assert_int_equal(engine_endpoint_parse("tcp://host:99999", NULL, NULL, NULL, &ep, &err), -1);
 	assert_string_equal(err.msg, "invalid DOCKER_HOST \"tcp://host:99999\": port must be 1..65535");
 	assert_int_equal(engine_endpoint_parse("unix://relative.sock", NULL, NULL, NULL, &ep, &err), -1);
-	assert_string_equal(err.msg, "invalid DOCKER_HOST \"unix://relative.sock\": the socket path must be absolute");
+	assert_string_equal(err.msg,
+	                    "invalid DOCKER_HOST \"unix://relative.sock\": the socket path must be absolute");
 	assert_int_equal(engine_endpoint_parse("tcp://host/path", NULL, NULL, NULL, &ep, &err), -1);
 	assert_int_equal(engine_endpoint_parse("bogus\x01", NULL, NULL, NULL, &ep, &err), -1);
-	assert_string_equal(err.msg, "invalid DOCKER_HOST \"bogus\\x01\": expected unix:///path or tcp://host[:port] "
-				     "(ssh:// and npipe:// are not supported)");
+	assert_string_equal(err.msg,
+	                    "invalid DOCKER_HOST \"bogus\\x01\": expected unix:///path or tcp://host[:port] "
+	                    "(ssh:// and npipe:// are not supported)");
 }
 
 static void test_dead_socket(void **state)
@@ -382,9 +398,10 @@ static void test_dead_socket(void **state)
 
 	assert_int_equal(engine_open("unix:///nonexistent/docker.sock", &e, &err), -1);
 	assert_int_equal(err.kind, LO2_E_CONNECT);
-	assert_string_equal(err.msg, "ping engine unix:///nonexistent/docker.sock: connect to "
-				     "unix:///nonexistent/docker.sock: socket not found: is the Docker Engine running? "
-				     "(set DOCKER_HOST if it listens elsewhere)");
+	assert_string_equal(
+	    err.msg, "ping engine unix:///nonexistent/docker.sock: connect to "
+	             "unix:///nonexistent/docker.sock: socket not found: is the Docker Engine running? "
+	             "(set DOCKER_HOST if it listens elsewhere)");
 	assert_null(e);
 }
 
@@ -393,11 +410,13 @@ static void test_dead_socket(void **state)
 static void test_stats_parse(void **state)
 {
 	const char *v2 = "{\"read\":\"2025-01-01T00:00:01.5Z\",\"pids_stats\":{\"current\":7},"
-			 "\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":5000},\"system_cpu_usage\":900000,\"online_cpus\":2},"
-			 "\"memory_stats\":{\"usage\":1000,\"limit\":4000,\"stats\":{\"inactive_file\":300}},"
-			 "\"networks\":{\"eth0\":{\"rx_bytes\":10,\"tx_bytes\":20},\"eth1\":{\"rx_bytes\":1,\"tx_bytes\":2}},"
-			 "\"blkio_stats\":{\"io_service_bytes_recursive\":[{\"op\":\"read\",\"value\":4096},"
-			 "{\"op\":\"write\",\"value\":8192},{\"op\":\"Total\",\"value\":12288}]}}";
+	                 "\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":5000},\"system_cpu_usage\":900000,"
+	                 "\"online_cpus\":2},"
+	                 "\"memory_stats\":{\"usage\":1000,\"limit\":4000,\"stats\":{\"inactive_file\":300}},"
+	                 "\"networks\":{\"eth0\":{\"rx_bytes\":10,\"tx_bytes\":20},\"eth1\":{\"rx_bytes\":1,"
+	                 "\"tx_bytes\":2}},"
+	                 "\"blkio_stats\":{\"io_service_bytes_recursive\":[{\"op\":\"read\",\"value\":4096},"
+	                 "{\"op\":\"write\",\"value\":8192},{\"op\":\"Total\",\"value\":12288}]}}";
 	struct engine_stats s;
 	struct lo2_err err = {0};
 
@@ -419,13 +438,13 @@ static void test_stats_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_demux_every_split), cmocka_unit_test(test_demux_byte_by_byte),
-		cmocka_unit_test(test_demux_huge_frame),  cmocka_unit_test(test_demux_truncated),
-		cmocka_unit_test(test_demux_error_frame), cmocka_unit_test(test_demux_bad_header),
-		cmocka_unit_test(test_demux_tty),         cmocka_unit_test(test_demux_sink_error),
-		cmocka_unit_test(test_filters_json),      cmocka_unit_test(test_create_body),
-		cmocka_unit_test(test_docker_host),       cmocka_unit_test(test_dead_socket),
-		cmocka_unit_test(test_stats_parse),
+	    cmocka_unit_test(test_demux_every_split), cmocka_unit_test(test_demux_byte_by_byte),
+	    cmocka_unit_test(test_demux_huge_frame),  cmocka_unit_test(test_demux_truncated),
+	    cmocka_unit_test(test_demux_error_frame), cmocka_unit_test(test_demux_bad_header),
+	    cmocka_unit_test(test_demux_tty),         cmocka_unit_test(test_demux_sink_error),
+	    cmocka_unit_test(test_filters_json),      cmocka_unit_test(test_create_body),
+	    cmocka_unit_test(test_docker_host),       cmocka_unit_test(test_dead_socket),
+	    cmocka_unit_test(test_stats_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

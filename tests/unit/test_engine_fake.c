@@ -21,9 +21,9 @@ struct fake {
 	char path[108];
 	int lfd;
 	pthread_t thread;
-	const char *api;     /* ApiVersion it reports */
+	const char *api; /* ApiVersion it reports */
 	const char *min_api; /* MinAPIVersion */
-	int too_old_once;    /* answer the next versioned call with "client version ... is too old" */
+	int too_old_once; /* answer the next versioned call with "client version ... is too old" */
 	struct {
 		const char *prefix; /* request path prefix */
 		const char *answer; /* raw HTTP response */
@@ -37,9 +37,9 @@ static void reply(int fd, const char *status, const char *type, const char *body
 {
 	char head[512];
 	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nApi-Version: 1.99\r\n"
-			 "Connection: close\r\n\r\n",
-			 status, type, len);
+	                 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nApi-Version: 1.99\r\n"
+	                 "Connection: close\r\n\r\n",
+	                 status, type, len);
 
 	if (write(fd, head, (size_t)n) < 0 || write(fd, body, len) < 0)
 		return;
@@ -82,12 +82,14 @@ static void serve_one(struct fake *f, int fd)
 	} else if (strstr(line, " /version ")) {
 		char body[256];
 		int len = snprintf(body, sizeof(body),
-				   "{\"Version\":\"99.0-fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%s\",\"Os\":\"linux\"}",
-				   f->api, f->min_api);
+		                   "{\"Version\":\"99.0-fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%"
+		                   "s\",\"Os\":\"linux\"}",
+		                   f->api, f->min_api);
 		reply(fd, "200 OK", "application/json", body, (size_t)len);
 	} else if (f->too_old_once && strstr(line, " /v1.")) {
-		const char *m = "{\"message\":\"client version 1.41 is too old. Minimum supported API version is 1.44, "
-				"please upgrade your client to a newer version\"}";
+		const char *m =
+		    "{\"message\":\"client version 1.41 is too old. Minimum supported API version is 1.44, "
+		    "please upgrade your client to a newer version\"}";
 		f->too_old_once = 0;
 		f->api = "1.44";
 		f->min_api = "1.44";
@@ -176,8 +178,9 @@ static void test_negotiate_refuse_old(void **state)
 
 	assert_int_equal(fake_open(f, &e, &err), -1);
 	snprintf(want, sizeof(want),
-		 "engine unix://%s (Docker 99.0-fake) speaks API 1.40 at most; lo2 needs 1.41 or newer (Docker 20.10+)",
-		 f->path);
+	         "engine unix://%s (Docker 99.0-fake) speaks API 1.40 at most; lo2 needs 1.41 or newer "
+	         "(Docker 20.10+)",
+	         f->path);
 	assert_string_equal(err.msg, want);
 	fake_stop(f);
 }
@@ -204,8 +207,10 @@ static void test_renegotiate_on_too_old(void **state)
 	assert_string_equal(engine_api_version(e), "1.41");
 	f->too_old_once = 1;
 	route(f, 0, "/containers/c1/json",
-	      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 79\r\nConnection: close\r\n\r\n"
-	      "{\"Id\":\"c1\",\"Name\":\"/svc-1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"running\"}}",
+	      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 79\r\nConnection: "
+	      "close\r\n\r\n"
+	      "{\"Id\":\"c1\",\"Name\":\"/"
+	      "svc-1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"running\"}}",
 	      0);
 	assert_int_equal(engine_container_inspect(e, "c1", &ci, &err), 0);
 	assert_string_equal(ci.name, "svc-1");
@@ -250,8 +255,9 @@ static void test_malformed_json(void **state)
 	fake_stop(f);
 }
 
-static const char logs_inspect[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n"
-				   "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{}}";
+static const char logs_inspect[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n"
+    "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{}}";
 
 static int collect(void *user, int stream, const char *p, size_t n, bool s, bool en, struct lo2_err *err)
 {
@@ -271,8 +277,9 @@ static int logs_case(const char *answer, size_t len, struct lo2_buf *got, struct
 	route(f, 0, "/containers/c2/json", logs_inspect, 0);
 	route(f, 1, "/containers/c2/logs", answer, len);
 	rc = engine_container_logs(e, "c2", &o, collect, got, err);
-	assert_true(lo2_strv_contains(&f->seen, "GET /v1.41/containers/c2/logs?stdout=1&stderr=1&timestamps=0&follow=0"
-						"&since=1700000000.123456789 HTTP/1.1"));
+	assert_true(lo2_strv_contains(&f->seen,
+	                              "GET /v1.41/containers/c2/logs?stdout=1&stderr=1&timestamps=0&follow=0"
+	                              "&since=1700000000.123456789 HTTP/1.1"));
 	engine_free(e);
 	fake_stop(f);
 	return rc;
@@ -283,14 +290,16 @@ static int logs_case(const char *answer, size_t len, struct lo2_buf *got, struct
 static void test_logs_error_frame(void **state)
 {
 	static const char a[] = MUX_HEAD "Content-Length: 46\r\n\r\n"
-					 "\x01\x00\x00\x00\x00\x00\x00\x05ok 1\n"
-					 "\x03\x00\x00\x00\x00\x00\x00\x15" "Error grabbing logs:x";
+	                                 "\x01\x00\x00\x00\x00\x00\x00\x05ok 1\n"
+	                                 "\x03\x00\x00\x00\x00\x00\x00\x15"
+	                                 "Error grabbing logs:x";
 	struct lo2_buf got = LO2_BUF_INIT;
 	struct lo2_err err = {0};
 
 	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
-	assert_string_equal(err.msg, "read logs of container web-1: the engine reported an error in the log stream: "
-				     "Error grabbing logs:x");
+	assert_string_equal(err.msg,
+	                    "read logs of container web-1: the engine reported an error in the log stream: "
+	                    "Error grabbing logs:x");
 	assert_string_equal(got.data, "ok 1\n");
 	lo2_buf_free(&got);
 }
@@ -299,27 +308,30 @@ static void test_logs_truncated_body(void **state)
 {
 	/* The connection closes 20 bytes short of the promised length, inside a frame. */
 	static const char a[] = MUX_HEAD "Content-Length: 60\r\n\r\n"
-					 "\x01\x00\x00\x00\x00\x00\x00\x05ok 1\n"
-					 "\x01\x00\x00\x00\x00\x00\x00\x30partial";
+	                                 "\x01\x00\x00\x00\x00\x00\x00\x05ok 1\n"
+	                                 "\x01\x00\x00\x00\x00\x00\x00\x30partial";
 	struct lo2_buf got = LO2_BUF_INIT;
 	struct lo2_err err = {0};
 
 	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
-	assert_true(lo2_str_has_prefix(err.msg, "read logs of container web-1: request /v1.41/containers/c2/logs"));
+	assert_true(
+	    lo2_str_has_prefix(err.msg, "read logs of container web-1: request /v1.41/containers/c2/logs"));
 	assert_true(strstr(err.msg, "Transferred a partial file") != NULL);
 	lo2_buf_free(&got);
 }
 
 static void test_logs_404(void **state)
 {
-	static const char a[] = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 74\r\n\r\n"
-				"{\"message\":\"can not get logs from container which is dead or marked for \"}";
+	static const char a[] =
+	    "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 74\r\n\r\n"
+	    "{\"message\":\"can not get logs from container which is dead or marked for \"}";
 	struct lo2_buf got = LO2_BUF_INIT;
 	struct lo2_err err = {0};
 
 	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
-	assert_string_equal(err.msg, "read logs of container web-1: 409 Conflict: can not get logs from container "
-				     "which is dead or marked for ");
+	assert_string_equal(err.msg,
+	                    "read logs of container web-1: 409 Conflict: can not get logs from container "
+	                    "which is dead or marked for ");
 	assert_int_equal(err.kind, LO2_E_CONFLICT);
 	assert_int_equal(got.len, 0);
 	lo2_buf_free(&got);
@@ -327,9 +339,10 @@ static void test_logs_404(void **state)
 
 static void test_pull_error_in_stream(void **state)
 {
-	static const char a[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
-				"{\"status\":\"Pulling from library/x\",\"id\":\"1\"}\n"
-				"{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n";
+	static const char a[] =
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+	    "{\"status\":\"Pulling from library/x\",\"id\":\"1\"}\n"
+	    "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n";
 	struct fake *f = fake_start("1.41", "1.12");
 	struct engine *e = NULL;
 	struct lo2_err err = {0};
@@ -338,8 +351,8 @@ static void test_pull_error_in_stream(void **state)
 	route(f, 0, "/images/create", a, 0);
 	assert_int_equal(engine_image_pull(e, "registry:5000/ns/x:1", NULL, NULL, NULL, &err), -1);
 	assert_string_equal(err.msg, "pull image registry:5000/ns/x:1: manifest unknown");
-	assert_true(lo2_strv_contains(&f->seen,
-				      "POST /v1.41/images/create?fromImage=registry%3A5000%2Fns%2Fx&tag=1 HTTP/1.1"));
+	assert_true(lo2_strv_contains(
+	    &f->seen, "POST /v1.41/images/create?fromImage=registry%3A5000%2Fns%2Fx&tag=1 HTTP/1.1"));
 	engine_free(e);
 	fake_stop(f);
 }
@@ -347,11 +360,16 @@ static void test_pull_error_in_stream(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_negotiate_down),        cmocka_unit_test(test_negotiate_refuse_old),
-		cmocka_unit_test(test_negotiate_refuse_new_min), cmocka_unit_test(test_renegotiate_on_too_old),
-		cmocka_unit_test(test_pin_version),           cmocka_unit_test(test_malformed_json),
-		cmocka_unit_test(test_logs_error_frame),      cmocka_unit_test(test_logs_truncated_body),
-		cmocka_unit_test(test_logs_404),              cmocka_unit_test(test_pull_error_in_stream),
+	    cmocka_unit_test(test_negotiate_down),
+	    cmocka_unit_test(test_negotiate_refuse_old),
+	    cmocka_unit_test(test_negotiate_refuse_new_min),
+	    cmocka_unit_test(test_renegotiate_on_too_old),
+	    cmocka_unit_test(test_pin_version),
+	    cmocka_unit_test(test_malformed_json),
+	    cmocka_unit_test(test_logs_error_frame),
+	    cmocka_unit_test(test_logs_truncated_body),
+	    cmocka_unit_test(test_logs_404),
+	    cmocka_unit_test(test_pull_error_in_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,12 +18,12 @@ static void test_discover(void **state)
 	struct lo2_strv tags = {0};
 	struct lo2_err err = {0};
 	const char *want[] = {"access_token_auth_header_error_401",
-			      "code_verifier_too_long_pkce_400",
-			      "correct",
-			      "delete_user_404_no_user",
-			      "get_client_404_no_client",
-			      "inside_a_string_still_counts",
-			      "register_user_400_password_no_match"};
+	                      "code_verifier_too_long_pkce_400",
+	                      "correct",
+	                      "delete_user_404_no_user",
+	                      "get_client_404_no_client",
+	                      "inside_a_string_still_counts",
+	                      "register_user_400_password_no_match"};
 
 	assert_int_equal(run_tags_discover(LO2_FIXTURES "/run/locust", &tags, &err), 0);
 	assert_int_equal(tags.n, sizeof(want) / sizeof(want[0]));
@@ -40,10 +40,12 @@ static void test_hostile_tag(void **state)
 
 	assert_int_equal(lo2_read_file(LO2_FIXTURES "/run/hostile.py", 4096, &text, NULL, &err), 0);
 	assert_int_equal(run_tags_from_source(text, "hostile.py", &tags, &err), -1);
-	assert_string_equal(err.msg, "hostile.py:4: invalid tag name \"../../etc\": contains a path separator");
+	assert_string_equal(err.msg,
+	                    "hostile.py:4: invalid tag name \"../../etc\": contains a path separator");
 	assert_int_equal(run_tags_from_source("@tag('error', 'a\\x01b')", "x.py", &tags, &err), 0);
 	assert_int_equal(run_tags_from_source("@tag('error', 'bad\ttab')", "y.py", &tags, &err), -1);
-	assert_string_equal(err.msg, "y.py:1: invalid tag name \"bad\\x09tab\": contains a control character");
+	assert_string_equal(err.msg,
+	                    "y.py:1: invalid tag name \"bad\\x09tab\": contains a control character");
 	assert_int_equal(run_tags_discover("/nonexistent-lo2", &tags, &err), -1);
 	assert_string_equal(err.msg, "read locustfile folder /nonexistent-lo2: No such file or directory");
 	lo2_strv_free(&tags);
@@ -96,10 +98,16 @@ static void test_locust_process(void **state)
 {
 	char *dir = tu_tmpdir();
 	struct lo2_strv extra = {0};
-	struct run_locust_opts o = {.locust_dir = "/srv/locust", .main_file = "locust_main.py", .users = 7,
-				    .spawn_rate = 7, .host_url = "http://127.0.0.1:6882", .tag = "get_token_404",
-				    .run_time_s = 20, .out_dir = dir, .command = LO2_FIXTURES "/run/fake-locust",
-				    .extra_args = &extra};
+	struct run_locust_opts o = {.locust_dir = "/srv/locust",
+	                            .main_file = "locust_main.py",
+	                            .users = 7,
+	                            .spawn_rate = 7,
+	                            .host_url = "http://127.0.0.1:6882",
+	                            .tag = "get_token_404",
+	                            .run_time_s = 20,
+	                            .out_dir = dir,
+	                            .command = LO2_FIXTURES "/run/fake-locust",
+	                            .extra_args = &extra};
 	struct run_locust_result res;
 	struct lo2_err err = {0};
 	char *log = xasprintf("%s/locust.log", dir), *text, *want;
@@ -112,10 +120,11 @@ static void test_locust_process(void **state)
 	assert_int_equal(res.failures, 7);
 	assert_true(res.end_ns >= res.start_ns && res.start_ns > 0);
 	text = tu_read(log, NULL);
-	want = xasprintf("args: --locustfile=/srv/locust/locust_main.py --headless --only-summary --users=7 "
-			 "--spawn-rate=7 --host=http://127.0.0.1:6882 --run-time=20s --tags correct get_token_404 "
-			 "--logfile=%s/locust.log --csv=%s/locust --stop-timeout=5\n",
-			 dir, dir);
+	want = xasprintf(
+	    "args: --locustfile=/srv/locust/locust_main.py --headless --only-summary --users=7 "
+	    "--spawn-rate=7 --host=http://127.0.0.1:6882 --run-time=20s --tags correct get_token_404 "
+	    "--logfile=%s/locust.log --csv=%s/locust --stop-timeout=5\n",
+	    dir, dir);
 	assert_string_equal(text, want);
 	free(text);
 	free(want);
@@ -125,7 +134,7 @@ static void test_locust_process(void **state)
 	o.command = "/nonexistent/locust";
 	assert_int_equal(run_locust(NULL, &o, &res, &err), -1);
 	assert_string_equal(err.msg, "run Locust for tag fail_me: start Locust (/nonexistent/locust): "
-				     "No such file or directory");
+	                             "No such file or directory");
 	lo2_strv_free(&extra);
 	tu_rm_rf(dir);
 	free(dir);
@@ -173,7 +182,7 @@ static void test_manifest_roundtrip(void **state)
 	assert_int_equal(r.tests[0].requests, 4242);
 	assert_int_equal(r.tests[0].files[0].size, 3);
 	assert_string_equal(r.tests[0].files[0].sha256,
-			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_string_equal(r.tests[0].events[0].exit_code, "137");
 	assert_string_equal(lo2_kvv_get(&r.images, "lo2-lab-mysqldb-1"), "sha256:abc");
 	/* Reading and writing again gives the same bytes. */
@@ -248,21 +257,20 @@ static void test_config(void **state)
 
 	run_config_defaults(&c);
 	assert_int_equal(run_config_load(LO2_FIXTURES "/run/config/unknown.yml", &c, &err), -1);
-	assert_string_equal(err.msg, LO2_FIXTURES "/run/config/unknown.yml:3:3: unknown setting \"mysql.colour\"");
+	assert_string_equal(err.msg,
+	                    LO2_FIXTURES "/run/config/unknown.yml:3:3: unknown setting \"mysql.colour\"");
 	assert_int_equal(run_config_load(LO2_FIXTURES "/run/config/badvalue.yml", &c, &err), -1);
-	assert_string_equal(err.msg, LO2_FIXTURES "/run/config/badvalue.yml:2:8: durations.min: expected a whole number");
+	assert_string_equal(err.msg, LO2_FIXTURES
+	                    "/run/config/badvalue.yml:2:8: durations.min: expected a whole number");
 	run_config_free(&c);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_discover),
-		cmocka_unit_test(test_hostile_tag),
-		cmocka_unit_test(test_schedule),
-		cmocka_unit_test(test_locust_process),
-		cmocka_unit_test(test_manifest_roundtrip),
-		cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_discover),           cmocka_unit_test(test_hostile_tag),
+	    cmocka_unit_test(test_schedule),           cmocka_unit_test(test_locust_process),
+	    cmocka_unit_test(test_manifest_roundtrip), cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
