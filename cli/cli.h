@@ -35,6 +35,7 @@ int cmd_image(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);

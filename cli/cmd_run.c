@@ -14,6 +14,7 @@
 #include "run/config.h"
 #include "run/driver.h"
 #include "run/run.h"
+#include "run/summary.h"
 
 static void tags_usage(FILE *f)
 {
@@ -204,4 +205,40 @@ int cmd_run(int argc, char **argv)
 	engine_free(e);
 	run_config_free(&c);
 	return ret;
+}
+
+/* ---- lo2 summary ---- */
+
+int cmd_summary(int argc, char **argv)
+{
+	struct run_summary s;
+	struct lo2_err err = {0};
+
+	if (cli_wants_help(argc, argv) || argc != 2) {
+		fprintf(argc == 2 ? stdout : stderr, "Usage: lo2 summary RUN_DIR\n\nPer test: status, "
+		                                     "seconds, Locust requests/failures, log files "
+		                                     "and lines, metric files, trace rows; then lines per "
+		                                     "container over the whole run; and whether "
+		                                     "every file still matches its checksum in run.json.\n");
+		return argc == 2 ? CLI_OK : CLI_USAGE;
+	}
+	if (run_summary_read(argv[1], &s, &err) < 0)
+		return cli_fail(&err);
+	printf("%-44s %-10s %7s %9s %8s %5s %10s %8s %7s\n", "test", "status", "seconds", "requests",
+	       "failures", "logs", "log lines", "metrics", "traces");
+	for (size_t i = 0; i < s.n; i++) {
+		const struct run_summary_test *t = &s.tests[i];
+
+		printf("%-44s %-10s %7.1f %9" PRIu64 " %8" PRIu64 " %5d %10" PRIu64 " %8" PRIu64 " %7" PRIu64
+		       "\n",
+		       t->tag, t->status, t->seconds, t->requests, t->failures, t->log_files, t->log_lines,
+		       t->metric_files, t->trace_rows);
+	}
+	printf("\n%-44s %10s\n", "container", "lines");
+	for (size_t i = 0; i < s.container_lines.n; i++)
+		printf("%-44s %10s\n", s.container_lines.v[i].key, s.container_lines.v[i].val);
+	printf("(%" PRIu64 " of them outside every test, in _between/)\n", s.between_lines);
+	printf("checksums: %s\n", s.bad_checksums ? "MISMATCH" : "all files match run.json");
+	run_summary_free(&s);
+	return s.bad_checksums ? CLI_FAIL : CLI_OK;
 }

@@ -1,5 +1,5 @@
-/* gzip.c - the gzip file sink: zlib deflate into a temp file, fsync, rename on commit.
- * The only file that includes <zlib.h> besides the gzip reader used by tests. */
+/* gzip.c - the gzip file sink (zlib deflate into a temp file, fsync, rename on commit) and a
+ * streaming gzip reader. The only file of lo2 that includes <zlib.h>. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -100,4 +100,25 @@ int lo2_sink_gzip_open(const char *path, int level, struct lo2_sink **out, struc
 	}
 	*out = &g->base;
 	return 0;
+}
+
+int lo2_gzip_read(const char *path, int (*fn)(void *user, const char *p, size_t n, struct lo2_err *err),
+                  void *user, struct lo2_err *err)
+{
+	gzFile f = gzopen(path, "rb");
+	char buf[65536];
+	int r, ret = 0;
+
+	if (f == NULL)
+		return lo2_err_errno(err, errno ? errno : ENOMEM, "open %s", path);
+	while (ret == 0 && (r = gzread(f, buf, sizeof(buf))) > 0)
+		ret = fn(user, buf, (size_t)r, err);
+	if (ret == 0 && r < 0) {
+		int zerr = 0;
+		const char *m = gzerror(f, &zerr);
+
+		ret = lo2_err_set(err, LO2_E_GENERIC, "read %s: %s", path, m ? m : "gzip error");
+	}
+	gzclose(f);
+	return ret;
 }

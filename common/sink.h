@@ -40,4 +40,9 @@ struct lo2_sink *lo2_sink_memory_new(struct lo2_buf *buf);
 /* gzip when path ends in ".gz", plain otherwise. */
 int lo2_sink_open_path(const char *path, struct lo2_sink **out, struct lo2_err *err);
 
+/* Streams the decompressed bytes of a gzip file (or a plain file: zlib passes it through) to fn
+ * in chunks; fn returns -1 (err set) to stop. */
+int lo2_gzip_read(const char *path, int (*fn)(void *user, const char *p, size_t n, struct lo2_err *err),
+                  void *user, struct lo2_err *err);
+
 #endif

@@ -1,0 +1,140 @@
+/* summary.c - counting what a run folder holds (see summary.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "common/sha256.h"
+#include "common/sink.h"
+#include "run/manifest.h"
+#include "run/summary.h"
+
+static int count_nl(void *user, const char *p, size_t n, struct lo2_err *err)
+{
+	uint64_t *lines = user;
+
+	for (const char *q = p; (q = memchr(q, '\n', (size_t)(p + n - q))) != NULL; q++)
+		(*lines)++;
+	return 0;
+}
+
+static void add_lines(struct lo2_kvv *kv, const char *container, uint64_t lines)
+{
+	const char *old = lo2_kvv_get(kv, container);
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(old ? strtoull(old, NULL, 10) : 0) + lines);
+	lo2_kvv_set(kv, container, buf);
+}
+
+/* "<tag>/<name>.log.gz" or "<tag>/<name>.log" -> name; NULL for other files. */
+static char *log_container(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t n = strlen(base);
+
+	if (lo2_str_has_suffix(base, ".log.gz") && strcmp(base, "locust.log.gz") != 0)
+		return xstrndup(base, n - 7);
+	if (lo2_str_has_suffix(base, ".log") && strcmp(base, "locust.log") != 0 && strchr(path, '/'))
+		return xstrndup(base, n - 4);
+	return NULL;
+}
+
+static int count_between(const char *dir, struct run_summary *s, struct lo2_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	if (d == NULL)
+		return 0;
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		lo2_autofree char *p = xasprintf("%s/%s", dir, de->d_name), *name = NULL;
+		uint64_t lines = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type == DT_DIR) {
+			ret = count_between(p, s, err);
+			continue;
+		}
+		name = log_container(de->d_name);
+		if (name == NULL || strstr(de->d_name, ".tmp."))
+			continue;
+		ret = lo2_gzip_read(p, count_nl, &lines, err);
+		add_lines(&s->container_lines, name, lines);
+		s->between_lines += lines;
+	}
+	closedir(d);
+	return ret;
+}
+
+static int summarize_test(const char *dir, const struct run_test *t, struct run_summary *s,
+                          struct run_summary_test *o, struct lo2_err *err)
+{
+	o->tag = xstrdup(t->tag);
+	o->status = xstrdup(run_test_status_name(t->status));
+	o->seconds = t->end_ns > t->start_ns ? (double)(t->end_ns - t->start_ns) / 1e9 : 0;
+	o->requests = t->requests;
+	o->failures = t->failures;
+	for (size_t f = 0; f < t->n_files; f++) {
+		const char *rel = t->files[f].path, *base = strrchr(rel, '/');
+		lo2_autofree char *full = xasprintf("%s/%s", dir, rel), *name = log_container(rel);
+		char sum[65];
+		uint64_t size = 0, lines = 0;
+
+		base = base ? base + 1 : rel;
+		if (lo2_sha256_file(full, sum, &size, err) < 0)
+			return -1;
+		if (size != t->files[f].size || strcmp(sum, t->files[f].sha256) != 0)
+			s->bad_checksums++;
+		if (lo2_str_has_prefix(base, "metric_"))
+			o->metric_files++;
+		if (lo2_str_has_prefix(base, "traces_") && lo2_gzip_read(full, count_nl, &lines, err) == 0)
+			o->trace_rows += lines > 0 ? lines - 1 : 0;
+		if (name != NULL) {
+			lines = 0;
+			if (lo2_gzip_read(full, count_nl, &lines, err) < 0)
+				return -1;
+			o->log_files++;
+			o->log_lines += lines;
+			add_lines(&s->container_lines, name, lines);
+		}
+	}
+	return 0;
+}
+
+int run_summary_read(const char *dir, struct run_summary *s, struct lo2_err *err)
+{
+	lo2_autofree char *mp = xasprintf("%s/run.json", dir), *between = xasprintf("%s/_between", dir);
+	struct run_manifest m;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (run_manifest_read(mp, &m, err) < 0)
+		return -1;
+	s->tests = xcalloc(m.n_tests + 1, sizeof(*s->tests));
+	for (size_t i = 0; i < m.n_tests; i++, s->n++)
+		if (summarize_test(dir, &m.tests[i], s, &s->tests[i], err) < 0)
+			goto out;
+	ret = count_between(between, s, err);
+out:
+	run_manifest_free(&m);
+	return ret;
+}
+
+void run_summary_free(struct run_summary *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->tests[i].tag);
+		free(s->tests[i].status);
+	}
+	free(s->tests);
+	lo2_kvv_free(&s->container_lines);
+	memset(s, 0, sizeof(*s));
+}
