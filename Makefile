@@ -3,8 +3,10 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME  ?= 60
 
-.PHONY: all deps build build-asan images test test-plain test-asan demo fuzz format format-check bench clean
+.PHONY: all deps build build-asan images test test-unit demo fuzz format clean
 
 all: build
 
@@ -32,6 +34,25 @@ test: images build-asan
 
 test-unit: build
 	@cd $(BUILD) && ctest -L unit --output-on-failure
+
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c), each run FUZZ_TIME seconds with tests/fixtures/<name>/
+# as seed corpus; a crash stops make with the finding kept in $(FUZZ_BUILD)/findings/<target>/.
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)" >&2; exit 1; }
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DLO2_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+	@set -e; for src in tests/fuzz/fuzz_*.c; do \
+	  t=$$(basename $$src .c); seeds=tests/fixtures/$${t#fuzz_}; out=$(FUZZ_BUILD)/findings/$$t; \
+	  cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $$t >/dev/null; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $$out; \
+	  echo "== $$t: $(FUZZ_TIME)s, seeds $$seeds"; \
+	  if ! $(FUZZ_BUILD)/tests/$$t -max_total_time=$(FUZZ_TIME) -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+	      -artifact_prefix=$$out/ -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$t \
+	      $$( [ -d $$seeds ] && echo $$seeds ) >$$out/log 2>&1; then \
+	    tail -40 $$out/log; echo "fuzz: $$t found a problem; see $$out/" >&2; exit 1; fi; \
+	  grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $$out/log; \
+	done
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -291,7 +291,7 @@ static void ps_print_json(const struct compose_ps *ps)
 		lo2_jw_str(w, r->state);
 		lo2_jw_key(w, "Health");
 		lo2_jw_str(w, r->health ? r->health : "");
-		lo2_jw_key(w, "Publishers");
+		lo2_jw_key(w, "Ports");
 		lo2_jw_str(w, r->ports);
 		lo2_jw_obj_end(w);
 	}
@@ -323,21 +323,22 @@ int cmd_ps(int argc, char **argv)
 
 	if (cli_wants_help(argc, argv)) {
 		printf("Usage: lo2 ps [-f FILE] [-p NAME] [--format table|json] [-H HOST]\n\n"
-		       "Lists the project's containers: name, service, state, health, published ports.\n");
+		       "Lists the project's containers (found by label; -p alone needs no file): name,\n"
+		       "service, state, health, published ports.\n");
 		return CLI_OK;
 	}
 	rc = parse_opts("ps", "fpH", argc, argv, &o);
-	if (rc == 0)
+	if (rc == 0 && o.project == NULL)
 		rc = require_file("ps", &o);
 	if (rc == 0 && o.format && strcmp(o.format, "json") && strcmp(o.format, "table"))
 		rc = cli_usage_error("ps", "--format takes table or json, not '%s'", o.format);
 	if (rc != 0)
 		goto out;
 	rc = CLI_FAIL;
-	p = load(&o);
-	if (p == NULL || cli_engine_open(o.host, &e) < 0)
+	p = o.file ? load(&o) : NULL;
+	if ((o.file && p == NULL) || cli_engine_open(o.host, &e) < 0)
 		goto out;
-	if (compose_ps(e, p->name, &ps, &err) < 0) {
+	if (compose_ps(e, p ? p->name : o.project, &ps, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}

@@ -223,9 +223,9 @@ static int ensure_image(struct up_ctx *u, size_t i, struct lo2_err *err)
 
 	if (rc < 0 && err->kind == LO2_E_NOT_FOUND) {
 		if (s->has_build && u->o->no_build)
-			return lo2_err_set(err, LO2_E_NOT_FOUND,
-			                   "image %s is missing and --no-build was given", ref);
-		if (s->has_build)
+			rc = lo2_err_set(err, LO2_E_NOT_FOUND, "image %s is missing and --no-build was given",
+			                 ref);
+		else if (s->has_build)
 			rc = build_image(u, s, ref, err);
 		else {
 			progress(u->o->quiet, "Pulling", ref);

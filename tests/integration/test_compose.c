@@ -99,7 +99,7 @@ static void ps_read(struct ps_state *ps)
 	for (size_t i = 0; i < 4; i++) {
 		const struct lo2_json *row = lo2_json_at(doc, i);
 		char *want = xasprintf("%s-%s-1", project, services[i]);
-		const char *pubs = lo2_json_str(lo2_json_get(row, "Publishers"));
+		const char *pubs = lo2_json_str(lo2_json_get(row, "Ports"));
 		const char *arrow = strstr(pubs, "->8080/tcp");
 
 		assert_string_equal(lo2_json_str(lo2_json_get(row, "Name")), want);
@@ -274,6 +274,70 @@ static void test_external_network_missing(void **state)
 	cleanup_project();
 }
 
+/* A dependency that fails stops what depends on it, with the reason. */
+static void test_failed_dependency(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *file = xasprintf("%s/compose.yml", dir);
+	FILE *f = fopen(file, "w");
+	char *err = NULL;
+	char *want;
+	int rc;
+
+	assert_non_null(f);
+	fprintf(f,
+	        "services:\n  a:\n    image: %s\n    command: [\"sh\", \"-c\", \"exit 3\"]\n"
+	        "    labels: [lo2.test=%s]\n"
+	        "  b:\n    image: %s\n    labels: [lo2.test=%s]\n    depends_on:\n      a:\n"
+	        "        condition: service_completed_successfully\n"
+	        "  c:\n    image: %s\n    labels: [lo2.test=%s]\n    depends_on: [b]\n",
+	        IMAGE, tu_run_id(), IMAGE, tu_run_id(), IMAGE, tu_run_id());
+	fclose(f);
+	rc = tu_lo2_run(NULL, &err, "up", "-f", file, "-p", project, "--timeout", "60", NULL);
+	assert_int_equal(rc, 1);
+	want = xasprintf("lo2: up %s: not starting c: dependency a of b: container %s-a-1 didn't complete "
+	                 "successfully: exit 3\n",
+	                 project, project);
+	if (strstr(err, want) == NULL)
+		fail_msg("unexpected error: %s", err);
+	free(want);
+	free(err);
+	err = NULL;
+	assert_int_equal(tu_lo2_run(NULL, &err, "down", "-p", project, NULL),
+	                 0); /* by name: no file needed */
+	assert_int_equal(count_labelled(), 0);
+	free(err);
+	free(file);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* `lo2 config` prints the model, and on bad input exits 1 with the positioned error. */
+static void test_config_cli(void **state)
+{
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	rc = tu_lo2_run(&out, &err, "config", "-f",
+	                LO2_FIXTURES "/compose/lo2/docker-compose-oauth2-mysql.yml", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"gelf-address\": \"udp://localhost:12201\""));
+	free(out);
+	free(err);
+	out = err = NULL;
+	rc = tu_lo2_run(&out, &err, "config", "-f", LO2_FIXTURES "/compose/errors/bad_port.yml", NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	assert_non_null(
+	    strstr(err, "/compose/errors/bad_port.yml:6:9: services.web.ports: invalid port \"99999:80\""));
+	free(out);
+	free(err);
+	out = err = NULL;
+	assert_int_equal(tu_lo2_run(&out, &err, "config", "--bogus", NULL), 2);
+	free(out);
+	free(err);
+}
+
 /* lo2 config agrees with docker-compose config on the fields both print (tests/compose_diff.py). */
 static void test_differential(void **state)
 {
@@ -306,6 +370,8 @@ int main(void)
 	    cmocka_unit_test(test_force_recreate),
 	    cmocka_unit_test(test_down_v),
 	    cmocka_unit_test(test_external_network_missing),
+	    cmocka_unit_test(test_failed_dependency),
+	    cmocka_unit_test(test_config_cli),
 	    cmocka_unit_test(test_differential),
 	};
 
