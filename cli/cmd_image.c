@@ -23,24 +23,70 @@ struct image_sub {
 	int (*run)(int argc, char **argv);
 };
 
-/* Matches "-s VALUE", "--long VALUE" and "--long=VALUE" at argv[*i]; advances *i past the value.
- * Returns 1 on a match, 0 when argv[*i] is another argument, -1 when the value is missing. */
-static int opt_value(int argc, char **argv, int *i, const char *s, const char *l, const char **val)
-{
-	const char *a = argv[*i];
-	size_t ll = l ? strlen(l) : 0;
+/* Options, one table per command: an id, the short and long spelling, whether a value follows. */
+struct opt {
+	int id;
+	const char *s, *l;
+	bool takes_value;
+};
 
-	if (l && strncmp(a, l, ll) == 0 && a[ll] == '=') {
-		*val = a + ll + 1;
-		return 1;
+enum {
+	OPT_ERR = -1,
+	OPT_ARG = 0,
+	O_CHANGE,
+	O_HOST,
+	O_TAG,
+	O_FILE,
+	O_BUILD_ARG,
+	O_LABEL,
+	O_NO_CACHE,
+	O_QUIET,
+	O_FORMAT,
+	O_FORCE
+};
+
+static const struct opt *find_opt(const struct opt *opts, const char *a, const char **inline_val)
+{
+	*inline_val = NULL;
+	for (const struct opt *o = opts; o->id != 0; o++) {
+		size_t ll = o->l ? strlen(o->l) : 0;
+
+		if ((o->s && strcmp(a, o->s) == 0) || (o->l && strcmp(a, o->l) == 0))
+			return o;
+		if (o->l && o->takes_value && strncmp(a, o->l, ll) == 0 && a[ll] == '=') {
+			*inline_val = a + ll + 1;
+			return o;
+		}
 	}
-	if (!((s && strcmp(a, s) == 0) || (l && strcmp(a, l) == 0)))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
+	return NULL;
+}
+
+/* Reads argv[*i] against opts: returns the option's id (*val: its value, *i moved past it),
+ * OPT_ARG for an argument (*val: it; "-" is an argument), or OPT_ERR after printing the usage error. */
+static int next_opt(const char *cmd, const struct opt *opts, int argc, char **argv, int *i, const char **val)
+{
+	const char *a = argv[*i], *inline_val;
+	const struct opt *o;
+
+	*val = a;
+	if (a[0] != '-' || a[1] == '\0')
+		return OPT_ARG;
+	o = find_opt(opts, a, &inline_val);
+	if (o == NULL) {
+		cli_usage_error(cmd, "unknown option '%s'", a);
+		return OPT_ERR;
+	}
+	if (!o->takes_value || inline_val != NULL) {
+		*val = inline_val;
+		return o->id;
+	}
+	if (*i + 1 >= argc) {
+		cli_usage_error(cmd, "option '%s' needs a value", a);
+		return OPT_ERR;
+	}
 	*i += 1;
 	*val = argv[*i];
-	return 1;
+	return o->id;
 }
 
 /* Splits "K=V" into kv; "K" alone takes K from the environment (as docker's --build-arg does). */
@@ -78,6 +124,12 @@ static const char import_help[] =
     "  -H, --host HOST     engine address (default $DOCKER_HOST or the local socket)\n"
     "Prints the new image ID.\n";
 
+static const struct opt import_opts[] = {
+    {O_CHANGE, "-c", "--change", true},
+    {O_HOST, "-H", "--host", true},
+    {0, NULL, NULL, false},
+};
+
 static int image_import(int argc, char **argv)
 {
 	const char *pos[2] = {NULL, NULL}, *host = NULL, *v;
@@ -85,35 +137,32 @@ static int image_import(int argc, char **argv)
 	struct lo2_err err = {0};
 	struct engine *e = NULL;
 	lo2_autofree char *id = NULL;
-	int fd = -1, npos = 0, ret = CLI_FAIL, m;
+	int fd = -1, npos = 0, ret = CLI_USAGE;
 
 	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value(argc, argv, &i, "-c", "--change", &v)) != 0) {
-			if (m < 0) {
-				ret = cli_usage_error("image import", "option '%s' needs a value", argv[i]);
-				goto out;
-			}
+		switch (next_opt("image import", import_opts, argc, argv, &i, &v)) {
+		case O_CHANGE:
 			lo2_strv_push(&changes, v);
-		} else if ((m = opt_value(argc, argv, &i, "-H", "--host", &v)) != 0) {
-			if (m < 0) {
-				ret = cli_usage_error("image import", "option '%s' needs a value", argv[i]);
+			break;
+		case O_HOST:
+			host = v;
+			break;
+		case OPT_ARG:
+			if (npos == 2) {
+				cli_usage_error("image import", "unexpected argument '%s'", v);
 				goto out;
 			}
-			host = v;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			ret = cli_usage_error("image import", "unknown option '%s'", argv[i]);
-			goto out;
-		} else if (npos < 2) {
-			pos[npos++] = argv[i];
-		} else {
-			ret = cli_usage_error("image import", "unexpected argument '%s'", argv[i]);
+			pos[npos++] = v;
+			break;
+		default:
 			goto out;
 		}
 	}
 	if (npos != 2) {
-		ret = cli_usage_error("image import", "wants FILE.tar|- and NAME:TAG");
+		cli_usage_error("image import", "wants FILE.tar|- and NAME:TAG");
 		goto out;
 	}
+	ret = CLI_FAIL;
 	fd = strcmp(pos[0], "-") == 0 ? dup(0) : open(pos[0], O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		lo2_err_errno(&err, errno, "import image %s: open %s", pos[1], pos[0]);
@@ -156,39 +205,55 @@ struct build_args {
 	bool no_cache, quiet;
 };
 
-/* Parses build's command line; returns CLI_OK or the exit code of a usage error. */
+static const struct opt build_opts[] = {
+    {O_TAG, "-t", "--tag", true},      {O_FILE, "-f", "--file", true},
+    {O_HOST, "-H", "--host", true},    {O_BUILD_ARG, NULL, "--build-arg", true},
+    {O_LABEL, NULL, "--label", true},  {O_NO_CACHE, NULL, "--no-cache", false},
+    {O_QUIET, "-q", "--quiet", false}, {0, NULL, NULL, false},
+};
+
+/* Applies one parsed option or argument of build; returns CLI_OK or CLI_USAGE (error printed). */
+static int build_apply(struct build_args *a, int id, const char *v)
+{
+	switch (id) {
+	case O_TAG:
+		a->tag = v;
+		break;
+	case O_FILE:
+		a->file = v;
+		break;
+	case O_HOST:
+		a->host = v;
+		break;
+	case O_BUILD_ARG:
+		return kv_arg("image build", "--build-arg", v, &a->build_args);
+	case O_LABEL:
+		return kv_arg("image build", "--label", v, &a->labels);
+	case O_NO_CACHE:
+		a->no_cache = true;
+		break;
+	case O_QUIET:
+		a->quiet = true;
+		break;
+	case OPT_ARG:
+		if (a->ctx != NULL)
+			return cli_usage_error("image build", "unexpected argument '%s'", v);
+		a->ctx = v;
+		break;
+	default:
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+/* Parses build's command line; returns CLI_OK or CLI_USAGE (error printed). */
 static int build_parse(int argc, char **argv, struct build_args *a)
 {
 	const char *v;
-	int m;
 
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value(argc, argv, &i, "-t", "--tag", &v)) > 0) {
-			a->tag = v;
-		} else if (m == 0 && (m = opt_value(argc, argv, &i, "-f", "--file", &v)) > 0) {
-			a->file = v;
-		} else if (m == 0 && (m = opt_value(argc, argv, &i, "-H", "--host", &v)) > 0) {
-			a->host = v;
-		} else if (m == 0 && (m = opt_value(argc, argv, &i, NULL, "--build-arg", &v)) > 0) {
-			if (kv_arg("image build", "--build-arg", v, &a->build_args) != 0)
-				return CLI_USAGE;
-		} else if (m == 0 && (m = opt_value(argc, argv, &i, NULL, "--label", &v)) > 0) {
-			if (kv_arg("image build", "--label", v, &a->labels) != 0)
-				return CLI_USAGE;
-		} else if (m < 0) {
-			return cli_usage_error("image build", "option '%s' needs a value", argv[i]);
-		} else if (strcmp(argv[i], "--no-cache") == 0) {
-			a->no_cache = true;
-		} else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
-			a->quiet = true;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage_error("image build", "unknown option '%s'", argv[i]);
-		} else if (a->ctx == NULL) {
-			a->ctx = argv[i];
-		} else {
-			return cli_usage_error("image build", "unexpected argument '%s'", argv[i]);
-		}
-	}
+	for (int i = 1; i < argc; i++)
+		if (build_apply(a, next_opt("image build", build_opts, argc, argv, &i, &v), v) != CLI_OK)
+			return CLI_USAGE;
 	if (a->ctx == NULL)
 		return cli_usage_error("image build", "wants CONTEXT_DIR");
 	if (a->tag == NULL)
@@ -342,27 +407,36 @@ static int print_image(const struct engine_image_info *info, const char *fmt)
 	return CLI_OK;
 }
 
+static const struct opt inspect_opts[] = {
+    {O_FORMAT, NULL, "--format", true},
+    {O_HOST, "-H", "--host", true},
+    {0, NULL, NULL, false},
+};
+
 static int image_inspect(int argc, char **argv)
 {
 	const char *name = NULL, *fmt = NULL, *host = NULL, *v;
 	struct engine_image_info info = {0};
 	struct lo2_err err = {0};
 	struct engine *e = NULL;
-	int ret = CLI_FAIL, m = 0;
+	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value(argc, argv, &i, NULL, "--format", &v)) > 0)
+		switch (next_opt("image inspect", inspect_opts, argc, argv, &i, &v)) {
+		case O_FORMAT:
 			fmt = v;
-		else if (m == 0 && (m = opt_value(argc, argv, &i, "-H", "--host", &v)) > 0)
+			break;
+		case O_HOST:
 			host = v;
-		else if (m < 0)
-			return cli_usage_error("image inspect", "option '%s' needs a value", argv[i]);
-		else if (argv[i][0] == '-')
-			return cli_usage_error("image inspect", "unknown option '%s'", argv[i]);
-		else if (name == NULL)
-			name = argv[i];
-		else
-			return cli_usage_error("image inspect", "unexpected argument '%s'", argv[i]);
+			break;
+		case OPT_ARG:
+			if (name != NULL)
+				return cli_usage_error("image inspect", "unexpected argument '%s'", v);
+			name = v;
+			break;
+		default:
+			return CLI_USAGE;
+		}
 	}
 	if (name == NULL)
 		return cli_usage_error("image inspect", "wants an image NAME");
@@ -385,6 +459,12 @@ static const char rm_help[] =
     "  -f, --force       remove even when a container uses the image\n"
     "  -H, --host HOST   engine address (default $DOCKER_HOST or the local socket)\n";
 
+static const struct opt rm_opts[] = {
+    {O_FORCE, "-f", "--force", false},
+    {O_HOST, "-H", "--host", true},
+    {0, NULL, NULL, false},
+};
+
 static int image_rm(int argc, char **argv)
 {
 	const char *host = NULL, *v;
@@ -392,31 +472,31 @@ static int image_rm(int argc, char **argv)
 	struct lo2_err err = {0};
 	struct engine *e = NULL;
 	bool force = false;
-	int ret = CLI_OK, m;
+	int ret = CLI_USAGE;
 
 	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value(argc, argv, &i, "-H", "--host", &v)) > 0) {
-			host = v;
-		} else if (m < 0) {
-			ret = cli_usage_error("image rm", "option '%s' needs a value", argv[i]);
-			goto out;
-		} else if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0) {
+		switch (next_opt("image rm", rm_opts, argc, argv, &i, &v)) {
+		case O_FORCE:
 			force = true;
-		} else if (argv[i][0] == '-') {
-			ret = cli_usage_error("image rm", "unknown option '%s'", argv[i]);
+			break;
+		case O_HOST:
+			host = v;
+			break;
+		case OPT_ARG:
+			lo2_strv_push(&names, v);
+			break;
+		default:
 			goto out;
-		} else {
-			lo2_strv_push(&names, argv[i]);
 		}
 	}
 	if (names.n == 0) {
-		ret = cli_usage_error("image rm", "wants at least one image NAME");
+		cli_usage_error("image rm", "wants at least one image NAME");
 		goto out;
 	}
-	if (cli_engine_open(host, &e) < 0) {
-		ret = CLI_FAIL;
+	ret = CLI_FAIL;
+	if (cli_engine_open(host, &e) < 0)
 		goto out;
-	}
+	ret = CLI_OK;
 	for (size_t i = 0; i < names.n; i++) {
 		if (engine_image_remove(e, names.v[i], force, &err) < 0)
 			ret = cli_fail(&err);

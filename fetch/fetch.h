@@ -51,7 +51,7 @@ struct fetch_jaeger_opts {
 	int64_t start_ns, end_ns;
 	const char *dir;
 	int limit; /* traces per request; 0: 1000 */
-	int concurrency; /* 0: 4 */
+	int concurrency; /* reserved: services are fetched one after another for now */
 	int64_t timeout_ms; /* 0: 120000 */
 };
 /* /api/services (caller frees names). */

@@ -606,6 +606,8 @@ static int chunk_check(struct chunk *c, long status, const char *cerr, bool *ret
 		*retry = strstr(e->msg, "truncated") != NULL;
 		return -1;
 	}
+	if (!c->p.spool && c->p.nseries == 0)
+		return 0; /* an empty result writes no file */
 	return c->p.flush(&c->p) < 0 ? (*e = c->p.ferr, -1) : 0;
 }
 

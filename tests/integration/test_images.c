@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/mem.h"
+#include "common/tar.h"
 #include "engine/engine.h"
 
 #define BUSYBOX "lo2-test/busybox:latest"
@@ -249,6 +250,60 @@ static void test_build_context_and_label(void **state)
 	tu_rm_rf(dir);
 }
 
+static void test_import_from_lo2_tar(void **state)
+{
+	const char *ref = "lo2-test/imported:latest";
+	const char *cmd[] = {"/bin/sh", "-c", "echo $GREETING; test -d /tmp", NULL};
+	lo2_autofree char *dir = tu_tmpdir();
+	lo2_autofree char *path = xasprintf("%s/rootfs.tar", dir);
+	lo2_autofree char *sh = xasprintf("%s/sh", dir);
+	lo2_autofree char *out = NULL, *errs = NULL, *logs = NULL;
+	struct lo2_tar *t = lo2_tar_new();
+	struct lo2_err err = {0};
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	/* a rootfs written by lo2's own tar writer: folders, the static busybox, a symlink */
+	tu_engine();
+	if (access("/bin/busybox", X_OK) != 0) {
+		lo2_tar_free(t);
+		skip();
+	}
+	assert_int_equal(lo2_tar_add_path(t, dir, "bin", &err), 0);
+	assert_int_equal(lo2_tar_add_path(t, dir, "tmp", &err), 0);
+	assert_int_equal(lo2_tar_add_path(t, "/bin/busybox", "bin/busybox", &err), 0);
+	assert_int_equal(symlink("busybox", sh), 0);
+	assert_int_equal(lo2_tar_add_path(t, sh, "bin/sh", &err), 0);
+	assert_int_equal(lo2_tar_write_fd(t, fileno(f), &err), 0);
+	fclose(f);
+	lo2_tar_free(t);
+	rc = tu_lo2_run(&out, &errs, "image", "import", path, ref, "--change", "ENV GREETING=imported",
+	                "--change", "CMD [\"sh\"]", NULL);
+	if (rc != 0)
+		fail_msg("import: %s", errs);
+	assert_true(lo2_str_has_prefix(out, "sha256:"));
+	assert_int_equal(run_to_end(ref, cmd, &logs), 0);
+	assert_string_equal(logs, "imported\n");
+	assert_int_equal(engine_image_remove(tu_engine(), ref, true, &err), 0);
+	tu_rm_rf(dir);
+}
+
+static void test_usage_errors(void **state)
+{
+	lo2_autofree char *e1 = NULL, *e2 = NULL, *e3 = NULL, *o4 = NULL;
+
+	assert_int_equal(tu_lo2_run(NULL, &e1, "image", "build", ".", NULL), 2);
+	assert_string_equal(e1,
+	                    "lo2 image build: wants -t NAME:TAG\nRun 'lo2 image build --help' for usage.\n");
+	assert_int_equal(tu_lo2_run(NULL, &e2, "image", "import", "x.tar", NULL), 2);
+	assert_string_equal(e2, "lo2 image import: wants FILE.tar|- and NAME:TAG\n"
+	                        "Run 'lo2 image import --help' for usage.\n");
+	assert_int_equal(tu_lo2_run(NULL, &e3, "image", "inspect", "lo2-test/none:nope", NULL), 1);
+	assert_true(lo2_str_has_prefix(e3, "lo2: inspect image lo2-test/none:nope: 404 Not Found: "));
+	assert_int_equal(tu_lo2_run(&o4, NULL, "image", "rm", "--help", NULL), 0);
+	assert_true(lo2_str_has_prefix(o4, "Usage: lo2 image rm NAME... [--force]\n"));
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -287,6 +342,8 @@ int main(void)
 	    cmocka_unit_test(test_mariadb_initialises_once),
 	    cmocka_unit_test(test_build_bad_instruction),
 	    cmocka_unit_test(test_build_context_and_label),
+	    cmocka_unit_test(test_import_from_lo2_tar),
+	    cmocka_unit_test(test_usage_errors),
 	    cmocka_unit_test(test_build_images_twice_is_noop),
 	};
 
