@@ -251,9 +251,12 @@ static int build_parse(int argc, char **argv, struct build_args *a)
 {
 	const char *v;
 
-	for (int i = 1; i < argc; i++)
-		if (build_apply(a, next_opt("image build", build_opts, argc, argv, &i, &v), v) != CLI_OK)
+	for (int i = 1; i < argc; i++) {
+		int id = next_opt("image build", build_opts, argc, argv, &i, &v);
+
+		if (build_apply(a, id, v) != CLI_OK)
 			return CLI_USAGE;
+	}
 	if (a->ctx == NULL)
 		return cli_usage_error("image build", "wants CONTEXT_DIR");
 	if (a->tag == NULL)

@@ -62,7 +62,7 @@ temp_server_stop() {
   wait "$temp_pid" || true
 }
 
-# client [--dont-use-mysql-root-password] ...: mariadb on the socket as root
+# client [--no-password] ...: mariadb on the socket as root (with the root password once it is set)
 client() {
   if [ "$1" = --no-password ]; then
     shift

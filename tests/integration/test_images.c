@@ -321,8 +321,10 @@ static void test_build_images_twice_is_noop(void **state)
 	tu_engine();
 	setenv("LO2", tu_lo2(), 1);
 	setenv("CI", "true", 1); /* a failure is a failure here */
-	if (tu_run(argv, NULL, &out1, &err1) != 0)
-		fail_msg("first build-images:\n%s", err1);
+	if (tu_run(argv, NULL, &out1, &err1) != 0) {
+		fprintf(stderr, "first build-images:\n%s\n", err1); /* whole: fail_msg cuts long text */
+		fail_msg("the first build-images failed");
+	}
 	t0 = now_s();
 	assert_int_equal(tu_run(argv, NULL, &out2, &err2), 0);
 	elapsed = now_s() - t0;
