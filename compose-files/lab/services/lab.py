@@ -505,7 +505,10 @@ class App:
                     log("ERROR", logger or "c.n.h.Handler", "ERR10010 RUNTIME_EXCEPTION %s: %s" % (type(e).__name__, e))
                 cid = _local.cid
                 headers = dict(headers, **{"X-Correlation-Id": cid})
-                self._send(status, body, headers)
+                try:
+                    self._send(status, body, headers)
+                except ConnectionError:  # the client went away (Locust stopping): still audited
+                    self.close_connection = True
                 dt = time.time() - t0
                 _observe(tmpl or "unknown", self.command, status, dt)
                 log("INFO", "c.n.a.AuditHandler", json.dumps({
@@ -520,8 +523,18 @@ class App:
 
             do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
-        server = ThreadingHTTPServer(("0.0.0.0", self.port), Handler)
-        server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                # a client resetting its keep-alive connection (Locust stopping) is not an error;
+                # anything else is one line, not socketserver's traceback on stderr
+                e = sys.exc_info()[1]
+                if isinstance(e, (ConnectionError, TimeoutError)):
+                    return
+                log("ERROR", "c.n.s.Server", "request from %s failed: %s: %s" % (client_address[0], type(e).__name__, e))
+
+        server = Server(("0.0.0.0", self.port), Handler)
         log("INFO", "c.n.s.Server", "%s listening on 0.0.0.0:%d" % (self.service, self.port))
         threading.Thread(target=self.pool.wait_ready, daemon=True).start()
         import signal
