@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/mem.h"
 #include "engine/engine.h"
 #include "run/config.h"
 #include "run/driver.h"
@@ -124,20 +125,25 @@ static int dry_run(const struct run_config *c)
 	return CLI_OK;
 }
 
-/* Finds --config/-c first: the file is read before the flags that override it. */
-static const char *config_path(int argc, char **argv)
+/* Finds the settings file first, as it is read before the flags that override it: --config/-c,
+ * else with --resume the settings the run saved, else ./lo2.yml when present. */
+static char *config_path(int argc, char **argv)
 {
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0)
-			return argv[i + 1];
-	return access("lo2.yml", R_OK) == 0 ? "lo2.yml" : NULL;
+			return xstrdup(argv[i + 1]);
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--resume") == 0)
+			return xasprintf("%s/run_config.yml", argv[i + 1]);
+	return access("lo2.yml", R_OK) == 0 ? xstrdup("lo2.yml") : NULL;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_config c;
 	struct lo2_err err = {0};
-	const char *cfg = config_path(argc, argv), *resume = NULL;
+	lo2_autofree char *cfg = config_path(argc, argv);
+	const char *resume = NULL;
 	bool dry = false;
 	struct progress_state ps = {.tty = isatty(2)};
 	struct run_hooks hooks = {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/file.h"
 #include "common/mem.h"
 #include "compose/yaml.h"
@@ -229,14 +230,17 @@ static int load_node(struct run_config *c, const char *prefix, const struct comp
 
 int run_config_load(const char *path, struct run_config *c, struct lo2_err *err)
 {
-	lo2_autofree char *text = NULL, *copy = xstrdup(path);
+	lo2_autofree char *text = NULL, *copy = xstrdup(path), *base = NULL;
 	struct compose_ydoc *doc = NULL;
 	size_t len = 0;
-	const char *base = dirname(copy);
 	int ret = -1;
 
 	if (lo2_read_file(path, 4u * 1024 * 1024, &text, &len, err) < 0)
 		return lo2_err_prefix(err, "read config");
+	/* Paths in the file are taken from its folder, made absolute (they become bind sources). */
+	base = realpath(dirname(copy), NULL);
+	if (base == NULL)
+		return lo2_err_errno(err, errno, "read config %s", path);
 	if (compose_yaml_parse(text, len, path, 0, &doc, err) < 0)
 		return lo2_err_prefix(err, "read config");
 	if (doc->root == NULL) {
@@ -297,6 +301,55 @@ int run_config_flag(struct run_config *c, const char *flag, const char *value, b
 		return lo2_err_set(err, LO2_E_USAGE, "option '%s': \"%s\" is not %s", flag, value,
 		                   kind_word(s->kind));
 	return 0;
+}
+
+/* A YAML double-quoted scalar. */
+static void put_quoted(struct lo2_buf *b, const char *v)
+{
+	lo2_buf_puts(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			lo2_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			lo2_buf_printf(b, "\\x%02x", *p);
+		else
+			lo2_buf_append(b, p, 1);
+	}
+	lo2_buf_puts(b, "\"");
+}
+
+int run_config_write(const struct run_config *c, const char *path, struct lo2_err *err)
+{
+	struct lo2_buf b = LO2_BUF_INIT;
+	struct run_config *cc = (struct run_config *)(uintptr_t)c;
+	int ret;
+
+	lo2_buf_puts(&b, "# The settings this run used (lo2 run --resume reads them back).\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const void *f = field(cc, &settings[i]);
+
+		lo2_buf_printf(&b, "%s: ", settings[i].key);
+		if (settings[i].kind == T_INT) {
+			lo2_buf_printf(&b, "%d", *(const int *)f);
+		} else if (settings[i].kind == T_BOOL) {
+			lo2_buf_puts(&b, *(const bool *)f ? "true" : "false");
+		} else if (settings[i].kind == T_LIST) {
+			const struct lo2_strv *l = f;
+
+			lo2_buf_puts(&b, "[");
+			for (size_t j = 0; j < l->n; j++) {
+				lo2_buf_puts(&b, j ? ", " : "");
+				put_quoted(&b, l->v[j]);
+			}
+			lo2_buf_puts(&b, "]");
+		} else {
+			put_quoted(&b, *(char *const *)f);
+		}
+		lo2_buf_puts(&b, "\n");
+	}
+	ret = lo2_write_file_atomic(path, b.data, b.len, err);
+	lo2_buf_free(&b);
+	return ret;
 }
 
 void run_config_help(FILE *f)

@@ -41,6 +41,9 @@ int run_config_flag(struct run_config *c, const char *flag, const char *value, b
                     struct lo2_err *err);
 /* True when flag names a boolean setting (so it takes no value). */
 bool run_config_flag_is_bool(const char *flag);
+/* Writes every setting as a lo2.yml that run_config_load reads back to the same config
+ * (flat dotted keys, absolute paths). */
+int run_config_write(const struct run_config *c, const char *path, struct lo2_err *err);
 /* Prints every setting: flag, lo2.yml key, default, help. */
 void run_config_help(FILE *f);
 /* Checks the combination (ranges, runner mode); err names the setting. */

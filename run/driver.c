@@ -150,6 +150,23 @@ int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out
 
 /* ---- deploy and MySQL ---- */
 
+#define LOCUST_LABEL "lo2.locust-of"
+
+/* Locust containers a killed lo2 left behind (they are not part of the compose project). */
+static void remove_stale_locust(struct ctx *x)
+{
+	lo2_autofree char *f = xasprintf("label=%s=%s", LOCUST_LABEL, x->proj->name);
+	struct lo2_strv filters = {0};
+	struct engine_container_list cl = {0};
+
+	lo2_strv_push(&filters, f);
+	if (engine_container_list(x->e, &filters, true, &cl, NULL) == 0)
+		for (size_t i = 0; i < cl.n; i++)
+			engine_container_remove(x->e, cl.v[i].id, true, true, NULL);
+	engine_container_list_free(&cl);
+	lo2_strv_free(&filters);
+}
+
 static int deploy(struct ctx *x, struct lo2_err *err)
 {
 	struct compose_load_opts lo = {.file = x->c->compose_file,
@@ -169,6 +186,7 @@ static int deploy(struct ctx *x, struct lo2_err *err)
 	if (lo2_sha256_file(x->proj->config_file, sum, NULL, err) == 0)
 		x->m.compose_sha256 = xstrdup(sum);
 	say(x, "Deploying %s (project %s)", x->proj->config_file, x->proj->name);
+	remove_stale_locust(x);
 	if (compose_up(x->e, x->proj, &uo, err) < 0)
 		return lo2_err_prefix(err, "deploy %s", x->proj->name);
 	if (compose_ps(x->e, x->proj->name, &ps, err) == 0) {
@@ -343,9 +361,11 @@ static void fetch_traces(struct ctx *x, struct run_test *t, const char *mdir)
 }
 
 static void locust_opts(struct ctx *x, const struct run_test *t, const char *tdir, struct run_locust_opts *o,
-                        char **network)
+                        char **network, struct lo2_kvv *labels)
 {
 	const struct run_config *c = x->c;
+
+	lo2_kvv_set(labels, LOCUST_LABEL, x->proj->name);
 
 	*network = c->locust_network[0] ? xstrdup(c->locust_network) : xasprintf("%s_default", x->proj->name);
 	*o = (struct run_locust_opts){.locust_dir = c->locust_folder,
@@ -360,7 +380,8 @@ static void locust_opts(struct ctx *x, const struct run_test *t, const char *tdi
 	                              .image = c->locust_command[0] ? NULL : c->locust_image,
 	                              .network = *network,
 	                              .command = c->locust_command[0] ? c->locust_command : NULL,
-	                              .cancel = x->h->cancel};
+	                              .cancel = x->h->cancel,
+	                              .labels = labels};
 }
 
 static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
@@ -368,10 +389,12 @@ static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
 	lo2_autofree char *tdir = xasprintf("%s/%s", x->dir, t->tag);
 	lo2_autofree char *mdir = xasprintf("%s/metrics", tdir);
 	lo2_autofree char *network = NULL;
+	struct lo2_kvv labels = {0};
 	struct run_locust_opts lo;
 	struct run_locust_result res;
 	uint64_t lines = 0;
 	int64_t start;
+	int rc;
 
 	if (lo2_mkdir_p(mdir, 0755, err) < 0)
 		return -1;
@@ -384,8 +407,10 @@ static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
 	pthread_mutex_unlock(&x->ev_lock);
 	if (save_manifest(x, err) < 0 || run_logroute_open(x->router, tdir, start + x->offset_ns, err) < 0)
 		return -1;
-	locust_opts(x, t, tdir, &lo, &network);
-	if (run_locust(x->e, &lo, &res, err) < 0) {
+	locust_opts(x, t, tdir, &lo, &network, &labels);
+	rc = run_locust(x->e, &lo, &res, err);
+	lo2_kvv_free(&labels);
+	if (rc < 0) {
 		run_logroute_close(x->router, lo2_now_ns() + x->offset_ns, NULL, NULL);
 		return -1;
 	}
@@ -421,6 +446,34 @@ static void pause_for(struct ctx *x, int seconds)
 
 	while (!cancelled(x) && lo2_mono_ns() < until)
 		lo2_sleep_ns(100 * 1000 * 1000);
+}
+
+/* Removes the temporary files (never complete) that a killed session left under dir; returns
+ * how many. */
+static int remove_partial(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		lo2_autofree char *p = NULL;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", dir, de->d_name);
+		if (lstat(p, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			n += remove_partial(p);
+		else if (strstr(de->d_name, ".tmp.") && unlink(p) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* Removes a test's folder left by an interrupted session (it is redone from scratch). */
@@ -496,10 +549,14 @@ static int open_run_dir(struct ctx *x, const char *resume_dir, const struct run_
 	}
 	x->manifest_path = xasprintf("%s/run.json", x->dir);
 	if (resume_dir == NULL) {
+		lo2_autofree char *cfg = xasprintf("%s/run_config.yml", x->dir);
+
 		if (mkdir(x->dir, 0755) != 0 && !(errno == ENOENT && lo2_mkdir_p(x->dir, 0755, err) == 0))
 			return lo2_err_errno(err, errno, "create run folder %s (it must not exist yet)",
 			                     x->dir);
 		run_manifest_init(&x->m, s);
+		if (run_config_write(c, cfg, err) < 0)
+			return -1;
 	}
 	logp = xasprintf("%s/run_log.log", x->dir);
 	x->log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -557,7 +614,7 @@ static void teardown(struct ctx *x, struct lo2_err *err)
 		pthread_join(x->ev_thread, NULL);
 		x->ev_running = false;
 	}
-	if (x->router && run_logroute_stop(x->router, &e2) < 0)
+	if (x->router && run_logroute_stop(x->router, &x->m.logs_until_ns, &e2) < 0)
 		lo2_warn("%s", e2.msg);
 	x->router = NULL;
 	if (x->proj && !x->c->keep) {
@@ -594,6 +651,12 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 		goto out;
 	say(&x, "%s run with seed %" PRIu64 ", %zu tests", resume_dir ? "Resuming" : "Starting", x.m.seed,
 	    x.m.n_tests);
+	if (resume_dir) {
+		int partial = remove_partial(x.dir);
+
+		if (partial > 0)
+			say(&x, "Removed %d partial files of the interrupted session", partial);
+	}
 	deploy_ns = lo2_now_ns();
 	if (deploy(&x, err) < 0 || start_collection(&x, resume_dir != NULL, deploy_ns, err) < 0 ||
 	    mysql_ready(&x, err) < 0)

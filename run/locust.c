@@ -102,15 +102,27 @@ static int run_container(struct engine *e, const struct run_locust_opts *o, stru
 	int64_t code = -1;
 	int ret = -1;
 
+	char *ldir = realpath(o->locust_dir, NULL), *odir = realpath(o->out_dir, NULL);
+
+	if (ldir == NULL || odir == NULL) {
+		lo2_err_errno(err, errno, "find folder %s", ldir == NULL ? o->locust_dir : o->out_dir);
+		free(ldir);
+		free(odir);
+		return -1;
+	}
 	s.image = xstrdup(o->image);
+	/* As lo2's own user: the image's user could not write the test folder lo2 made. */
+	s.user = xasprintf("%u:%u", (unsigned)getuid(), (unsigned)getgid());
 	s.cmd_set = true;
 	run_locust_args(o, true, &s.cmd);
 	if (o->entrypoint) {
 		s.entrypoint_set = true;
 		lo2_strv_copy(&s.entrypoint, o->entrypoint);
 	}
-	lo2_strv_take(&s.binds, xasprintf("%s:%s:ro", o->locust_dir, CONTAINER_LOCUST));
-	lo2_strv_take(&s.binds, xasprintf("%s:%s:rw", o->out_dir, CONTAINER_OUT));
+	lo2_strv_take(&s.binds, xasprintf("%s:%s:ro", ldir, CONTAINER_LOCUST));
+	lo2_strv_take(&s.binds, xasprintf("%s:%s:rw", odir, CONTAINER_OUT));
+	free(ldir);
+	free(odir);
 	s.network_mode = xstrdup(o->network ? o->network : "bridge");
 	s.stop_signal = xstrdup("SIGINT"); /* Locust writes its stats on SIGINT */
 	s.stop_timeout = STOP_GRACE_S;

@@ -56,42 +56,48 @@ struct run_logroute {
 	char *win_dir;
 	int64_t win_start, win_end;
 	bool win_open;
+	int64_t stop_at; /* lines at or after it are dropped (0: not stopping) */
 	atomic_bool stop;
 	pthread_t watcher;
 	struct follower *list;
 };
 
-static char *file_for(const struct follower *f, const char *dir)
+/* Opens <dir>/<container>.log[.gz] into *slot. */
+static int open_file(const struct follower *f, const char *dir, struct lo2_sink **slot, struct lo2_err *err)
 {
-	return xasprintf("%s/%s.log%s", dir, f->name, f->r->compress ? ".gz" : "");
+	lo2_autofree char *path = xasprintf("%s/%s.log%s", dir, f->name, f->r->compress ? ".gz" : "");
+
+	return f->r->compress ? lo2_sink_gzip_open(path, -1, slot, err) : lo2_sink_file_open(path, slot, err);
 }
 
-/* Called with f->lock held: the sink a line of time ts goes to (opened when first needed). */
-static struct lo2_sink *route(struct follower *f, int64_t ts, struct lo2_err *err)
+/* Called with f->lock held: the sink a line of time ts goes to (opened when first needed);
+ * *out NULL when the line comes after the router's stop instant (dropped). */
+static int route(struct follower *f, int64_t ts, struct lo2_sink **out, struct lo2_err *err)
 {
 	struct run_logroute *r = f->r;
 	struct lo2_sink **slot;
-	lo2_autofree char *dir = NULL, *path = NULL;
-	bool in_window;
+	lo2_autofree char *dir = NULL;
+	bool in_window, drop;
 
 	pthread_mutex_lock(&r->lock);
+	drop = r->stop_at && ts >= r->stop_at;
 	in_window = r->win_open && ts >= r->win_start && ts < r->win_end;
 	if (!in_window && r->win_dir && ts >= r->win_start && ts < r->win_end)
 		f->late_lines++;
 	dir = xstrdup(in_window ? r->win_dir : r->between_dir);
 	pthread_mutex_unlock(&r->lock);
+	*out = NULL;
+	if (drop)
+		return 0;
 	slot = in_window ? &f->win : &f->between;
-	if (*slot == NULL) {
-		path = file_for(f, dir);
-		if ((f->r->compress ? lo2_sink_gzip_open(path, -1, slot, err)
-		                    : lo2_sink_file_open(path, slot, err)) < 0)
-			return NULL;
-	}
+	if (*slot == NULL && open_file(f, dir, slot, err) < 0)
+		return -1;
 	if (in_window)
 		f->win_lines++;
 	else
 		f->between_lines++;
-	return *slot;
+	*out = *slot;
+	return 0;
 }
 
 static int emit_line(struct follower *f, struct stream_state *s, struct lo2_err *err)
@@ -100,9 +106,10 @@ static int emit_line(struct follower *f, struct stream_state *s, struct lo2_err 
 	int ret = 0;
 
 	pthread_mutex_lock(&f->lock);
-	sink = route(f, s->line_ts, err);
-	if (sink == NULL)
+	if (route(f, s->line_ts, &sink, err) < 0)
 		ret = -1;
+	else if (sink == NULL)
+		ret = 0;
 	else if (f->r->keep_ts && (lo2_sink_write(sink, s->line_ts_text, strlen(s->line_ts_text), err) < 0 ||
 	                           lo2_sink_write(sink, " ", 1, err) < 0))
 		ret = -1;
@@ -321,7 +328,7 @@ int run_logroute_start(struct engine *e, const struct run_logroute_opts *o, stru
 	    scan_containers(r, err) < 0) {
 		lo2_err_prefix(err, "follow logs");
 		atomic_store(&r->stop, true);
-		run_logroute_stop(r, NULL);
+		run_logroute_stop(r, NULL, NULL);
 		return -1;
 	}
 	pthread_create(&r->watcher, NULL, watch_main, r);
@@ -373,6 +380,9 @@ int run_logroute_close(struct run_logroute *r, int64_t end_ns, uint64_t *lines, 
 	/* From here no line is routed to the window: complete its files. */
 	for (struct follower *f = r->list; f; f = f->next) {
 		pthread_mutex_lock(&f->lock);
+		/* A container that wrote nothing in the window still gets its (empty) file. */
+		if (f->win == NULL && ret == 0 && open_file(f, r->win_dir, &f->win, err) < 0)
+			ret = lo2_err_prefix(err, "close log window of %s", f->name);
 		if (f->win != NULL && lo2_sink_commit(f->win, err) < 0 && ret == 0)
 			ret = lo2_err_prefix(err, "close log window of %s", f->name);
 		f->win = NULL;
@@ -385,11 +395,19 @@ int run_logroute_close(struct run_logroute *r, int64_t end_ns, uint64_t *lines, 
 	return ret;
 }
 
-int run_logroute_stop(struct run_logroute *r, struct lo2_err *err)
+int run_logroute_stop(struct run_logroute *r, int64_t *until_ns, struct lo2_err *err)
 {
 	struct follower *f, *next;
+	int64_t stop_at = lo2_now_ns() + r->clock_offset;
 	int ret = 0;
 
+	pthread_mutex_lock(&r->lock);
+	r->stop_at = stop_at;
+	pthread_mutex_unlock(&r->lock);
+	while (r->watcher && !passed(r, stop_at))
+		lo2_sleep_ns(POLL_NS / 4);
+	if (until_ns)
+		*until_ns = stop_at;
 	atomic_store(&r->stop, true);
 	if (r->watcher)
 		pthread_join(r->watcher, NULL);

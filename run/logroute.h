@@ -31,8 +31,10 @@ int run_logroute_open(struct run_logroute *r, const char *dir, int64_t start_ns,
  * engine's clock has, for quiet containers, plus a grace period), then completes the window's
  * files. Returns the number of lines written to the window in *lines (may be NULL). */
 int run_logroute_close(struct run_logroute *r, int64_t end_ns, uint64_t *lines, struct lo2_err *err);
-/* Stops following, completes the between files, frees the router. Reports the first stream
- * error that could not be recovered, if any. */
-int run_logroute_stop(struct run_logroute *r, struct lo2_err *err);
+/* Stops following at an instant: waits until every stream has passed it (as close does), drops
+ * later lines, completes the between files and frees the router. *until_ns (may be NULL) gets
+ * that instant (engine clock): every line before it was routed. Reports the first stream error
+ * that could not be recovered, if any. */
+int run_logroute_stop(struct run_logroute *r, int64_t *until_ns, struct lo2_err *err);
 
 #endif

@@ -173,6 +173,7 @@ int run_manifest_write(const struct run_manifest *m, const char *path, struct lo
 	lo2_jw_obj_end(w);
 	kv_int(w, "started_ns", m->started_ns);
 	kv_int(w, "ended_ns", m->ended_ns);
+	kv_int(w, "logs_until_ns", m->logs_until_ns);
 	kv_str(w, "status", m->status);
 	lo2_jw_key(w, "tests");
 	lo2_jw_arr(w);
@@ -276,6 +277,7 @@ int run_manifest_read(const char *path, struct run_manifest *m, struct lo2_err *
 		lo2_kvv_set(&m->images, lo2_json_key_at(images, i), lo2_json_str(lo2_json_val_at(images, i)));
 	m->started_ns = jint(doc, "started_ns");
 	m->ended_ns = jint(doc, "ended_ns");
+	m->logs_until_ns = jint(doc, "logs_until_ns");
 	m->status = jstr(doc, "status");
 	m->n_tests = lo2_json_len(tests);
 	m->tests = xcalloc(m->n_tests + 1, sizeof(*m->tests));

@@ -47,6 +47,7 @@ struct run_manifest {
 	char *project, *compose_file, *compose_sha256;
 	struct lo2_kvv images; /* container name -> image ID */
 	int64_t started_ns, ended_ns;
+	int64_t logs_until_ns; /* every container line before it is in the run's log files */
 	char *status; /* running, complete, interrupted, failed */
 	struct run_test *tests;
 	size_t n_tests;

@@ -141,7 +141,7 @@ static void test_windows_cover_everything(void **state)
 		assert_int_equal(engine_container_wait(e, id2, NULL, NULL, &code, &err), 0);
 	}
 	usleep(300000);
-	assert_int_equal(run_logroute_stop(r, &err), 0);
+	assert_int_equal(run_logroute_stop(r, NULL, &err), 0);
 	assert_true(la > 0 && lb > 0);
 
 	/* Window files: each line in its window; with between, exactly the whole logs. */

@@ -250,6 +250,29 @@ static void test_config(void **state)
 	assert_int_equal(run_config_flag(&c, "--no-such", "1", &takes, &err), -1);
 	assert_string_equal(err.msg, "unknown option '--no-such'");
 	assert_int_equal(run_config_check(&c, &err), 0);
+	{
+		/* The saved settings read back to the same values (what --resume relies on). */
+		char *dir = tu_tmpdir(), *path = xasprintf("%s/run_config.yml", dir);
+		struct run_config back;
+
+		free(c.locust_host);
+		c.locust_host = xstrdup("http://a\"b\\c:1");
+		assert_int_equal(run_config_write(&c, path, &err), 0);
+		run_config_defaults(&back);
+		assert_int_equal(run_config_load(path, &back, &err), 0);
+		assert_string_equal(back.compose_file, c.compose_file);
+		assert_string_equal(back.locust_host, "http://a\"b\\c:1");
+		assert_int_equal(back.locust_users, 9);
+		assert_int_equal(back.tags.n, 3);
+		assert_string_equal(back.tags.v[2], "c");
+		assert_true(back.keep);
+		assert_false(back.compress);
+		assert_string_equal(back.seed, "42");
+		run_config_free(&back);
+		tu_rm_rf(dir);
+		free(dir);
+		free(path);
+	}
 	c.wait_min = 9;
 	assert_int_equal(run_config_check(&c, &err), -1);
 	assert_string_equal(err.msg, "waits: max 5 is below min 9");

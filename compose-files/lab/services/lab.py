@@ -550,7 +550,7 @@ class App:
 
 
 def page_args(req):
-    """page (required, 1-based... light-oauth2 uses 0-based offsets of pageSize) and pageSize."""
+    """page (required, 0-based: rows page*pageSize ...) and pageSize (default 10, at most 100)."""
     page = req.need_query("page")
     try:
         page = int(page)
