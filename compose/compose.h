@@ -163,8 +163,6 @@ int compose_service_spec(const struct compose_project *p, const struct compose_s
                          struct engine_container_spec *out, struct lo2_err *err);
 /* The normalised model as JSON (pretty when indent != NULL; caller frees). */
 char *compose_project_json(const struct compose_project *p, const char *indent);
-/* The sha256 hex (65 bytes with the NUL) of n bytes. */
-void compose_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* ---- deploy ---- */
 struct compose_up_opts {

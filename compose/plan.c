@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/mem.h"
+#include "common/sha256.h"
 #include "compose/internal.h"
 #include "engine/engine.h"
 
@@ -86,7 +87,7 @@ static void plan_hash(const struct compose_project *p, struct compose_service *s
 
 	compose_service_write_json(w, p, s, true);
 	json = lo2_jw_finish(w, &n);
-	compose_sha256_hex(json, n, hex);
+	lo2_sha256_hex_of(json, n, hex);
 	free(json);
 	free(s->config_hash);
 	s->config_hash = xstrdup(hex);

@@ -324,18 +324,6 @@ static void test_paths_and_names(void **state)
 	assert_false(compose_name_is_valid("-lead"));
 }
 
-static void test_sha256(void **state)
-{
-	char hex[65];
-
-	compose_sha256_hex("", 0, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	compose_sha256_hex("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	compose_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
-	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-}
-
 /* ---- the full fixture: every key in every syntax ---- */
 
 static struct compose_project *load_full(void)
@@ -879,7 +867,6 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_dotenv),
 	    cmocka_unit_test(test_paths_and_names),
-	    cmocka_unit_test(test_sha256),
 	    cmocka_unit_test(test_full_scalars),
 	    cmocka_unit_test(test_full_command_env),
 	    cmocka_unit_test(test_full_ports),
