@@ -181,10 +181,14 @@ static int deploy(struct ctx *x, struct lo2_err *err)
 	for (size_t i = 0; i < warnings.n; i++)
 		lo2_warn("%s", warnings.v[i]);
 	lo2_strv_free(&warnings);
+	/* On resume these come from run.json: the redeployed values replace them. */
+	free(x->m.project);
+	free(x->m.compose_file);
+	free(x->m.compose_sha256);
 	x->m.project = xstrdup(x->proj->name);
 	x->m.compose_file = xstrdup(x->proj->config_file);
-	if (lo2_sha256_file(x->proj->config_file, sum, NULL, err) == 0)
-		x->m.compose_sha256 = xstrdup(sum);
+	x->m.compose_sha256 =
+	    lo2_sha256_file(x->proj->config_file, sum, NULL, err) == 0 ? xstrdup(sum) : NULL;
 	say(x, "Deploying %s (project %s)", x->proj->config_file, x->proj->name);
 	remove_stale_locust(x);
 	if (compose_up(x->e, x->proj, &uo, err) < 0)
@@ -435,6 +439,7 @@ static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
 	fetch_traces(x, t, mdir);
 	if (fetch_write_last_fetch_time(mdir, t->end_ns, err) < 0 || list_files(t, x->dir, t->tag, err) < 0)
 		return -1;
+	t->collect_s = (double)(lo2_now_ns() - t->end_ns) / 1e9;
 	t->status = RUN_TEST_COMPLETE;
 	return save_manifest(x, err);
 }
@@ -512,7 +517,7 @@ static int tests(struct ctx *x, struct lo2_err *err)
 
 			say(x, "Redoing the incomplete test of tag '%s'", t->tag);
 			remove_tree(old);
-			t->n_events = 0;
+			run_test_reset(t);
 		}
 		if (x->h->progress)
 			x->h->progress(x->h->user, i + 1, n, t->tag, t->planned_s, lo2_now_ns());
@@ -661,6 +666,7 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 	if (deploy(&x, err) < 0 || start_collection(&x, resume_dir != NULL, deploy_ns, err) < 0 ||
 	    mysql_ready(&x, err) < 0)
 		goto done;
+	x.m.deploy_s = (double)(lo2_now_ns() - deploy_ns) / 1e9;
 	ret = tests(&x, err);
 done:
 	teardown(&x, err);

@@ -35,6 +35,11 @@ void run_manifest_init(struct run_manifest *m, const struct run_schedule *s)
 static void test_free(struct run_test *t)
 {
 	free(t->tag);
+	run_test_reset(t);
+}
+
+void run_test_reset(struct run_test *t)
+{
 	for (size_t i = 0; i < t->n_files; i++)
 		free(t->files[i].path);
 	free(t->files);
@@ -45,6 +50,14 @@ static void test_free(struct run_test *t)
 	}
 	free(t->events);
 	lo2_strv_free(&t->errors);
+	t->files = NULL;
+	t->n_files = 0;
+	t->events = NULL;
+	t->n_events = 0;
+	t->start_ns = t->end_ns = 0;
+	t->have_counts = false;
+	t->locust_exit = -1;
+	t->collect_s = 0;
 }
 
 void run_manifest_free(struct run_manifest *m)
@@ -106,6 +119,8 @@ static void write_test(struct lo2_jw *w, const struct run_test *t)
 	kv_int(w, "end_ns", t->end_ns);
 	lo2_jw_key(w, "actual_duration_s");
 	lo2_jw_double(w, t->end_ns > t->start_ns ? (double)(t->end_ns - t->start_ns) / 1e9 : 0.0);
+	lo2_jw_key(w, "collect_s");
+	lo2_jw_double(w, t->collect_s);
 	lo2_jw_key(w, "locust");
 	lo2_jw_obj(w);
 	kv_int(w, "exit_code", t->locust_exit);
@@ -174,6 +189,8 @@ int run_manifest_write(const struct run_manifest *m, const char *path, struct lo
 	kv_int(w, "started_ns", m->started_ns);
 	kv_int(w, "ended_ns", m->ended_ns);
 	kv_int(w, "logs_until_ns", m->logs_until_ns);
+	lo2_jw_key(w, "deploy_s");
+	lo2_jw_double(w, m->deploy_s);
 	kv_str(w, "status", m->status);
 	lo2_jw_key(w, "tests");
 	lo2_jw_arr(w);
@@ -219,6 +236,7 @@ static void read_test(const struct lo2_json *o, struct run_test *t)
 	t->wait_s = (int)jint(o, "wait_s");
 	t->start_ns = jint(o, "start_ns");
 	t->end_ns = jint(o, "end_ns");
+	lo2_json_double(lo2_json_get(o, "collect_s"), &t->collect_s);
 	t->locust_exit = (int)jint(lc, "exit_code");
 	t->have_counts = lo2_json_get(lc, "requests") != NULL;
 	t->requests = (uint64_t)jint(lc, "requests");
@@ -278,6 +296,7 @@ int run_manifest_read(const char *path, struct run_manifest *m, struct lo2_err *
 	m->started_ns = jint(doc, "started_ns");
 	m->ended_ns = jint(doc, "ended_ns");
 	m->logs_until_ns = jint(doc, "logs_until_ns");
+	lo2_json_double(lo2_json_get(doc, "deploy_s"), &m->deploy_s);
 	m->status = jstr(doc, "status");
 	m->n_tests = lo2_json_len(tests);
 	m->tests = xcalloc(m->n_tests + 1, sizeof(*m->tests));

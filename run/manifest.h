@@ -39,6 +39,7 @@ struct run_test {
 	struct run_event *events;
 	size_t n_events;
 	struct lo2_strv errors; /* fetch failures recorded, the run went on */
+	double collect_s; /* after Locust: closing the logs, fetching metrics and traces, checksums */
 };
 
 struct run_manifest {
@@ -48,6 +49,7 @@ struct run_manifest {
 	struct lo2_kvv images; /* container name -> image ID */
 	int64_t started_ns, ended_ns;
 	int64_t logs_until_ns; /* every container line before it is in the run's log files */
+	double deploy_s; /* deploy, MySQL readiness and init SQL */
 	char *status; /* running, complete, interrupted, failed */
 	struct run_test *tests;
 	size_t n_tests;
@@ -56,6 +58,8 @@ struct run_manifest {
 /* A manifest with a pending test per entry of the schedule. */
 void run_manifest_init(struct run_manifest *m, const struct run_schedule *s);
 void run_manifest_free(struct run_manifest *m);
+/* Forgets what a test recorded (files, events, errors, window), keeping tag and plan. */
+void run_test_reset(struct run_test *t);
 /* Records a file of a test (path relative to root), with its size and checksum. */
 int run_manifest_add_file(struct run_test *t, const char *root, const char *rel, struct lo2_err *err);
 void run_manifest_add_event(struct run_test *t, int64_t time_ns, const char *container, const char *action,

@@ -245,7 +245,7 @@ static void test_kill_and_resume(void **state)
 	struct lo2_err err = {0};
 	int64_t deadline = lo2_mono_ns() + 240 * LO2_NS_PER_SEC;
 	bool killed = false;
-	int status, tmp_files = 0;
+	int status, rc, tmp_files = 0;
 	pid_t pid = spawn_lo2(argv, log);
 
 	/* Wait for the second test to be running, then kill -9 in its middle. */
@@ -267,8 +267,9 @@ static void test_kill_and_resume(void **state)
 	assert_int_equal(m.tests[1].status, RUN_TEST_RUNNING);
 	run_manifest_free(&m);
 
-	if (tu_lo2_run(&out, &errs, "run", "--resume", dir, NULL) != 0)
-		fail_msg("lo2 run --resume failed:\n%s", errs);
+	rc = tu_lo2_run(&out, &errs, "run", "--resume", dir, NULL);
+	if (rc != 0)
+		fail_msg("lo2 run --resume exited %d:\n%s", rc, errs);
 	assert_int_equal(run_manifest_read(mp, &m, &err), 0);
 	assert_string_equal(m.status, "complete");
 	assert_int_equal(m.seed, 11);
