@@ -2,6 +2,7 @@
  * work is in run/. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "common/mem.h"
+#include "common/time.h"
 #include "engine/engine.h"
 #include "run/config.h"
 #include "run/driver.h"
@@ -55,34 +57,69 @@ static void on_stop_signal(int sig)
 	atomic_store(&run_cancel, true);
 }
 
+/* The TTY status line: run i/N, test k/M, tag, elapsed/planned for the test and the run,
+ * redrawn every second by a ticker thread; log lines are printed above it. */
 struct progress_state {
 	bool tty;
+	pthread_mutex_t lock;
+	int run, runs;
 	size_t k, n;
 	char tag[256];
-	int planned_s;
-	int64_t test_start;
+	int planned_s, run_left_s;
+	int64_t test_start, run_start;
+	atomic_bool stop;
 };
+
+static void draw(struct progress_state *p)
+{
+	int64_t now = lo2_mono_ns();
+	long t = (long)((now - p->test_start) / LO2_NS_PER_SEC),
+	     r = (long)((now - p->run_start) / LO2_NS_PER_SEC);
+	long left = (long)p->run_left_s - t;
+
+	if (p->n == 0)
+		return;
+	fprintf(stderr, "\r\033[Krun %d/%d  test %zu/%zu  %s  %lds/%ds  run %ldm%02lds, ~%ldm%02lds left",
+	        p->run, p->runs, p->k, p->n, p->tag, t, p->planned_s, r / 60, r % 60,
+	        (left > 0 ? left : 0) / 60, (left > 0 ? left : 0) % 60);
+}
+
+static void *ticker(void *arg)
+{
+	struct progress_state *p = arg;
+
+	while (!atomic_load(&p->stop)) {
+		pthread_mutex_lock(&p->lock);
+		draw(p);
+		pthread_mutex_unlock(&p->lock);
+		lo2_sleep_ns(LO2_NS_PER_SEC);
+	}
+	return NULL;
+}
 
 static void print_log(void *user, const char *line)
 {
 	struct progress_state *p = user;
 
+	pthread_mutex_lock(&p->lock);
+	fprintf(stderr, "%s%s\n", p->tty ? "\r\033[K" : "", line);
 	if (p->tty)
-		fprintf(stderr, "\r\033[K");
-	fprintf(stderr, "%s\n", line);
+		draw(p);
+	pthread_mutex_unlock(&p->lock);
 }
 
-static void print_progress(void *user, size_t k, size_t n, const char *tag, int planned_s, int64_t started)
+static void print_progress(void *user, size_t k, size_t n, const char *tag, int planned_s, int run_left_s)
 {
 	struct progress_state *p = user;
 
+	pthread_mutex_lock(&p->lock);
 	p->k = k;
 	p->n = n;
 	snprintf(p->tag, sizeof(p->tag), "%s", tag);
 	p->planned_s = planned_s;
-	p->test_start = started;
-	if (p->tty)
-		fprintf(stderr, "\r\033[Ktest %zu/%zu %s (%ds planned)", k, n, tag, planned_s);
+	p->run_left_s = run_left_s;
+	p->test_start = lo2_mono_ns();
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void run_usage(FILE *f)
@@ -145,7 +182,8 @@ int cmd_run(int argc, char **argv)
 	lo2_autofree char *cfg = config_path(argc, argv);
 	const char *resume = NULL;
 	bool dry = false;
-	struct progress_state ps = {.tty = isatty(2)};
+	struct progress_state ps = {.tty = isatty(2), .lock = PTHREAD_MUTEX_INITIALIZER, .runs = 1};
+	pthread_t tick;
 	struct run_hooks hooks = {
 	    .log = print_log, .progress = print_progress, .user = &ps, .cancel = &run_cancel};
 	struct engine *e = NULL;
@@ -197,9 +235,17 @@ int cmd_run(int argc, char **argv)
 		run_config_free(&c);
 		return CLI_FAIL;
 	}
+	ps.runs = c.runs;
+	if (ps.tty)
+		pthread_create(&tick, NULL, ticker, &ps);
 	for (int r = 0; r < c.runs && ret == CLI_OK && !atomic_load(&run_cancel); r++) {
 		char *dir = NULL;
 
+		pthread_mutex_lock(&ps.lock);
+		ps.run = r + 1;
+		ps.n = 0;
+		ps.run_start = lo2_mono_ns();
+		pthread_mutex_unlock(&ps.lock);
 		if (c.runs > 1)
 			fprintf(stderr, "lo2: run %d/%d\n", r + 1, c.runs);
 		if (run_execute(e, &c, resume, &hooks, &dir, &err) < 0)
@@ -207,6 +253,11 @@ int cmd_run(int argc, char **argv)
 		else
 			printf("%s\n", dir);
 		free(dir);
+	}
+	if (ps.tty) {
+		atomic_store(&ps.stop, true);
+		pthread_join(tick, NULL);
+		fprintf(stderr, "\r\033[K");
 	}
 	engine_free(e);
 	run_config_free(&c);

@@ -519,8 +519,16 @@ static int tests(struct ctx *x, struct lo2_err *err)
 			remove_tree(old);
 			run_test_reset(t);
 		}
-		if (x->h->progress)
-			x->h->progress(x->h->user, i + 1, n, t->tag, t->planned_s, lo2_now_ns());
+		if (x->h->progress) {
+			int left = 0;
+
+			for (size_t j = i; j < n; j++)
+				left +=
+				    x->m.tests[j].status == RUN_TEST_COMPLETE
+				        ? 0
+				        : x->m.tests[j].planned_s + (j + 1 < n ? x->m.tests[j].wait_s : 0);
+			x->h->progress(x->h->user, i + 1, n, t->tag, t->planned_s, left);
+		}
 		if (one_test(x, t, err) < 0) {
 			if (t->status == RUN_TEST_RUNNING)
 				t->status = RUN_TEST_INCOMPLETE;

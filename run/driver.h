@@ -16,8 +16,9 @@ struct engine;
 struct run_hooks {
 	/* Every run_log.log line as written ("<unix> <message>"); may be NULL. */
 	void (*log)(void *user, const char *line);
-	/* Progress: test k of n (1-based) with its tag and planned seconds; may be NULL. */
-	void (*progress)(void *user, size_t k, size_t n, const char *tag, int planned_s, int64_t started_ns);
+	/* Progress: test k of n (1-based) starts now, with its tag, planned seconds, and the planned
+	 * seconds of the rest of the run from here (tests and waits); may be NULL. */
+	void (*progress)(void *user, size_t k, size_t n, const char *tag, int planned_s, int run_left_s);
 	void *user;
 	const atomic_bool *cancel; /* SIGINT/SIGTERM: stop the test, mark it incomplete, tear down */
 };
