@@ -342,34 +342,27 @@ int engine_container_create(struct engine *e, const struct engine_container_spec
 	              eplat ? (ename ? "&platform=" : "?platform=") : "", eplat ? eplat : "");
 	const char *shown = s->name ? s->name : s->image;
 	struct ereq r = {.method = "POST", .path = path, .json = body};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	char *id = NULL;
-	int ret = -1;
+	char *id;
 
-	if (engine_call(e, &r, &resp, err, "create container %s", shown) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "create response", &doc, err) < 0 ||
-	    (id = engine_json_strdup(doc, "Id")) == NULL) {
-		lo2_err_set(err, LO2_E_GENERIC, "create container %s: the engine's answer has no Id", shown);
-		goto out;
-	}
+	if (engine_call_json(e, &r, "create response", &doc, err, "create container %s", shown) < 0)
+		return -1;
+	id = engine_json_strdup(doc, "Id");
+	lo2_json_free(doc);
+	if (id == NULL)
+		return lo2_err_set(err, LO2_E_GENERIC, "create container %s: the engine's answer has no Id",
+		                   shown);
 	/* Below API 1.44 the secondary networks are connected after create, before start. */
 	for (size_t i = 1; e->api_minor < 44 && i < s->n_networks; i++) {
 		if (engine_network_connect(e, s->networks[i].network, id, &s->networks[i], err) < 0) {
 			lo2_err_prefix(err, "create container %s", shown);
 			engine_container_remove(e, id, true, true, NULL);
-			goto out;
+			free(id);
+			return -1;
 		}
 	}
 	*id_out = id;
-	id = NULL;
-	ret = 0;
-out:
-	free(id);
-	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 static int post_simple(struct engine *e, const char *id, const char *op, const char *query, long timeout_ms,
@@ -454,26 +447,18 @@ int engine_container_wait(struct engine *e, const char *id, const char *conditio
 	    xasprintf("/containers/%s/wait?condition=%s", eid, condition ? condition : "not-running");
 	/* The 200 comes at once and the body only when the condition is met: no timeout. */
 	struct ereq r = {.method = "POST", .path = path, .stream = true, .may_idle = true, .cancel = cancel};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
 	const char *msg;
-	int ret = -1;
+	int ret = 0;
 
-	if (engine_call(e, &r, &resp, err, "wait for container %s", id) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "wait response", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "wait response", &doc, err, "wait for container %s", id) < 0)
+		return -1;
 	msg = lo2_json_str(lo2_json_path(doc, "Error", "Message", NULL));
-	if (msg != NULL && msg[0] != '\0') {
-		lo2_err_set(err, LO2_E_GENERIC, "wait for container %s: %s", id, msg);
-		goto out;
-	}
-	if (exit_code && !lo2_json_int(lo2_json_get(doc, "StatusCode"), exit_code))
+	if (msg != NULL && msg[0] != '\0')
+		ret = lo2_err_set(err, LO2_E_GENERIC, "wait for container %s: %s", id, msg);
+	else if (exit_code && !lo2_json_int(lo2_json_get(doc, "StatusCode"), exit_code))
 		*exit_code = -1;
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
 	return ret;
 }
 
@@ -564,18 +549,14 @@ int engine_container_inspect(struct engine *e, const char *id, struct engine_con
 	lo2_autofree char *eid = engine_escape(id);
 	lo2_autofree char *path = xasprintf("/containers/%s/json", eid);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
 	const struct lo2_json *cfg, *env;
 	const char *name;
 	int64_t n = 0;
-	int ret = -1;
 
 	memset(ci, 0, sizeof(*ci));
-	if (engine_call(e, &r, &resp, err, "inspect container %s", id) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "container inspect", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "container inspect", &doc, err, "inspect container %s", id) < 0)
+		return -1;
 	ci->id = engine_json_strdup(doc, "Id");
 	name = lo2_json_str(lo2_json_get(doc, "Name"));
 	ci->name = xstrdup(name ? (name[0] == '/' ? name + 1 : name) : "");
@@ -593,11 +574,8 @@ int engine_container_inspect(struct engine *e, const char *id, struct engine_con
 	read_state(lo2_json_get(doc, "State"), ci);
 	read_networks(lo2_json_path(doc, "NetworkSettings", "Networks", NULL), ci);
 	read_ports(lo2_json_path(doc, "NetworkSettings", "Ports", NULL), ci);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_container_info_free(struct engine_container_info *ci)
@@ -645,27 +623,19 @@ static void read_summary(const struct lo2_json *c, struct engine_container_summa
 int engine_container_list(struct engine *e, const struct lo2_strv *filters, bool all,
                           struct engine_container_list *out, struct lo2_err *err)
 {
-	lo2_autofree char *fj = engine_filters_json(filters);
-	lo2_autofree char *ef = engine_escape(fj);
-	lo2_autofree char *path = xasprintf("/containers/json?all=%d&filters=%s", all ? 1 : 0, ef);
+	lo2_autofree char *fq = engine_filters_query(filters);
+	lo2_autofree char *path = xasprintf("/containers/json?all=%d&%s", all ? 1 : 0, fq);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "list containers") < 0)
-		goto out;
-	if (engine_resp_json(&resp, "container list", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "container list", &doc, err, "list containers") < 0)
+		return -1;
 	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
 	for (size_t i = 0; i < lo2_json_len(doc); i++)
 		read_summary(lo2_json_at(doc, i), &out->v[out->n++]);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_container_list_free(struct engine_container_list *l)

@@ -191,25 +191,19 @@ static void copy_str(char *dst, size_t n, const struct lo2_json *doc, const char
 static int read_version(struct engine *e, struct lo2_err *err)
 {
 	struct ereq r = {.path = "/version", .unversioned = true, .timeout_ms = 30000};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	int ret = -1;
 
-	if (engine_call(e, &r, &resp, err, "read version of engine %s", engine_display(e)) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "engine /version", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "engine /version", &doc, err, "read version of engine %s",
+	                     engine_display(e)) < 0)
+		return -1;
 	copy_str(e->ver.version, sizeof(e->ver.version), doc, "Version");
 	copy_str(e->ver.api_version, sizeof(e->ver.api_version), doc, "ApiVersion");
 	copy_str(e->ver.min_api_version, sizeof(e->ver.min_api_version), doc, "MinAPIVersion");
 	copy_str(e->ver.os, sizeof(e->ver.os), doc, "Os");
 	copy_str(e->ver.arch, sizeof(e->ver.arch), doc, "Arch");
 	copy_str(e->ver.kernel, sizeof(e->ver.kernel), doc, "KernelVersion");
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 /* The version rule: the lower of the engine's maximum and lo2's newest, never below the
@@ -336,27 +330,21 @@ int engine_ping(struct engine *e, struct lo2_err *err)
 int engine_info(struct engine *e, struct engine_info *out, struct lo2_err *err)
 {
 	struct ereq r = {.path = "/info"};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
 	int64_t n = 0;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "read info of engine %s", engine_display(e)) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "engine /info", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "engine /info", &doc, err, "read info of engine %s", engine_display(e)) <
+	    0)
+		return -1;
 	copy_str(out->driver, sizeof(out->driver), doc, "Driver");
 	copy_str(out->cgroup_version, sizeof(out->cgroup_version), doc, "CgroupVersion");
 	out->system_time_ns = engine_parse_time(lo2_json_str(lo2_json_get(doc, "SystemTime")));
 	if (lo2_json_int(lo2_json_get(doc, "NCPU"), &n))
 		out->ncpu = (int)n;
 	lo2_json_int(lo2_json_get(doc, "MemTotal"), &out->mem_total);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 int engine_clock_offset(struct engine *e, int64_t *offset_ns, struct lo2_err *err)
@@ -375,6 +363,14 @@ int engine_clock_offset(struct engine *e, int64_t *offset_ns, struct lo2_err *er
 }
 
 /* ---- helpers shared by the resource files ---- */
+
+char *engine_filters_query(const struct lo2_strv *filters)
+{
+	lo2_autofree char *json = engine_filters_json(filters);
+	lo2_autofree char *esc = engine_escape(json);
+
+	return xasprintf("filters=%s", esc);
+}
 
 char *engine_filters_json(const struct lo2_strv *filters)
 {

@@ -68,10 +68,9 @@ int engine_events(struct engine *e, const struct engine_events_opts *o, engine_e
 		lo2_buf_printf(&path, "until=%s&", t);
 	}
 	if (o->filters && o->filters->n > 0) {
-		lo2_autofree char *fj = engine_filters_json(o->filters);
-		lo2_autofree char *ef = engine_escape(fj);
+		lo2_autofree char *fq = engine_filters_query(o->filters);
 
-		lo2_buf_printf(&path, "filters=%s", ef);
+		lo2_buf_puts(&path, fq);
 	}
 	r.path = path.data;
 	ret = engine_call(e, &r, NULL, err, "read events of engine %s", engine_display(e));

@@ -13,16 +13,12 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 	lo2_autofree char *esc = engine_escape(ref);
 	lo2_autofree char *path = xasprintf("/images/%s/json", esc);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
 	const struct lo2_json *tags;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "inspect image %s", ref) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "image inspect", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "image inspect", &doc, err, "inspect image %s", ref) < 0)
+		return -1;
 	out->id = engine_json_strdup(doc, "Id");
 	out->created = engine_json_strdup(doc, "Created");
 	lo2_json_int(lo2_json_get(doc, "Size"), &out->size);
@@ -31,11 +27,8 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 		if (lo2_json_str(lo2_json_at(tags, i)))
 			lo2_strv_push(&out->tags, lo2_json_str(lo2_json_at(tags, i)));
 	engine_json_kvv(lo2_json_path(doc, "Config", "Labels", NULL), &out->labels);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_image_info_free(struct engine_image_info *i)

@@ -61,9 +61,12 @@ int engine_http_error(const struct eresp *resp, struct lo2_err *err, const char 
  * err carries the context (printf-style) first. resp may be NULL when the body is not needed. */
 int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Parses resp's body as JSON, naming `what` on error. */
-int engine_resp_json(const struct eresp *resp, const char *what, struct lo2_json **doc, struct lo2_err *err);
-
+/* engine_call, then the body parsed as JSON (named `what` in a parse error); the response is
+ * freed. *doc: free with lo2_json_free (NULL on failure). */
+int engine_call_json(struct engine *e, const struct ereq *r, const char *what, struct lo2_json **doc,
+                     struct lo2_err *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* "filters=<the filters as URL-escaped JSON>" for a query string (caller frees). */
+char *engine_filters_query(const struct lo2_strv *filters);
 /* URL-escapes s (caller frees). */
 char *engine_escape(const char *s);
 /* "v1.41" reading of a version string: fills minor for "1.NN"; -1 when malformed. */

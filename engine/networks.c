@@ -58,9 +58,7 @@ int engine_network_create(struct engine *e, const struct engine_network_spec *s,
 	struct lo2_jw *w = lo2_jw_new(NULL);
 	lo2_autofree char *body = NULL;
 	struct ereq r = {.method = "POST", .path = "/networks/create"};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	int ret = -1;
 
 	lo2_jw_obj(w);
 	lo2_jw_key(w, "Name");
@@ -82,18 +80,12 @@ int engine_network_create(struct engine *e, const struct engine_network_spec *s,
 	lo2_jw_obj_end(w);
 	body = lo2_jw_finish(w, NULL);
 	r.json = body;
-	if (engine_call(e, &r, &resp, err, "create network %s", s->name) < 0)
-		goto out;
-	if (id_out != NULL) {
-		if (engine_resp_json(&resp, "network create response", &doc, err) < 0)
-			goto out;
+	if (engine_call_json(e, &r, "network create response", &doc, err, "create network %s", s->name) < 0)
+		return -1;
+	if (id_out != NULL)
 		*id_out = engine_json_strdup(doc, "Id");
-	}
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 static void read_network(const struct lo2_json *doc, struct engine_network_info *out)
@@ -115,21 +107,14 @@ int engine_network_inspect(struct engine *e, const char *name, struct engine_net
 	lo2_autofree char *en = engine_escape(name);
 	lo2_autofree char *path = xasprintf("/networks/%s", en);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "inspect network %s", name) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "network inspect", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "network inspect", &doc, err, "inspect network %s", name) < 0)
+		return -1;
 	read_network(doc, out);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_network_info_free(struct engine_network_info *n)
@@ -147,27 +132,19 @@ void engine_network_info_free(struct engine_network_info *n)
 int engine_network_list(struct engine *e, const struct lo2_strv *filters, struct engine_network_list *out,
                         struct lo2_err *err)
 {
-	lo2_autofree char *fj = engine_filters_json(filters);
-	lo2_autofree char *ef = engine_escape(fj);
-	lo2_autofree char *path = xasprintf("/networks?filters=%s", ef);
+	lo2_autofree char *fq = engine_filters_query(filters);
+	lo2_autofree char *path = xasprintf("/networks?%s", fq);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "list networks") < 0)
-		goto out;
-	if (engine_resp_json(&resp, "network list", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "network list", &doc, err, "list networks") < 0)
+		return -1;
 	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
 	for (size_t i = 0; i < lo2_json_len(doc); i++)
 		read_network(lo2_json_at(doc, i), &out->v[out->n++]);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_network_list_free(struct engine_network_list *l)

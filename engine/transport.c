@@ -420,36 +420,51 @@ int engine_http_error(const struct eresp *resp, struct lo2_err *err, const char 
 	return -1;
 }
 
+/* engine_call with its context already formatted. */
+static int call_ctx(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err,
+                    const char *ctx)
+{
+	if (engine_request(e, r, resp, err) < 0)
+		return lo2_err_prefix(err, "%s", ctx);
+	if (!is_2xx(resp->status) && resp->status != 304)
+		return engine_http_error(resp, err, "%s", ctx);
+	return 0;
+}
+
 int engine_call(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err,
                 const char *fmt, ...)
 {
 	struct eresp local;
-	struct eresp *rp = resp ? resp : &local;
 	char ctx[1024];
 	va_list ap;
-	int ret = -1;
+	int ret;
 
 	va_start(ap, fmt);
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
-	if (engine_request(e, r, rp, err) < 0) {
-		lo2_err_prefix(err, "%s", ctx);
-		goto out;
-	}
-	if (!is_2xx(rp->status) && rp->status != 304) {
-		engine_http_error(rp, err, "%s", ctx);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (rp == &local)
+	ret = call_ctx(e, r, resp ? resp : &local, err, ctx);
+	if (resp == NULL)
 		eresp_free(&local);
 	return ret;
 }
 
-int engine_resp_json(const struct eresp *resp, const char *what, struct lo2_json **doc, struct lo2_err *err)
+int engine_call_json(struct engine *e, const struct ereq *r, const char *what, struct lo2_json **doc,
+                     struct lo2_err *err, const char *fmt, ...)
 {
-	return lo2_json_parse(resp->body.data ? resp->body.data : "", what, doc, err);
+	struct eresp resp;
+	char ctx[1024];
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	va_end(ap);
+	*doc = NULL;
+	ret = call_ctx(e, r, &resp, err, ctx);
+	if (ret == 0)
+		ret = lo2_json_parse(resp.body.data ? resp.body.data : "", what, doc, err);
+	eresp_free(&resp);
+	return ret;
 }
 
 char *engine_escape(const char *s)

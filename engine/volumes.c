@@ -38,21 +38,14 @@ int engine_volume_inspect(struct engine *e, const char *name, struct engine_volu
 	lo2_autofree char *en = engine_escape(name);
 	lo2_autofree char *path = xasprintf("/volumes/%s", en);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "inspect volume %s", name) < 0)
-		goto out;
-	if (engine_resp_json(&resp, "volume inspect", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "volume inspect", &doc, err, "inspect volume %s", name) < 0)
+		return -1;
 	read_volume(doc, out);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_volume_info_free(struct engine_volume_info *v)
@@ -69,29 +62,21 @@ void engine_volume_info_free(struct engine_volume_info *v)
 int engine_volume_list(struct engine *e, const struct lo2_strv *filters, struct engine_volume_list *out,
                        struct lo2_err *err)
 {
-	lo2_autofree char *fj = engine_filters_json(filters);
-	lo2_autofree char *ef = engine_escape(fj);
-	lo2_autofree char *path = xasprintf("/volumes?filters=%s", ef);
+	lo2_autofree char *fq = engine_filters_query(filters);
+	lo2_autofree char *path = xasprintf("/volumes?%s", fq);
 	struct ereq r = {.path = path};
-	struct eresp resp;
 	struct lo2_json *doc = NULL;
 	const struct lo2_json *vols;
-	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (engine_call(e, &r, &resp, err, "list volumes") < 0)
-		goto out;
-	if (engine_resp_json(&resp, "volume list", &doc, err) < 0)
-		goto out;
+	if (engine_call_json(e, &r, "volume list", &doc, err, "list volumes") < 0)
+		return -1;
 	vols = lo2_json_get(doc, "Volumes");
 	out->v = xcalloc(lo2_json_len(vols) + 1, sizeof(*out->v));
 	for (size_t i = 0; i < lo2_json_len(vols); i++)
 		read_volume(lo2_json_at(vols, i), &out->v[out->n++]);
-	ret = 0;
-out:
 	lo2_json_free(doc);
-	eresp_free(&resp);
-	return ret;
+	return 0;
 }
 
 void engine_volume_list_free(struct engine_volume_list *l)
