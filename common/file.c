@@ -2,7 +2,9 @@
 #include "common/file.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -129,4 +131,51 @@ int lo2_read_file(const char *path, size_t max, char **out, size_t *len, struct 
 	if (len)
 		*len = n;
 	return 0;
+}
+
+static int walk(const char *dir, const char *rel, int depth,
+                int (*fn)(void *user, const char *path, const char *rel, struct lo2_err *err), void *user,
+                struct lo2_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	if (d == NULL)
+		return lo2_err_errno(err, errno, "read folder %s", dir);
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		lo2_autofree char *path = NULL, *r = NULL;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		r = rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 32)
+			ret = walk(path, r, depth + 1, fn, user, err);
+		else if (S_ISREG(st.st_mode))
+			ret = fn(user, path, r, err);
+	}
+	closedir(d);
+	return ret;
+}
+
+int lo2_walk_files(const char *dir,
+                   int (*fn)(void *user, const char *path, const char *rel, struct lo2_err *err), void *user,
+                   struct lo2_err *err)
+{
+	return walk(dir, NULL, 0, fn, user, err);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+void lo2_rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

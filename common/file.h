@@ -20,4 +20,13 @@ int lo2_fsync_parent(const char *path, struct lo2_err *err);
 /* A temp name beside path, unique per process and call: "<path>.tmp.<pid>.<n>" (caller frees). */
 char *lo2_tmp_name(const char *path);
 
+/* Calls fn for every regular file under dir, recursively (symlinks not followed, names starting
+ * with '.' skipped, at most 32 levels), with its path and its path relative to dir ("a/b.txt").
+ * fn returns -1 (err set) to stop. A folder that cannot be read is an error naming it. */
+int lo2_walk_files(const char *dir,
+                   int (*fn)(void *user, const char *path, const char *rel, struct lo2_err *err), void *user,
+                   struct lo2_err *err);
+/* Removes path and everything under it (symlinks not followed); a missing path is no error. */
+void lo2_rm_rf(const char *path);
+
 #endif

@@ -1,6 +1,5 @@
 /* driver.c - the experiment driver (see driver.h). The run's folder is laid out as the LO2
  * dataset; run_log.log keeps the original's lines; run.json is rewritten after every test. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -266,32 +265,18 @@ out:
 
 /* ---- one test ---- */
 
-static int list_files(struct run_test *t, const char *root, const char *rel, struct lo2_err *err)
+struct file_rec {
+	struct run_test *t;
+	const char *root;
+};
+
+/* Records a finished file of a test (temporary files of a sink still open are not files yet). */
+static int add_file(void *user, const char *path, const char *rel, struct lo2_err *err)
 {
-	lo2_autofree char *full = xasprintf("%s/%s", root, rel);
-	DIR *d = opendir(full);
-	struct dirent *de;
-	int ret = 0;
+	struct file_rec *fr = user;
+	lo2_autofree char *r = xasprintf("%s/%s", fr->t->tag, rel);
 
-	if (d == NULL)
-		return lo2_err_errno(err, errno, "list %s", full);
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		lo2_autofree char *r = NULL, *f = NULL;
-		struct stat st;
-
-		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp."))
-			continue;
-		r = xasprintf("%s/%s", rel, de->d_name);
-		f = xasprintf("%s/%s", root, r);
-		if (lstat(f, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			ret = list_files(t, root, r, err);
-		else if (S_ISREG(st.st_mode))
-			ret = run_manifest_add_file(t, root, r, err);
-	}
-	closedir(d);
-	return ret;
+	return strstr(rel, ".tmp.") ? 0 : run_manifest_add_file(fr->t, fr->root, r, err);
 }
 
 static void fetch_metrics(struct ctx *x, struct run_test *t, const char *mdir)
@@ -437,7 +422,8 @@ static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
 	    (long long)(t->start_ns / LO2_NS_PER_SEC), (long long)(t->end_ns / LO2_NS_PER_SEC), lines);
 	fetch_metrics(x, t, mdir);
 	fetch_traces(x, t, mdir);
-	if (fetch_write_last_fetch_time(mdir, t->end_ns, err) < 0 || list_files(t, x->dir, t->tag, err) < 0)
+	if (fetch_write_last_fetch_time(mdir, t->end_ns, err) < 0 ||
+	    lo2_walk_files(tdir, add_file, &(struct file_rec){t, x->dir}, err) < 0)
 		return -1;
 	t->collect_s = (double)(lo2_now_ns() - t->end_ns) / 1e9;
 	t->status = RUN_TEST_COMPLETE;
@@ -453,54 +439,12 @@ static void pause_for(struct ctx *x, int seconds)
 		lo2_sleep_ns(100 * 1000 * 1000);
 }
 
-/* Removes the temporary files (never complete) that a killed session left under dir; returns
- * how many. */
-static int remove_partial(const char *dir)
+/* Removes one temporary file (never complete) that a killed session left; counts it. */
+static int remove_partial(void *user, const char *path, const char *rel, struct lo2_err *err)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		lo2_autofree char *p = NULL;
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		if (lstat(p, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			n += remove_partial(p);
-		else if (strstr(de->d_name, ".tmp.") && unlink(p) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-/* Removes a test's folder left by an interrupted session (it is redone from scratch). */
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		lo2_autofree char *p = NULL;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", path, de->d_name);
-		remove_tree(p);
-	}
-	closedir(d);
-	rmdir(path);
+	if (strstr(rel, ".tmp.") && unlink(path) == 0)
+		(*(int *)user)++;
+	return 0;
 }
 
 static int tests(struct ctx *x, struct lo2_err *err)
@@ -516,7 +460,7 @@ static int tests(struct ctx *x, struct lo2_err *err)
 			lo2_autofree char *old = xasprintf("%s/%s", x->dir, t->tag);
 
 			say(x, "Redoing the incomplete test of tag '%s'", t->tag);
-			remove_tree(old);
+			lo2_rm_rf(old);
 			run_test_reset(t);
 		}
 		if (x->h->progress) {
@@ -665,7 +609,9 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 	say(&x, "%s run with seed %" PRIu64 ", %zu tests", resume_dir ? "Resuming" : "Starting", x.m.seed,
 	    x.m.n_tests);
 	if (resume_dir) {
-		int partial = remove_partial(x.dir);
+		int partial = 0;
+
+		lo2_walk_files(x.dir, remove_partial, &partial, NULL);
 
 		if (partial > 0)
 			say(&x, "Removed %d partial files of the interrupted session", partial);

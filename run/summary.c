@@ -1,11 +1,12 @@
 /* summary.c - counting what a run folder holds (see summary.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/file.h"
 #include "common/mem.h"
 #include "common/sha256.h"
 #include "common/sink.h"
@@ -43,33 +44,19 @@ static char *log_container(const char *path)
 	return NULL;
 }
 
-static int count_between(const char *dir, struct run_summary *s, struct lo2_err *err)
+static int count_between_file(void *user, const char *path, const char *rel, struct lo2_err *err)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int ret = 0;
+	struct run_summary *s = user;
+	lo2_autofree char *name = strstr(rel, ".tmp.") ? NULL : log_container(path);
+	uint64_t lines = 0;
 
-	if (d == NULL)
+	if (name == NULL)
 		return 0;
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		lo2_autofree char *p = xasprintf("%s/%s", dir, de->d_name), *name = NULL;
-		uint64_t lines = 0;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (de->d_type == DT_DIR) {
-			ret = count_between(p, s, err);
-			continue;
-		}
-		name = log_container(de->d_name);
-		if (name == NULL || strstr(de->d_name, ".tmp."))
-			continue;
-		ret = lo2_gzip_read(p, count_nl, &lines, err);
-		add_lines(&s->container_lines, name, lines);
-		s->between_lines += lines;
-	}
-	closedir(d);
-	return ret;
+	if (lo2_gzip_read(path, count_nl, &lines, err) < 0)
+		return -1;
+	add_lines(&s->container_lines, name, lines);
+	s->between_lines += lines;
+	return 0;
 }
 
 static int summarize_test(const char *dir, const struct run_test *t, struct run_summary *s,
@@ -120,7 +107,7 @@ int run_summary_read(const char *dir, struct run_summary *s, struct lo2_err *err
 	for (size_t i = 0; i < m.n_tests; i++, s->n++)
 		if (summarize_test(dir, &m.tests[i], s, &s->tests[i], err) < 0)
 			goto out;
-	ret = count_between(between, s, err);
+	ret = access(between, F_OK) == 0 ? lo2_walk_files(between, count_between_file, s, err) : 0;
 out:
 	run_manifest_free(&m);
 	return ret;

@@ -1,11 +1,10 @@
 /* tags.c - Locust tag discovery as the original driver did it (grep for
  * `@tag('error', ..., '<name>')`), but with a small tokenizer instead of a regex so both quote
  * styles, spaces and multi-line decorators work, and hostile names are refused. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/file.h"
@@ -97,35 +96,15 @@ int run_tags_from_source(const char *text, const char *file, struct lo2_strv *ta
 	return 0;
 }
 
-static int scan(const char *dir, struct lo2_strv *tags, int depth, struct lo2_err *err)
+static int scan_file(void *user, const char *path, const char *rel, struct lo2_err *err)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int ret = 0;
+	lo2_autofree char *text = NULL;
 
-	if (d == NULL)
-		return lo2_err_errno(err, errno, "read locustfile folder %s", dir);
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		lo2_autofree char *path = NULL;
-		struct stat st;
-
-		if (de->d_name[0] == '.')
-			continue;
-		path = xasprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode) && depth < 16) {
-			ret = scan(path, tags, depth + 1, err);
-		} else if (S_ISREG(st.st_mode) && lo2_str_has_suffix(de->d_name, ".py")) {
-			lo2_autofree char *text = NULL;
-
-			ret = lo2_read_file(path, SOURCE_MAX, &text, NULL, err);
-			if (ret == 0)
-				ret = run_tags_from_source(text, path, tags, err);
-		}
-	}
-	closedir(d);
-	return ret;
+	if (!lo2_str_has_suffix(rel, ".py"))
+		return 0;
+	if (lo2_read_file(path, SOURCE_MAX, &text, NULL, err) < 0)
+		return -1;
+	return run_tags_from_source(text, path, user, err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -137,8 +116,10 @@ int run_tags_discover(const char *dir, struct lo2_strv *tags, struct lo2_err *er
 {
 	struct lo2_strv found = {0};
 
+	if (access(dir, R_OK | X_OK) != 0)
+		return lo2_err_errno(err, errno, "read locustfile folder %s", dir);
 	lo2_strv_push(&found, "correct");
-	if (scan(dir, &found, 0, err) < 0) {
+	if (lo2_walk_files(dir, scan_file, &found, err) < 0) {
 		lo2_strv_free(&found);
 		return -1;
 	}

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,6 +16,7 @@
 #include <zlib.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/mem.h"
 #include "engine/engine.h"
 
@@ -242,14 +242,9 @@ char *tu_tmpdir(void)
 	return t;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 void tu_rm_rf(const char *path)
 {
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	lo2_rm_rf(path);
 }
 
 char *tu_read(const char *path, size_t *len)
