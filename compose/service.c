@@ -102,28 +102,28 @@ static int k_mem_limit(struct pctx *c, struct compose_service *s, const struct c
 	return compose_get_size(c, n, path, &s->mem_limit);
 }
 
-static int k_labels(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
-                    const char *path)
+/* A map (or a list of "k=v") into dst, values "" where none is given. */
+static int kv_into(struct pctx *c, const struct compose_ynode *n, const char *path, struct lo2_kvv *dst)
 {
 	struct lo2_kvv kv = {0};
 	int ret = compose_get_kv(c, n, path, '=', &kv);
 
 	for (size_t i = 0; ret == 0 && i < kv.n; i++)
-		lo2_kvv_set(&s->labels, kv.v[i].key, kv.v[i].val ? kv.v[i].val : "");
+		lo2_kvv_set(dst, kv.v[i].key, kv.v[i].val ? kv.v[i].val : "");
 	lo2_kvv_free(&kv);
 	return ret;
+}
+
+static int k_labels(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                    const char *path)
+{
+	return kv_into(c, n, path, &s->labels);
 }
 
 static int k_sysctls(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                      const char *path)
 {
-	struct lo2_kvv kv = {0};
-	int ret = compose_get_kv(c, n, path, '=', &kv);
-
-	for (size_t i = 0; ret == 0 && i < kv.n; i++)
-		lo2_kvv_set(&s->sysctls, kv.v[i].key, kv.v[i].val ? kv.v[i].val : "");
-	lo2_kvv_free(&kv);
-	return ret;
+	return kv_into(c, n, path, &s->sysctls);
 }
 
 static int k_extra_hosts(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
