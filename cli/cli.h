@@ -3,6 +3,7 @@
 #ifndef LO2_CLI_H
 #define LO2_CLI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "common/err.h"
@@ -27,6 +28,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_engine_open(const char *host, struct engine **out);
 /* True when argv has -h or --help anywhere before "--". */
 bool cli_wants_help(int argc, char **argv);
+/* SIGINT, SIGTERM and SIGHUP: the first sets *flag (the work stops and cleans up); a second
+ * prints the cancel message and exits at once with 130. */
+void cli_cancel_signals(atomic_bool *flag);
+/* What a second signal prints ("lo2: ..."; a newline is added): what it leaves behind. */
+void cli_cancel_message(const char *msg);
 
 /* Commands, one file each (cmd_<group>.c). */
 int cmd_version(int argc, char **argv);

@@ -3,7 +3,6 @@
  * exports a whole project instead (cli_logs_project). */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,13 +11,9 @@
 #include "common/sink.h"
 #include "common/time.h"
 #include "engine/engine.h"
+#include "run/follow.h"
 
 static atomic_bool interrupted;
-
-static void on_signal(int sig)
-{
-	atomic_store(&interrupted, true);
-}
 
 static void usage(FILE *f)
 {
@@ -32,7 +27,8 @@ static void usage(FILE *f)
 	        "      --since T       first instant, inclusive (unix seconds with fraction, or RFC 3339)\n"
 	        "      --until T       last instant, inclusive\n"
 	        "  -t, --timestamps    prefix each line with the engine's RFC 3339 nanosecond timestamp\n"
-	        "  -F, --follow        keep streaming until the container stops or Ctrl-C\n"
+	        "  -F, --follow        keep streaming until the container stops (across its restarts by the\n"
+	        "                      engine) or a signal (SIGINT, SIGTERM, SIGHUP: the file is completed)\n"
 	        "  -H, --host HOST     engine address (default: $DOCKER_HOST)\n");
 }
 
@@ -75,6 +71,57 @@ static void stdout_abort(struct lo2_sink *s)
 
 static const struct lo2_sink_ops stdout_ops = {stdout_write, stdout_commit, stdout_abort};
 
+struct follow_out {
+	struct lo2_sink *sink;
+	bool timestamps;
+};
+
+static int follow_line(void *user, const struct run_follow_line *l, struct lo2_err *err)
+{
+	struct follow_out *fo = user;
+
+	if (fo->timestamps && (lo2_sink_write(fo->sink, l->ts_text, strlen(l->ts_text), err) < 0 ||
+	                       lo2_sink_write(fo->sink, " ", 1, err) < 0))
+		return -1;
+	return lo2_sink_write(fo->sink, l->data, l->len, err);
+}
+
+static void follow_info(void *user, const struct engine_container_info *ci)
+{
+	const char *size = lo2_kvv_get(&ci->log_opts, "max-size");
+
+	if (size && size[0] && strcmp(size, "-1") != 0)
+		fprintf(
+		    stderr,
+		    "lo2: warning: the log of %s rotates (%s max-size=%s): when it rotates faster than it is "
+		    "read, the engine skips lines; lo2 drops any line the engine sends twice\n",
+		    ci->name, ci->log_type ? ci->log_type : "?", size);
+}
+
+/* --follow: across stream ends and restarts by the engine, without a line twice. */
+static int follow(struct engine *e, const char *id, const struct engine_logs_opts *o, struct lo2_sink *sink,
+                  struct lo2_err *err)
+{
+	struct follow_out fo = {.sink = sink, .timestamps = o->timestamps};
+	struct run_follow_stats st = {0};
+	struct run_follow_opts ro = {.id = id,
+	                             .name = id,
+	                             .since_ns = o->since_ns,
+	                             .until_ns = o->until_ns ? o->until_ns + 1 : 0,
+	                             .follow = true,
+	                             .restarts = RUN_FOLLOW_WHILE_RESTARTING,
+	                             .fn = follow_line,
+	                             .user = &fo,
+	                             .on_info = follow_info,
+	                             .stats = &st};
+	int rc = run_follow_run(e, &ro, &interrupted, err);
+
+	if (st.replayed)
+		fprintf(stderr, "lo2: %llu lines the engine sent again after a reconnect were dropped\n",
+		        (unsigned long long)st.replayed);
+	return rc;
+}
+
 static int export(const char *host, const char *id, const char *out, struct engine_logs_opts *o)
 {
 	struct lo2_sink stdout_sink = {.ops = &stdout_ops};
@@ -89,16 +136,15 @@ static int export(const char *host, const char *id, const char *out, struct engi
 		sink = &stdout_sink;
 	else if (lo2_sink_open_path(out, &sink, &err) < 0)
 		goto fail;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	cli_cancel_message("lo2: second signal: exiting now; the output is incomplete");
+	cli_cancel_signals(&interrupted);
 	o->cancel = &interrupted;
-	if (engine_container_logs_to_sink(e, id, o, sink, &err) < 0) {
-		/* A follow stopped by Ctrl-C keeps what it has; any other failure keeps nothing. */
-		if (!(o->follow && err.kind == LO2_E_CANCELLED)) {
-			lo2_sink_abort(sink == &stdout_sink ? NULL : sink);
-			sink = NULL;
-			goto fail;
-		}
+	/* A follow stopped by a signal keeps what it has; any other failure keeps nothing. */
+	if ((o->follow ? follow(e, id, o, sink, &err) : engine_container_logs_to_sink(e, id, o, sink, &err)) <
+	    0) {
+		lo2_sink_abort(sink == &stdout_sink ? NULL : sink);
+		sink = NULL;
+		goto fail;
 	}
 	if (sink != &stdout_sink && lo2_sink_commit(sink, &err) < 0)
 		goto fail;

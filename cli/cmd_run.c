@@ -52,11 +52,6 @@ int cmd_tags(int argc, char **argv)
 
 static atomic_bool run_cancel;
 
-static void on_stop_signal(int sig)
-{
-	atomic_store(&run_cancel, true);
-}
-
 /* The TTY status line: run i/N, test k/M, tag, elapsed/planned for the test and the run,
  * redrawn every second by a ticker thread; log lines are printed above it. */
 struct progress_state {
@@ -106,6 +101,18 @@ static void print_log(void *user, const char *line)
 	if (p->tty)
 		draw(p);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* A second signal leaves the stack running: say so, and how to go on. */
+static void on_started(void *user, const char *dir, const char *project)
+{
+	char msg[900];
+
+	snprintf(msg, sizeof(msg),
+	         "lo2: second signal: exiting now; the stack of project %s is left running.\n"
+	         "lo2: resume with: lo2 run --resume %s",
+	         project, dir);
+	cli_cancel_message(msg);
 }
 
 static void print_progress(void *user, size_t k, size_t n, const char *tag, int planned_s, int run_left_s)
@@ -184,8 +191,11 @@ int cmd_run(int argc, char **argv)
 	bool dry = false;
 	struct progress_state ps = {.tty = isatty(2), .lock = PTHREAD_MUTEX_INITIALIZER, .runs = 1};
 	pthread_t tick;
-	struct run_hooks hooks = {
-	    .log = print_log, .progress = print_progress, .user = &ps, .cancel = &run_cancel};
+	struct run_hooks hooks = {.log = print_log,
+	                          .progress = print_progress,
+	                          .started = on_started,
+	                          .user = &ps,
+	                          .cancel = &run_cancel};
 	struct engine *e = NULL;
 	int ret = CLI_OK;
 
@@ -229,15 +239,14 @@ int cmd_run(int argc, char **argv)
 		return cli_usage_error("run",
 		                       "--runs with --resume or --output: each run needs its own folder");
 	}
-	signal(SIGINT, on_stop_signal);
-	signal(SIGTERM, on_stop_signal);
+	cli_cancel_signals(&run_cancel);
 	if (cli_engine_open(NULL, &e) < 0) {
 		run_config_free(&c);
 		return CLI_FAIL;
 	}
 	ps.runs = c.runs;
-	if (ps.tty)
-		pthread_create(&tick, NULL, ticker, &ps);
+	if (ps.tty && pthread_create(&tick, NULL, ticker, &ps) != 0)
+		ps.tty = false; /* no status line, plain lines only */
 	for (int r = 0; r < c.runs && ret == CLI_OK && !atomic_load(&run_cancel); r++) {
 		char *dir = NULL;
 
@@ -248,10 +257,14 @@ int cmd_run(int argc, char **argv)
 		pthread_mutex_unlock(&ps.lock);
 		if (c.runs > 1)
 			fprintf(stderr, "lo2: run %d/%d\n", r + 1, c.runs);
-		if (run_execute(e, &c, resume, &hooks, &dir, &err) < 0)
+		if (run_execute(e, &c, resume, &hooks, &dir, &err) < 0) {
 			ret = cli_fail(&err);
-		else
+			if (dir && access(dir, F_OK) == 0)
+				fprintf(stderr, "lo2: the run is in %s; resume with: lo2 run --resume %s\n",
+				        dir, dir);
+		} else {
 			printf("%s\n", dir);
+		}
 		free(dir);
 	}
 	if (ps.tty) {
@@ -294,7 +307,9 @@ int cmd_summary(int argc, char **argv)
 	printf("\n%-44s %10s\n", "container", "lines");
 	for (size_t i = 0; i < s.container_lines.n; i++)
 		printf("%-44s %10s\n", s.container_lines.v[i].key, s.container_lines.v[i].val);
-	printf("(%" PRIu64 " of them outside every test, in _between/)\n", s.between_lines);
+	printf("(%" PRIu64 " of them outside every test, in _between/; %" PRIu64
+	       " in tests cut short, in <tag>.incomplete-<n>/)\n",
+	       s.between_lines, s.incomplete_lines);
 	printf("checksums: %s\n", s.bad_checksums ? "MISMATCH" : "all files match run.json");
 	run_summary_free(&s);
 	return s.bad_checksums ? CLI_FAIL : CLI_OK;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,9 @@ static int parse_rfc3339(const char *s, int64_t *ns)
 	if (*p != '\0')
 		return -1;
 	t = timegm(&tm);
-	if (t == (time_t)-1)
+	/* ns since the epoch in int64 reach 1677..2262; "0001-01-01T00:00:00Z" (the engine's and
+	 * Prometheus's zero time) and other far dates are not times lo2 can hold */
+	if (t == (time_t)-1 || (int64_t)t - off < -9223372035LL || (int64_t)t - off > 9223372035LL)
 		return -1;
 	*ns = ((int64_t)t - off) * LO2_NS_PER_SEC + frac;
 	return 0;
@@ -137,4 +140,80 @@ void lo2_sleep_ns(int64_t ns)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* ---- Go durations ---- */
+
+static int64_t unit_ns(const char *u, size_t n)
+{
+	static const struct {
+		const char *name;
+		int64_t ns;
+	} units[] = {{"ns", 1},
+	             {"us", 1000},
+	             {"\xc2\xb5s", 1000},
+	             {"ms", 1000000},
+	             {"s", 1000000000},
+	             {"m", 60 * INT64_C(1000000000)},
+	             {"h", 3600 * INT64_C(1000000000)},
+	             {"d", 86400 * INT64_C(1000000000)},
+	             {"w", 7 * 86400 * INT64_C(1000000000)}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].name) == n && strncmp(units[i].name, u, n) == 0)
+			return units[i].ns;
+	return 0;
+}
+
+static int bad_duration(const char *s, struct lo2_err *err)
+{
+	return lo2_err_set(err, LO2_E_INVALID,
+	                   "invalid duration \"%.100s\" (expected e.g. 30s, 1m30s, 500ms)", s);
+}
+
+/* One "<number><unit>" term at *p; adds its ns to *total. */
+static int duration_term(const char **p, const char *s, double *total, struct lo2_err *err)
+{
+	char *end;
+	double v;
+	const char *u;
+	int64_t mul;
+
+	if (!isdigit((unsigned char)**p) && **p != '.')
+		return bad_duration(s, err);
+	v = strtod(*p, &end);
+	if (end == *p)
+		return bad_duration(s, err);
+	u = end;
+	while (*end && !isdigit((unsigned char)*end) && *end != '.')
+		end++;
+	mul = unit_ns(u, (size_t)(end - u));
+	if (mul == 0)
+		return bad_duration(s, err);
+	*total += v * (double)mul;
+	*p = end;
+	return 0;
+}
+
+int lo2_duration_parse(const char *s, int64_t *ns, struct lo2_err *err)
+{
+	const char *p = s;
+	double total = 0;
+	bool neg = false;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (strcmp(p, "0") == 0) {
+		*ns = 0;
+		return 0;
+	}
+	if (*p == '\0')
+		return bad_duration(s, err);
+	while (*p)
+		if (duration_term(&p, s, &total, err) < 0)
+			return -1;
+	if (total > 9.2e18)
+		return bad_duration(s, err);
+	*ns = (int64_t)(total + 0.5) * (neg ? -1 : 1);
+	return 0;
 }

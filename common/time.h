@@ -20,6 +20,9 @@ int lo2_time_parse(const char *s, int64_t *ns, struct lo2_err *err);
 void lo2_time_fmt_unix(int64_t ns, char *out, size_t outsz);
 /* RFC 3339 UTC with `digits` fraction digits (0, 3, 6 or 9): "2025-02-16T22:55:05.123456Z". */
 void lo2_time_fmt_rfc3339(int64_t ns, int digits, char *out, size_t outsz);
+/* Go duration syntax ("1m30s", "500ms", "1.5h", also "d" and "w"; "0" alone) to ns; an error
+ * names the text. */
+int lo2_duration_parse(const char *s, int64_t *ns, struct lo2_err *err);
 /* Sleeps ns, restarting on EINTR. */
 void lo2_sleep_ns(int64_t ns);
 

@@ -4,6 +4,7 @@
 #ifndef LO2_COMPOSE_H
 #define LO2_COMPOSE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,6 +171,10 @@ struct compose_up_opts {
 	int timeout_s; /* waits on dependencies and --wait; 0 = none */
 	const struct lo2_strv *services; /* NULL or empty: all (with their dependencies) */
 	bool quiet; /* no progress lines */
+	/* When it becomes true, up stops (LO2_E_CANCELLED) at its next step or wait. */
+	const atomic_bool *cancel;
+	/* Containers of services without a logging: section get json-file logs that never rotate. */
+	bool unrotated_logs;
 };
 /* Creates networks and volumes, pulls missing images, creates and starts containers wave by
  * wave (a wave's services in parallel). Progress lines go to stderr unless quiet. */

@@ -245,6 +245,9 @@ static int ensure_image(struct up_ctx *u, size_t i, struct lo2_err *err)
 
 static int timed_out(struct up_ctx *u, const char *what, const char *name, struct lo2_err *err)
 {
+	if (u->o->cancel && atomic_load(u->o->cancel))
+		return lo2_err_set(err, LO2_E_CANCELLED, "interrupted while waiting for %s to %s", name,
+		                   what);
 	if (u->deadline_ns == 0 || now_ns() < u->deadline_ns)
 		return 0;
 	return lo2_err_set(err, LO2_E_TIMEOUT, "timed out after %ds waiting for %s to %s", u->o->timeout_s,
@@ -359,6 +362,15 @@ static int create_container(struct up_ctx *u, size_t i, char **id, struct lo2_er
 		return -1;
 	if (u->image_ids[i])
 		lo2_kvv_set(&spec.labels, LABEL "image", u->image_ids[i]);
+	if (u->o->unrotated_logs && s->log_driver == NULL && s->log_opts.n == 0) {
+		/* json-file that no run fills: the daemon merges its default log-opts (max-size 10m on
+		 * many hosts) into a json-file container that sets none, and a log rotated under a
+		 * follower loses lines. json-file refuses -1 ("unlimited" is only its built-in
+		 * default), so the size is set beyond reach: 1 TiB. */
+		free(spec.log_driver);
+		spec.log_driver = xstrdup("json-file");
+		lo2_kvv_set(&spec.log_opts, "max-size", "1t");
+	}
 	rc = engine_container_create(u->e, &spec, id, err);
 	engine_container_spec_free(&spec);
 	if (rc == 0)
@@ -491,7 +503,9 @@ static int up_run(struct up_ctx *u, struct lo2_err *err)
 	if (run_parallel(u, service_prepare, -1, err) < 0)
 		return -1;
 	for (int w = 0; w < u->p->n_waves; w++)
-		if (run_parallel(u, service_start, w, err) < 0) {
+		if ((u->o->cancel && atomic_load(u->o->cancel) &&
+		     lo2_err_set(err, LO2_E_CANCELLED, "interrupted before starting wave %d", w) < 0) ||
+		    run_parallel(u, service_start, w, err) < 0) {
 			dependents_not_started(u, w, err);
 			return -1;
 		}

@@ -572,6 +572,8 @@ int engine_container_inspect(struct engine *e, const char *id, struct engine_con
 		if (lo2_json_str(lo2_json_at(env, i)))
 			lo2_strv_push(&ci->env, lo2_json_str(lo2_json_at(env, i)));
 	read_state(lo2_json_get(doc, "State"), ci);
+	ci->log_type = engine_json_strdup(lo2_json_path(doc, "HostConfig", "LogConfig", NULL), "Type");
+	engine_json_kvv(lo2_json_path(doc, "HostConfig", "LogConfig", "Config", NULL), &ci->log_opts);
 	read_networks(lo2_json_path(doc, "NetworkSettings", "Networks", NULL), ci);
 	read_ports(lo2_json_path(doc, "NetworkSettings", "Ports", NULL), ci);
 	lo2_json_free(doc);
@@ -589,6 +591,8 @@ void engine_container_info_free(struct engine_container_info *ci)
 	free(ci->status);
 	free(ci->error);
 	free(ci->health);
+	free(ci->log_type);
+	lo2_kvv_free(&ci->log_opts);
 	lo2_kvv_free(&ci->labels);
 	lo2_strv_free(&ci->env);
 	for (size_t i = 0; i < ci->n_nets; i++) {

@@ -290,10 +290,16 @@ void engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	engine_cancel_free(e);
 	engine_pool_free(e);
 	engine_endpoint_free(&e->ep);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
+}
+
+void engine_set_cancel(struct engine *e, const atomic_bool *cancel)
+{
+	atomic_store(&e->cancel, cancel);
 }
 
 const char *engine_api_version(const struct engine *e)

@@ -44,6 +44,10 @@ void engine_free(struct engine *e);
 const char *engine_api_version(const struct engine *e); /* negotiated, e.g. "1.41" */
 bool engine_api_at_least(const struct engine *e, int minor); /* negotiated >= 1.<minor> */
 const char *engine_display(const struct engine *e); /* e.g. "unix:///var/run/docker.sock" */
+/* From now on, every request that has no cancel flag of its own ends (LO2_E_CANCELLED) within
+ * about 50 ms of *cancel becoming true; NULL removes it. For a phase of work that a signal must
+ * be able to cut short (a deploy); clear it before the work that must run anyway (teardown). */
+void engine_set_cancel(struct engine *e, const atomic_bool *cancel);
 
 struct engine_version_info {
 	char version[64];
@@ -195,6 +199,8 @@ struct engine_container_info {
 	int64_t started_ns, finished_ns; /* 0 for the zero time */
 	char *health; /* starting|healthy|unhealthy, NULL without a healthcheck */
 	int restart_count;
+	char *log_type; /* HostConfig.LogConfig: the driver ("json-file", "local", ...) */
+	struct lo2_kvv log_opts; /* and its options as the engine applied them (max-size, ...) */
 	struct lo2_kvv labels;
 	struct lo2_strv env;
 	struct engine_net_addr *nets;

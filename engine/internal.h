@@ -19,7 +19,21 @@ struct engine {
 	pthread_mutex_t lock;
 	void **pool; /* idle CURL easy handles, reused for keep-alive */
 	size_t n_pool;
+	struct engine_cancels *cancels; /* cancel.c */
+	const atomic_bool *_Atomic cancel; /* engine_set_cancel: for requests without their own */
 };
+
+/* A running request with a cancel flag (cancel.c): its socket is shut down soon after the flag
+ * becomes true. */
+struct ecancel {
+	const atomic_bool *cancel;
+	int fd; /* -1 until the connection is known */
+	bool shut;
+};
+void engine_cancel_register(struct engine *e, struct ecancel *r);
+void engine_cancel_socket(struct engine *e, struct ecancel *r, int fd);
+void engine_cancel_unregister(struct engine *e, struct ecancel *r);
+void engine_cancel_free(struct engine *e);
 
 /* Receives a 2xx response body piece; -1 (err set) aborts the transfer. */
 typedef int (*engine_body_fn)(void *user, const char *p, size_t n, struct lo2_err *err);

@@ -18,6 +18,8 @@
 #define STALL_SECONDS 60L
 
 struct xfer {
+	struct engine *e;
+	struct ecancel cancel;
 	const struct ereq *req;
 	struct eresp *resp;
 	struct lo2_err *err;
@@ -153,11 +155,24 @@ static int on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, 
 {
 	struct xfer *x = user;
 
-	if (x->req->cancel && atomic_load(x->req->cancel)) {
+	if (x->cancel.cancel && atomic_load(x->cancel.cancel)) {
 		x->cancelled = true;
 		return 1;
 	}
 	return 0;
+}
+
+/* The connection is there and the request about to go: its socket, for a cancel to shut. */
+static int on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+	struct xfer *x = user;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (x->cancel.cancel && curl_easy_getinfo(x->h, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+	    fd != CURL_SOCKET_BAD)
+		engine_cancel_socket(x->e, &x->cancel, (int)fd);
+	return CURL_PREREQFUNC_OK;
 }
 
 /* The message for a failed connect, by the OS error behind it. */
@@ -256,6 +271,10 @@ static void set_common(struct engine *e, CURL *h, const struct ereq *r, struct x
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	if (x->cancel.cancel) {
+		curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
+	}
 	set_tls(e, h);
 }
 
@@ -281,7 +300,11 @@ static int transfer_error(struct engine *e, CURL *h, CURLcode rc, struct xfer *x
 static int perform(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err)
 {
 	lo2_autofree char *url = NULL;
-	struct xfer x = {.req = r, .resp = resp, .err = err};
+	struct xfer x = {.e = e,
+	                 .cancel = {.cancel = r->cancel ? r->cancel : atomic_load(&e->cancel)},
+	                 .req = r,
+	                 .resp = resp,
+	                 .err = err};
 	struct curl_slist *hdr;
 	CURLcode rc;
 	CURL *h;
@@ -299,7 +322,14 @@ static int perform(struct engine *e, const struct ereq *r, struct eresp *resp, s
 	set_common(e, h, r, &x, url);
 	hdr = set_method_body(h, r, &x);
 	lo2_debug("engine: %s %s", r->method ? r->method : "GET", url);
+	if (x.cancel.cancel)
+		engine_cancel_register(e, &x.cancel);
 	rc = curl_easy_perform(h);
+	if (x.cancel.cancel) {
+		engine_cancel_unregister(e, &x.cancel);
+		if (rc != CURLE_OK && atomic_load(x.cancel.cancel))
+			x.cancelled = true; /* its socket was shut by the cancel */
+	}
 	if (!x.status_known)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (rc != CURLE_OK)

@@ -4,6 +4,7 @@
 #ifndef LO2_FETCH_H
 #define LO2_FETCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ struct fetch_prom_opts {
 	int max_attempts; /* 0: 3 */
 	int64_t backoff_ms; /* 0: 500 */
 	int64_t max_points; /* points per query before chunking; 0: 11000 */
+	const atomic_bool *cancel; /* ends the fetch early (LO2_E_CANCELLED); may be NULL */
 };
 /* The names from /api/v1/label/__name__/values, in Prometheus's order (caller frees names). */
 int fetch_prom_list(const char *url, int64_t timeout_ms, struct lo2_strv *names, struct lo2_err *err);
@@ -45,6 +47,21 @@ char *fetch_metric_file_name(const char *name, struct lo2_err *err);
  * the result is empty); *nseries gets the series count. For tests and tools. */
 int fetch_prom_convert(const char *body, size_t n, struct lo2_buf *out, size_t *nseries, struct lo2_err *err);
 
+/* Prometheus's active scrape targets: up or not, and when each was last scraped. */
+struct fetch_prom_target {
+	char *job, *instance;
+	char *health; /* up, down, unknown */
+	char *last_error;
+	int64_t last_scrape_ns; /* 0: never */
+};
+struct fetch_prom_targets {
+	struct fetch_prom_target *v;
+	size_t n;
+};
+int fetch_prom_targets(const char *url, int64_t timeout_ms, struct fetch_prom_targets *out,
+                       struct lo2_err *err);
+void fetch_prom_targets_free(struct fetch_prom_targets *t);
+
 /* ---- Jaeger ---- */
 struct fetch_jaeger_opts {
 	const char *url; /* "http://localhost:16686" */
@@ -53,6 +70,7 @@ struct fetch_jaeger_opts {
 	int limit; /* traces per request; 0: 1000 */
 	int concurrency; /* reserved: services are fetched one after another for now */
 	int64_t timeout_ms; /* 0: 120000 */
+	const atomic_bool *cancel; /* checked between requests; may be NULL */
 };
 /* /api/services (caller frees names). */
 int fetch_jaeger_services(const char *url, int64_t timeout_ms, struct lo2_strv *names, struct lo2_err *err);

@@ -113,6 +113,27 @@ static void fill_slots(CURLM *m, struct http_job **jobs, size_t n, size_t *next,
 	}
 }
 
+/* Ends every job that has not ended: active ones are aborted, the rest never start. */
+static int cancel_all(CURLM *m, struct http_job **jobs, size_t n, struct http_job **waiting, size_t nwait,
+                      size_t next, struct lo2_err *err)
+{
+	for (size_t i = 0; i < next; i++) {
+		struct http_job *j = jobs[i];
+
+		if (j->h == NULL)
+			continue;
+		curl_multi_remove_handle(m, j->h);
+		curl_easy_cleanup(j->h);
+		j->h = NULL;
+		j->done(j->user, 0, "cancelled", true);
+	}
+	for (size_t i = 0; i < nwait; i++)
+		waiting[i]->done(waiting[i]->user, 0, "cancelled", true);
+	for (size_t i = next; i < n; i++)
+		jobs[i]->done(jobs[i]->user, 0, "cancelled", true);
+	return lo2_err_set(err, LO2_E_CANCELLED, "fetch: interrupted");
+}
+
 int http_run(struct http_job **jobs, size_t n, const struct http_pool_opts *o, struct lo2_err *err)
 {
 	CURLM *m;
@@ -133,6 +154,13 @@ int http_run(struct http_job **jobs, size_t n, const struct http_pool_opts *o, s
 		CURLMsg *msg;
 		int running, left;
 
+		if (o->cancel && atomic_load(o->cancel)) {
+			int rc = cancel_all(m, jobs, n, waiting, nwait, next, err);
+
+			curl_multi_cleanup(m);
+			free(waiting);
+			return rc;
+		}
 		fill_slots(m, jobs, n, &next, waiting, &nwait, &active, o);
 		curl_multi_perform(m, &running);
 		while ((msg = curl_multi_info_read(m, &left)) != NULL) {

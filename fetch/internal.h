@@ -4,6 +4,7 @@
 #ifndef LO2_FETCH_INTERNAL_H
 #define LO2_FETCH_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,9 @@ struct http_pool_opts {
 	int64_t stall_ms; /* abort when no byte arrived for this long */
 	int max_attempts; /* >= 1 */
 	int64_t backoff_ms; /* first retry delay, doubled each time */
+	/* When it becomes true, every unfinished job ends as failed ("cancelled") and http_run
+	 * returns -1 with LO2_E_CANCELLED. */
+	const atomic_bool *cancel;
 };
 
 /* Runs every job to its end (done returned HTTP_DONE or attempts ran out). */

@@ -299,8 +299,11 @@ int fetch_jaeger_traces(const struct fetch_jaeger_opts *o, const struct lo2_strv
 	if (o->url == NULL || o->dir == NULL)
 		return lo2_err_set(err, LO2_E_USAGE,
 		                   "fetch traces: a Jaeger URL and an output folder are needed");
-	for (size_t i = 0; i < services->n; i++)
+	for (size_t i = 0; i < services->n; i++) {
+		if (o->cancel && atomic_load(o->cancel))
+			return lo2_err_set(err, LO2_E_CANCELLED, "fetch traces: interrupted");
 		fetch_service(o, services->v[i], rep);
+	}
 	return 0;
 }
 

@@ -880,6 +880,7 @@ int fetch_prom_metrics(const struct fetch_prom_opts *o, const struct lo2_strv *n
 	    .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 120000,
 	    .max_attempts = o->max_attempts > 0 ? o->max_attempts : 3,
 	    .backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 500,
+	    .cancel = o->cancel,
 	};
 	struct metric *ms = xcalloc(names->n + 1, sizeof(*ms));
 	struct http_job **jobs = NULL;

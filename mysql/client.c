@@ -151,8 +151,11 @@ static int probe(MYSQL *m, char *reason, size_t reasonsz)
 	return ok ? 0 : -1;
 }
 
+#define CANCELLABLE_ATTEMPT_NS (2 * LO2_NS_PER_SEC)
+
 struct waiter {
 	const struct db_target *t;
+	const atomic_bool *cancel;
 	int64_t deadline, settle_ns;
 	unsigned code;
 	bool final;
@@ -163,6 +166,31 @@ struct waiter {
 static int64_t remaining(const struct waiter *w)
 {
 	return w->deadline - lo2_mono_ns();
+}
+
+static bool cancelled(const atomic_bool *cancel)
+{
+	return cancel && atomic_load(cancel);
+}
+
+/* How long one connection may take: what is left, and at most 2 s when the wait can be cancelled. */
+static int64_t attempt_limit(const struct waiter *w)
+{
+	int64_t left = remaining(w);
+
+	return w->cancel && left > CANCELLABLE_ATTEMPT_NS ? CANCELLABLE_ATTEMPT_NS : left;
+}
+
+/* Sleeps ns in slices, returning early when cancelled. */
+static void nap(const atomic_bool *cancel, int64_t ns)
+{
+	int64_t until = lo2_mono_ns() + ns;
+
+	while (!cancelled(cancel) && lo2_mono_ns() < until) {
+		int64_t left = until - lo2_mono_ns();
+
+		lo2_sleep_ns(left < 100 * 1000 * 1000 ? left : 100 * 1000 * 1000);
+	}
 }
 
 /* Keeps probing the held connection for the settle period: a temporary init server that
@@ -179,7 +207,11 @@ static int settle(struct waiter *w, MYSQL *m)
 			         (double)w->settle_ns / 1e9);
 			return -1;
 		}
-		lo2_sleep_ns(left < SETTLE_PROBE_NS ? left : SETTLE_PROBE_NS);
+		nap(w->cancel, left < SETTLE_PROBE_NS ? left : SETTLE_PROBE_NS);
+		if (cancelled(w->cancel)) {
+			snprintf(w->reason, sizeof(w->reason), "interrupted");
+			return -1;
+		}
 		if (probe(m, why, sizeof(why)) < 0) {
 			snprintf(w->reason, sizeof(w->reason),
 			         "the server stopped answering within the settle period: %s", why);
@@ -194,7 +226,7 @@ static int attempt(struct waiter *w)
 {
 	db_autoclose MYSQL *m = NULL;
 	db_autoclose MYSQL *again = NULL;
-	int64_t left = remaining(w);
+	int64_t left = attempt_limit(w);
 
 	w->code = 0;
 	m = db_connect(w->t, left, left, &w->code, w->reason, sizeof(w->reason));
@@ -204,7 +236,7 @@ static int attempt(struct waiter *w)
 	}
 	if (probe(m, w->reason, sizeof(w->reason)) < 0 || settle(w, m) < 0)
 		return -1;
-	left = remaining(w);
+	left = attempt_limit(w);
 	again = db_connect(w->t, left, left, &w->code, w->reason, sizeof(w->reason));
 	if (again == NULL || probe(again, w->reason, sizeof(w->reason)) < 0) {
 		w->final = again == NULL && is_final(w->code);
@@ -219,7 +251,10 @@ static int wait_fail(const struct waiter *w, int64_t start, int n, struct lo2_er
 	const char *where = host_of(w->t);
 	unsigned port = port_of(w->t);
 
-	if (w->final)
+	if (cancelled(w->cancel))
+		lo2_err_set(err, LO2_E_CANCELLED, "mysql %s:%u: interrupted after %.1f s of waiting", where,
+		            port, (double)(lo2_mono_ns() - start) / 1e9);
+	else if (w->final)
 		lo2_err_set(err, LO2_E_AUTH, "mysql %s:%u: %s", where, port, w->reason);
 	else
 		lo2_err_set(err, LO2_E_TIMEOUT,
@@ -232,7 +267,7 @@ static int wait_fail(const struct waiter *w, int64_t start, int n, struct lo2_er
 int db_wait(const struct db_target *t, const struct db_wait_opts *o, struct db_ready *out,
             struct lo2_err *err)
 {
-	struct waiter w = {.t = t};
+	struct waiter w = {.t = t, .cancel = o ? o->cancel : NULL};
 	int64_t start = lo2_mono_ns(), timeout, backoff = BACKOFF_MIN_NS, left;
 	int n = 0;
 
@@ -245,11 +280,11 @@ int db_wait(const struct db_target *t, const struct db_wait_opts *o, struct db_r
 			break;
 		lo2_debug("mysql %s:%u: attempt %d: %s", host_of(t), port_of(t), n, w.reason);
 		left = remaining(&w);
-		if (w.final || left <= 0)
+		if (w.final || left <= 0 || cancelled(w.cancel))
 			return wait_fail(&w, start, n, err);
-		lo2_sleep_ns(backoff < left ? backoff : left);
+		nap(w.cancel, backoff < left ? backoff : left);
 		backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
-		if (remaining(&w) <= 0)
+		if (remaining(&w) <= 0 || cancelled(w.cancel))
 			return wait_fail(&w, start, n, err);
 	}
 	if (out) {
@@ -271,11 +306,14 @@ static int stmt_fail(const struct db_stmt *st, size_t i, const char *reason, str
 	                   reason);
 }
 
-static int run_script(MYSQL *m, const struct db_script *sc, size_t *n_done, struct lo2_err *err)
+static int run_script(MYSQL *m, const struct db_script *sc, const atomic_bool *cancel, size_t *n_done,
+                      struct lo2_err *err)
 {
 	char reason[REASON_MAX];
 
 	for (size_t i = 0; i < sc->n; i++) {
+		if (cancelled(cancel))
+			return lo2_err_set(err, LO2_E_CANCELLED, "interrupted before statement %zu", i + 1);
 		lo2_debug("mysql exec: statement %zu (line %zu)", i + 1, sc->v[i].line);
 		if (run_query(m, sc->v[i].text, reason, sizeof(reason)) < 0)
 			return stmt_fail(&sc->v[i], i, reason, err);
@@ -306,7 +344,7 @@ int db_exec_script(const struct db_target *t, const char *name, const char *text
 		            name, host_of(t), port_of(t), reason);
 		goto out;
 	}
-	if (run_script(m, &sc, n_done, err) < 0) {
+	if (run_script(m, &sc, o ? o->cancel : NULL, n_done, err) < 0) {
 		lo2_err_prefix(err, "exec %s", name);
 		goto out;
 	}

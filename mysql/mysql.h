@@ -4,6 +4,7 @@
 #ifndef LO2_MYSQL_H
 #define LO2_MYSQL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,9 @@ struct db_target {
 struct db_wait_opts {
 	int64_t timeout_ns; /* 0: 60 s; the whole wait, settle period included */
 	int64_t settle_ns; /* 0: 1.5 s; < 0: none */
+	/* When it becomes true the wait ends within about a second (LO2_E_CANCELLED); with it set,
+	 * each connection attempt is limited to 2 s so that a silent server cannot hold it up. */
+	const atomic_bool *cancel;
 };
 struct db_ready {
 	int64_t elapsed_ns; /* from the call to ready */
@@ -70,6 +74,7 @@ void db_stmt_excerpt(const char *text, char *out, size_t outsz);
 struct db_exec_opts {
 	int64_t timeout_ns; /* per statement (read/write timeout); 0: 60 s */
 	int64_t connect_timeout_ns; /* 0: 10 s */
+	const atomic_bool *cancel; /* checked between statements (LO2_E_CANCELLED) */
 };
 /* Runs the statements of a script in order on one connection; stops at the first failure
  * with "statement N (line L: <start of text>): ERROR <code> (<state>): <server message>".

@@ -35,6 +35,7 @@
 #include "common/str.h"
 
 struct engine;
+struct compose_project;
 struct lo2_json;
 struct run_config;
 struct run_hub;
@@ -55,6 +56,7 @@ struct run_window {
 	int64_t planned_s; /* the drawn duration */
 	bool interrupted; /* set before test_end when a signal cut the test short */
 	struct run_test *test; /* the record; only through the run_window_* calls below */
+	struct run_session *session;
 };
 
 struct run_collector;
@@ -104,6 +106,15 @@ void run_session_warn(struct run_session *s, const char *fmt, ...) __attribute__
  * something a resume must know about, such as a fault). */
 int run_session_section(struct run_session *s, const char *name, const char *json, bool save,
                         struct lo2_err *err);
+/* Records a run-level file (path relative to the run folder: a committed _between segment)
+ * with its size and checksum; written to run.json at the next save. */
+int run_session_add_file(struct run_session *s, const char *rel, struct lo2_err *err);
+/* Counts lines recovered from the previous session's containers into this session's record. */
+void run_session_recovered(struct run_session *s, uint64_t lines);
+/* Writes run.json now. */
+int run_session_save(struct run_session *s, struct lo2_err *err);
+/* The compose project as deployed (NULL before deploy). */
+const struct compose_project *run_session_compose(const struct run_session *s);
 /* The tests of the schedule, for collectors that look across them (read-only). */
 size_t run_session_n_tests(const struct run_session *s);
 const struct run_test *run_session_test(const struct run_session *s, size_t i);

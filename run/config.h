@@ -16,7 +16,9 @@ struct run_config {
 	    *mysql_database, *mysql_init_sql;
 	int mysql_port, mysql_timeout;
 	char *locust_folder, *locust_main, *locust_host, *locust_image, *locust_command, *locust_network;
-	int locust_users, locust_spawn_rate;
+	int locust_users, locust_spawn_rate, locust_grace;
+	int ready_timeout;
+	bool ready_health, ready_prometheus;
 	struct lo2_strv locust_extra_args;
 	char *prometheus_url, *prometheus_metrics, *prometheus_step;
 	char *jaeger_url, *jaeger_services;

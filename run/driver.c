@@ -1,10 +1,11 @@
-/* driver.c - the experiment driver (see driver.h). The run's folder is laid out as the LO2
- * dataset; run_log.log keeps the original's lines; run.json is rewritten after every test. */
+/* driver.c - `lo2 run` as a timeline (see driver.h and collector.h): deploy, ready, then per
+ * test begin -> Locust -> end with the collectors hooked to it, the collection of a test running
+ * during the wait after it; teardown. The driver knows nothing of what a collector collects. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,114 +13,34 @@
 #include <unistd.h>
 
 #include "common/file.h"
-#include "common/log.h"
+#include "common/json.h"
 #include "common/mem.h"
 #include "common/sha256.h"
+#include "common/thread.h"
 #include "common/time.h"
 #include "compose/compose.h"
 #include "engine/engine.h"
-#include "fetch/fetch.h"
 #include "mysql/mysql.h"
-#include "run/driver.h"
+#include "run/hub.h"
 #include "run/locust.h"
-#include "run/logroute.h"
-#include "run/manifest.h"
+#include "run/session.h"
 
-struct ctx {
-	struct engine *e;
-	const struct run_config *c;
-	const struct run_hooks *h;
-	char *dir;
-	int log_fd;
-	struct run_manifest m;
-	char *manifest_path;
-	struct compose_project *proj;
-	struct run_logroute *router;
-	int64_t offset_ns; /* engine clock - lo2's */
-	pthread_t ev_thread;
-	bool ev_running;
-	atomic_bool ev_stop;
-	pthread_mutex_t ev_lock;
-	struct run_test *cur; /* the test events are recorded into */
-};
+#define LOCUST_LABEL "lo2.locust-of"
+#define POLL_NS (50 * 1000 * 1000)
+#define LOCUST_ESCALATE_S 5
+#define CANCEL_KILL_MS 1000
+/* Window boundaries are set this far ahead of the instant they name, and the driver waits for
+ * it: no collector can have routed anything at or after a boundary before it knew of it. */
+#define BOUNDARY_AHEAD_NS (50 * 1000 * 1000)
 
-static bool cancelled(const struct ctx *x)
+static bool cancelled(const struct run_session *s)
 {
-	return x->h->cancel && atomic_load(x->h->cancel);
+	return run_session_cancelled(s);
 }
 
-/* run_log.log: "<unix seconds> <message>", as the original driver wrote it. */
-static void say(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct ctx *x, const char *fmt, ...)
+static int cancel_err(struct lo2_err *err, const char *during)
 {
-	char msg[1024], line[1100];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	n = snprintf(line, sizeof(line), "%lld %s\n", (long long)(lo2_now_ns() / LO2_NS_PER_SEC), msg);
-	if (x->log_fd >= 0 && lo2_write_all(x->log_fd, line, (size_t)n, "run_log.log", NULL) < 0)
-		lo2_warn("write run_log.log: %s", strerror(errno));
-	if (x->h->log) {
-		line[n - 1] = '\0';
-		x->h->log(x->h->user, line);
-	}
-}
-
-static int save_manifest(struct ctx *x, struct lo2_err *err)
-{
-	int ret;
-
-	pthread_mutex_lock(&x->ev_lock);
-	ret = run_manifest_write(&x->m, x->manifest_path, err);
-	pthread_mutex_unlock(&x->ev_lock);
-	return ret;
-}
-
-/* ---- engine events during tests ---- */
-
-static bool interesting(const char *action)
-{
-	return strcmp(action, "die") == 0 || strcmp(action, "oom") == 0 || strcmp(action, "restart") == 0 ||
-	       strcmp(action, "kill") == 0 || lo2_str_has_prefix(action, "health_status");
-}
-
-static int on_event(void *user, const struct engine_event *ev)
-{
-	struct ctx *x = user;
-
-	if (ev->action == NULL || !interesting(ev->action))
-		return 0;
-	pthread_mutex_lock(&x->ev_lock);
-	if (x->cur != NULL)
-		run_manifest_add_event(x->cur, ev->time_ns, ev->name ? ev->name : ev->id, ev->action,
-		                       lo2_kvv_get(ev->attrs, "exitCode"));
-	pthread_mutex_unlock(&x->ev_lock);
-	return 0;
-}
-
-static void *events_main(void *arg)
-{
-	struct ctx *x = arg;
-	struct lo2_strv filters = {0};
-	lo2_autofree char *label = xasprintf("label=com.docker.compose.project=%s", x->proj->name);
-	struct engine_events_opts o = {
-	    .since_ns = lo2_now_ns() + x->offset_ns, .filters = &filters, .cancel = &x->ev_stop};
-	struct lo2_err err = {0};
-
-	lo2_strv_push(&filters, "type=container");
-	lo2_strv_push(&filters, label);
-	while (!atomic_load(&x->ev_stop)) {
-		if (engine_events(x->e, &o, on_event, x, &err) < 0 && !atomic_load(&x->ev_stop))
-			lo2_debug("events: %s (subscribing again)", err.msg);
-		o.since_ns = lo2_now_ns() + x->offset_ns;
-		if (!atomic_load(&x->ev_stop))
-			lo2_sleep_ns(LO2_NS_PER_SEC / 2);
-	}
-	lo2_strv_free(&filters);
-	return NULL;
+	return lo2_err_set(err, LO2_E_CANCELLED, "interrupted during %s", during);
 }
 
 /* ---- plan ---- */
@@ -147,68 +68,297 @@ int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out
 	return 0;
 }
 
-/* ---- deploy and MySQL ---- */
+/* ---- the run folder ---- */
 
-#define LOCUST_LABEL "lo2.locust-of"
+static int open_log(struct run_session *s, struct lo2_err *err)
+{
+	lo2_autofree char *logp = xasprintf("%s/run_log.log", s->dir);
+
+	s->log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (s->log_fd < 0)
+		return lo2_err_errno(err, errno, "open %s", logp);
+	return 0;
+}
+
+static void set_str(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? xstrdup(v) : NULL;
+}
+
+/* What this session runs with: versions, host, engine; a new session record. */
+static void begin_session(struct run_session *s)
+{
+	struct run_session_rec *r;
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	set_str(&s->m.host, host);
+	set_str(&s->m.lo2_version, LO2_VERSION);
+	set_str(&s->m.engine_version, engine_version(s->e)->version);
+	set_str(&s->m.engine_api, engine_api_version(s->e));
+	set_str(&s->m.engine_host, engine_display(s->e));
+	set_str(&s->m.status, "running");
+	if (s->m.started_ns == 0)
+		s->m.started_ns = lo2_now_ns();
+	r = run_manifest_add_session(&s->m, lo2_now_ns());
+	r->pid = (long)getpid();
+	s->rec = s->m.n_sessions - 1;
+}
+
+static int open_new_dir(struct run_session *s, const struct run_schedule *sched, struct lo2_err *err)
+{
+	const struct run_config *c = s->c;
+	lo2_autofree char *cfg = NULL;
+
+	if (c->output[0])
+		s->dir = xstrdup(c->output);
+	else
+		s->dir =
+		    xasprintf("%s/LO2_run_%lld", c->output_root, (long long)(lo2_now_ns() / LO2_NS_PER_SEC));
+	s->manifest_path = xasprintf("%s/run.json", s->dir);
+	cfg = xasprintf("%s/run_config.yml", s->dir);
+	if (mkdir(s->dir, 0755) != 0 && !(errno == ENOENT && lo2_mkdir_p(s->dir, 0755, err) == 0))
+		return lo2_err_errno(err, errno, "create run folder %s (it must not exist yet)", s->dir);
+	run_manifest_init(&s->m, sched);
+	return run_config_write(c, cfg, err);
+}
+
+/* ---- resume ---- */
+
+static int remove_partial(void *user, const char *path, const char *rel, struct lo2_err *err)
+{
+	if (strstr(rel, ".tmp.") && unlink(path) == 0)
+		(*(int *)user)++;
+	return 0;
+}
+
+struct file_rec {
+	struct run_files *fs;
+	const char *root, *prefix;
+};
+
+/* Records a finished file (a temporary file of a sink still open is not a file yet). */
+static int add_file(void *user, const char *path, const char *rel, struct lo2_err *err)
+{
+	struct file_rec *fr = user;
+	lo2_autofree char *r = xasprintf("%s/%s", fr->prefix, rel);
+
+	return strstr(rel, ".tmp.") ? 0 : run_files_add(fr->fs, fr->root, r, err);
+}
+
+/* The host Locust of a test the killed session was running, if it still runs: ended, so that it
+ * cannot write into the test's folder again. Only a process whose program is the configured
+ * Locust command is signalled. */
+static void end_stale_locust(struct run_session *s, const struct run_test *t)
+{
+	lo2_autofree char *path = xasprintf("/proc/%ld/cmdline", t->locust_pid);
+	lo2_autofree char *cmd = NULL;
+	size_t len = 0;
+
+	if (t->locust_pid <= 0 || s->c->locust_command[0] == '\0' ||
+	    lo2_read_file(path, 64 * 1024, &cmd, &len, NULL) < 0)
+		return;
+	/* cmdline is NUL-separated: the program, then its arguments (a script runs under its interpreter) */
+	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+		if (strstr(cmd + i, s->c->locust_command) != NULL ||
+		    strcmp(cmd + i, s->c->locust_command) == 0) {
+			kill((pid_t)t->locust_pid, SIGKILL);
+			run_session_say(s, "Ended the Locust (pid %ld) of the interrupted session",
+			                t->locust_pid);
+			return;
+		}
+}
+
+/* Moves a cut-short test's folder out of the way (<tag>.incomplete-<n>) and records it as an
+ * attempt of session; the test is pending again. Lock held. */
+static int set_aside(struct run_session *s, struct run_test *t, int session, struct lo2_err *err)
+{
+	lo2_autofree char *from = xasprintf("%s/%s", s->dir, t->tag);
+	lo2_autofree char *rel = xasprintf("%s.incomplete-%zu", t->tag, t->n_attempts + 1);
+	lo2_autofree char *to = xasprintf("%s/%s", s->dir, rel);
+	struct run_attempt *a;
+
+	if (rename(from, to) != 0 && errno != ENOENT)
+		return lo2_err_errno(err, errno, "move the incomplete test %s aside to %s", from, rel);
+	t->attempts = xrealloc(t->attempts, (t->n_attempts + 1) * sizeof(*t->attempts));
+	a = &t->attempts[t->n_attempts++];
+	*a = (struct run_attempt){
+	    .dir = xstrdup(rel), .session = session, .start_ns = t->start_ns, .end_ns = t->end_ns};
+	run_test_reset(t);
+	t->status = RUN_TEST_PENDING;
+	return 0;
+}
+
+/* The files of the attempts of session (after recovery wrote into them). */
+static int record_attempts(struct run_session *s, int session, struct lo2_err *err)
+{
+	for (size_t i = 0; i < s->m.n_tests; i++) {
+		struct run_test *t = &s->m.tests[i];
+
+		for (size_t k = 0; k < t->n_attempts; k++) {
+			struct run_attempt *a = &t->attempts[k];
+			lo2_autofree char *dir = xasprintf("%s/%s", s->dir, a->dir);
+			struct file_rec fr = {&a->files, s->dir, a->dir};
+
+			if (a->session != session || access(dir, F_OK) != 0)
+				continue;
+			run_files_free(&a->files);
+			if (lo2_walk_files(dir, add_file, &fr, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void remove_stale_locust(struct run_session *s);
+static void stop_project(struct run_session *s, int timeout_s);
+
+/* Before anything is deployed: the killed session's leftovers (partial files, a test it was
+ * running) set aside, then each collector repairs what it knows about (lines written while lo2
+ * was dead, faults still applied). */
+static int prepare_resume(struct run_session *s, struct lo2_err *err)
+{
+	struct run_session_rec *prev = s->m.n_sessions > 1 ? &s->m.sessions[s->m.n_sessions - 2] : NULL;
+	int prev_no = prev ? prev->number : 0, partial = 0;
+
+	if (prev && strcmp(prev->how, "running") == 0)
+		set_str(&prev->how, "killed");
+	lo2_walk_files(s->dir, remove_partial, &partial, NULL);
+	if (partial > 0)
+		run_session_say(s, "Removed %d partial files of the interrupted session", partial);
+	for (size_t i = 0; i < s->m.n_tests; i++) {
+		struct run_test *t = &s->m.tests[i];
+
+		if (t->status != RUN_TEST_RUNNING)
+			continue;
+		end_stale_locust(s, t);
+		if (set_aside(s, t, t->session ? t->session : prev_no, err) < 0)
+			return -1;
+	}
+	/* The killed session's containers stop first, so that what they wrote is final when it is
+	 * collected; its Locust (the load of a test that was running) goes. */
+	remove_stale_locust(s);
+	stop_project(s, -1);
+	for (size_t i = 0; i < s->n_cols; i++) {
+		struct run_collector *c = s->cols[i];
+		const char *text = lo2_kvv_get(&s->m.sections, c->ops->name);
+		struct lo2_json *prior = NULL;
+		int rc;
+
+		if (c->ops->resume == NULL || text == NULL)
+			continue;
+		if (lo2_json_parse(text, "run.json section", &prior, err) < 0)
+			return lo2_err_prefix(err, "resume: the %s section of run.json", c->ops->name);
+		rc = c->ops->resume(c, prior, err);
+		lo2_json_free(prior);
+		if (rc < 0)
+			return lo2_err_prefix(err, "resume");
+	}
+	if (record_attempts(s, prev_no, err) < 0)
+		return -1;
+	return run_session_save(s, err);
+}
+
+/* ---- deploy and ready ---- */
 
 /* Locust containers a killed lo2 left behind (they are not part of the compose project). */
-static void remove_stale_locust(struct ctx *x)
+static void remove_stale_locust(struct run_session *s)
 {
-	lo2_autofree char *f = xasprintf("label=%s=%s", LOCUST_LABEL, x->proj->name);
+	lo2_autofree char *f = xasprintf("label=%s=%s", LOCUST_LABEL, s->proj->name);
 	struct lo2_strv filters = {0};
 	struct engine_container_list cl = {0};
 
 	lo2_strv_push(&filters, f);
-	if (engine_container_list(x->e, &filters, true, &cl, NULL) == 0)
+	if (engine_container_list(s->e, &filters, true, &cl, NULL) == 0)
 		for (size_t i = 0; i < cl.n; i++)
-			engine_container_remove(x->e, cl.v[i].id, true, true, NULL);
+			if (cl.v[i].id)
+				engine_container_remove(s->e, cl.v[i].id, true, true, NULL);
 	engine_container_list_free(&cl);
 	lo2_strv_free(&filters);
 }
 
-static int deploy(struct ctx *x, struct lo2_err *err)
+static int load_project(struct run_session *s, struct lo2_err *err)
 {
-	struct compose_load_opts lo = {.file = x->c->compose_file,
-	                               .project_name = x->c->project[0] ? x->c->project : NULL};
-	struct compose_up_opts uo = {.force_recreate = true, .timeout_s = x->c->mysql_timeout, .quiet = true};
+	struct compose_load_opts lo = {.file = s->c->compose_file,
+	                               .project_name = s->c->project[0] ? s->c->project : NULL};
 	struct lo2_strv warnings = {0};
-	struct compose_ps ps = {0};
 	char sum[65];
 
-	if (compose_load(&lo, &x->proj, &warnings, err) < 0 || compose_plan(x->proj, err) < 0)
+	if (compose_load(&lo, &s->proj, &warnings, err) < 0 || compose_plan(s->proj, err) < 0)
 		return lo2_err_prefix(err, "deploy");
 	for (size_t i = 0; i < warnings.n; i++)
-		lo2_warn("%s", warnings.v[i]);
+		run_session_warn(s, "%s", warnings.v[i]);
 	lo2_strv_free(&warnings);
-	/* On resume these come from run.json: the redeployed values replace them. */
-	free(x->m.project);
-	free(x->m.compose_file);
-	free(x->m.compose_sha256);
-	x->m.project = xstrdup(x->proj->name);
-	x->m.compose_file = xstrdup(x->proj->config_file);
-	x->m.compose_sha256 =
-	    lo2_sha256_file(x->proj->config_file, sum, NULL, err) == 0 ? xstrdup(sum) : NULL;
-	say(x, "Deploying %s (project %s)", x->proj->config_file, x->proj->name);
-	remove_stale_locust(x);
-	if (compose_up(x->e, x->proj, &uo, err) < 0)
-		return lo2_err_prefix(err, "deploy %s", x->proj->name);
-	if (compose_ps(x->e, x->proj->name, &ps, err) == 0) {
+	pthread_mutex_lock(&s->lock);
+	set_str(&s->m.project, s->proj->name);
+	set_str(&s->m.compose_file, s->proj->config_file);
+	free(s->m.compose_sha256);
+	s->m.compose_sha256 =
+	    lo2_sha256_file(s->proj->config_file, sum, NULL, NULL) == 0 ? xstrdup(sum) : NULL;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int deploy(struct run_session *s, struct lo2_err *err)
+{
+	struct compose_up_opts uo = {.force_recreate = true,
+	                             .timeout_s = s->c->ready_timeout,
+	                             .quiet = true,
+	                             .cancel = s->h->cancel,
+	                             .unrotated_logs = true};
+	struct compose_ps ps = {0};
+	int64_t t0 = lo2_mono_ns();
+
+	run_session_say(s, "Deploying %s (project %s)", s->proj->config_file, s->proj->name);
+	remove_stale_locust(s);
+	if (compose_up(s->e, s->proj, &uo, err) < 0)
+		return lo2_err_prefix(err, "deploy %s", s->proj->name);
+	run_hub_poke(s->hub);
+	if (compose_ps(s->e, s->proj->name, &ps, err) == 0) {
 		for (size_t i = 0; i < ps.n; i++) {
 			struct engine_container_info ci;
 
-			if (engine_container_inspect(x->e, ps.v[i].id, &ci, NULL) == 0) {
-				lo2_kvv_set(&x->m.images, ci.name, ci.image_id);
+			if (ps.v[i].id && engine_container_inspect(s->e, ps.v[i].id, &ci, NULL) == 0) {
+				pthread_mutex_lock(&s->lock);
+				lo2_kvv_set(&s->m.images, ci.name, ci.image_id);
+				pthread_mutex_unlock(&s->lock);
 				engine_container_info_free(&ci);
 			}
 		}
 		compose_ps_free(&ps);
 	}
+	s->m.deploy_s = (double)(lo2_mono_ns() - t0) / 1e9;
 	return 0;
 }
 
-static int password_for(struct ctx *x, struct db_service_addr *addr, char **pw, struct lo2_err *err)
+/* Every container with a healthcheck healthy. */
+static int wait_healthy(struct run_session *s, int64_t deadline, struct lo2_err *err)
 {
-	const struct run_config *c = x->c;
+	for (;;) {
+		struct compose_ps ps = {0};
+		lo2_autofree char *waiting = NULL;
+
+		if (compose_ps(s->e, s->proj->name, &ps, err) < 0)
+			return lo2_err_prefix(err, "wait for health");
+		for (size_t i = 0; i < ps.n && waiting == NULL; i++)
+			if (ps.v[i].health && ps.v[i].health[0] && strcmp(ps.v[i].health, "healthy") != 0)
+				waiting = xasprintf("%s is %s", ps.v[i].name, ps.v[i].health);
+		compose_ps_free(&ps);
+		if (waiting == NULL)
+			return 0;
+		if (cancelled(s))
+			return cancel_err(err, "the wait for health");
+		if (lo2_mono_ns() >= deadline)
+			return lo2_err_set(err, LO2_E_TIMEOUT, "not ready after %ds: %s", s->c->ready_timeout,
+			                   waiting);
+		lo2_sleep_ns(250 * 1000 * 1000);
+	}
+}
+
+static int password_for(struct run_session *s, struct db_service_addr *addr, char **pw, struct lo2_err *err)
+{
+	const struct run_config *c = s->c;
 
 	*pw = NULL;
 	if (c->mysql_password_env[0] || c->mysql_password_file[0])
@@ -218,41 +368,46 @@ static int password_for(struct ctx *x, struct db_service_addr *addr, char **pw, 
 	return 0;
 }
 
-static int mysql_ready(struct ctx *x, struct lo2_err *err)
+static int mysql_ready(struct run_session *s, int64_t deadline, struct lo2_err *err)
 {
-	const struct run_config *c = x->c;
+	const struct run_config *c = s->c;
 	struct db_service_addr addr = {0};
 	struct db_target t = {.user = c->mysql_user,
 	                      .database = c->mysql_database[0] ? c->mysql_database : NULL};
-	struct db_wait_opts wo = {.timeout_ns = (int64_t)c->mysql_timeout * LO2_NS_PER_SEC};
+	int64_t left = deadline - lo2_mono_ns(), cap = (int64_t)c->mysql_timeout * LO2_NS_PER_SEC;
+	struct db_wait_opts wo = {.timeout_ns = left < cap ? left : cap, .cancel = s->h->cancel};
+	struct db_exec_opts eo = {.cancel = s->h->cancel};
 	struct db_ready ready;
 	char *pw = NULL;
 	int ret = -1;
 
 	if (c->mysql_host[0] == '\0' && c->mysql_service[0] == '\0')
 		return 0;
+	if (wo.timeout_ns <= 0)
+		wo.timeout_ns = 1;
 	if (c->mysql_host[0]) {
 		t.host = c->mysql_host;
 		t.port = (unsigned)c->mysql_port;
-	} else if (db_resolve_service(x->e, x->proj->name, c->mysql_service, c->mysql_user, &addr, err) < 0) {
+	} else if (db_resolve_service(s->e, s->proj->name, c->mysql_service, c->mysql_user, &addr, err) < 0) {
 		return lo2_err_prefix(err, "MySQL service %s", c->mysql_service);
 	} else {
 		t.host = addr.host;
 		t.port = addr.port;
 	}
-	if (password_for(x, &addr, &pw, err) < 0)
+	if (password_for(s, &addr, &pw, err) < 0)
 		goto out;
 	t.password = pw;
-	say(x, "Waiting for MySQL...");
+	run_session_say(s, "Waiting for MySQL...");
 	if (db_wait(&t, &wo, &ready, err) < 0)
 		goto out;
-	say(x, "MySQL is ready (%s) after %.1fs", ready.server_version, (double)ready.elapsed_ns / 1e9);
+	run_session_say(s, "MySQL is ready (%s) after %.1fs", ready.server_version,
+	                (double)ready.elapsed_ns / 1e9);
 	if (c->mysql_init_sql[0]) {
 		size_t n = 0;
 
-		if (db_exec_file(&t, c->mysql_init_sql, NULL, &n, err) < 0)
+		if (db_exec_file(&t, c->mysql_init_sql, &eo, &n, err) < 0)
 			goto out;
-		say(x, "Ran %zu statements of %s", n, c->mysql_init_sql);
+		run_session_say(s, "Ran %zu statements of %s", n, c->mysql_init_sql);
 	}
 	ret = 0;
 out:
@@ -263,386 +418,548 @@ out:
 	return ret;
 }
 
+/* Health, MySQL and its init SQL, then each collector's own readiness; one deadline. */
+static int ready(struct run_session *s, struct lo2_err *err)
+{
+	int64_t t0 = lo2_mono_ns(), deadline = t0 + (int64_t)s->c->ready_timeout * LO2_NS_PER_SEC;
+
+	if (s->c->ready_health && wait_healthy(s, deadline, err) < 0)
+		return lo2_err_prefix(err, "ready");
+	if (mysql_ready(s, deadline, err) < 0)
+		return lo2_err_prefix(err, "ready");
+	for (size_t i = 0; i < s->n_cols; i++)
+		if (s->cols[i]->ops->ready && s->cols[i]->ops->ready(s->cols[i], deadline, err) < 0)
+			return lo2_err_prefix(err, "ready");
+	s->m.ready_s = (double)(lo2_mono_ns() - t0) / 1e9;
+	run_session_say(s, "Ready after %.1fs", s->m.ready_s);
+	return 0;
+}
+
 /* ---- one test ---- */
 
-struct file_rec {
-	struct run_test *t;
-	const char *root;
+struct finisher {
+	struct run_session *s;
+	struct run_window w;
+	char *dir;
+	pthread_t th;
+	bool started;
+	int64_t end_mono;
 };
 
-/* Records a finished file of a test (temporary files of a sink still open are not files yet). */
-static int add_file(void *user, const char *path, const char *rel, struct lo2_err *err)
-{
-	struct file_rec *fr = user;
-	lo2_autofree char *r = xasprintf("%s/%s", fr->t->tag, rel);
+struct finish_job {
+	struct run_collector *c;
+	struct run_window *w;
+	pthread_t th;
+	bool started;
+	bool cut; /* a signal cut its work short: the test's data is not whole */
+};
 
-	return strstr(rel, ".tmp.") ? 0 : run_manifest_add_file(fr->t, fr->root, r, err);
-}
-
-static void fetch_metrics(struct ctx *x, struct run_test *t, const char *mdir)
+static void *finish_one(void *arg)
 {
-	const struct run_config *c = x->c;
-	struct lo2_strv names = {0};
-	struct fetch_report rep = {0};
+	struct finish_job *j = arg;
 	struct lo2_err err = {0};
-	struct fetch_prom_opts po = {.url = c->prometheus_url,
-	                             .start_ns = t->start_ns,
-	                             .end_ns = t->end_ns,
-	                             .step_ns = LO2_NS_PER_SEC,
-	                             .dir = mdir};
-	int rc;
 
-	if (c->prometheus_url[0] == '\0')
-		return;
-	if (strcmp(c->prometheus_metrics, "all") == 0) {
-		rc = fetch_prom_list(c->prometheus_url, 30000, &names, &err);
-	} else {
-		lo2_autofree char *text = NULL;
-
-		rc = lo2_read_file(c->prometheus_metrics, 16u * 1024 * 1024, &text, NULL, &err);
-		for (char *save = NULL, *l = rc == 0 ? strtok_r(text, "\n", &save) : NULL; l;
-		     l = strtok_r(NULL, "\n", &save))
-			if (l[0])
-				lo2_strv_push(&names, l);
+	if (j->c->ops->test_finish(j->c, j->w, &err) < 0) {
+		run_window_error(j->w, j->c->ops->name, &err);
+		j->cut = err.kind == LO2_E_CANCELLED;
 	}
-	if (rc == 0)
-		fetch_prom_metrics(&po, &names, &rep, &err);
-	if (rc < 0 || err.msg[0])
-		lo2_strv_push(&t->errors, err.msg);
-	for (size_t i = 0; i < rep.failures.n; i++)
-		lo2_strv_push(&t->errors, rep.failures.v[i]);
-	say(x, "Fetched %zu metrics (%zu empty, %zu failed)", rep.ok, rep.empty, rep.failed);
-	fetch_report_free(&rep);
-	lo2_strv_free(&names);
+	return NULL;
 }
 
-static void fetch_traces(struct ctx *x, struct run_test *t, const char *mdir)
+/* The test's folder holds what a signal let it collect: set aside as an attempt with its files
+ * (lock held). */
+static void set_aside_cut(struct run_session *s, struct run_test *t)
 {
-	const struct run_config *c = x->c;
-	struct lo2_strv services = {0};
-	struct fetch_report rep = {0};
 	struct lo2_err err = {0};
-	struct fetch_jaeger_opts jo = {.url = c->jaeger_url,
-	                               .start_ns = t->start_ns,
-	                               .end_ns = t->end_ns,
-	                               .dir = mdir,
-	                               .limit = c->jaeger_limit};
-	int rc = 0;
+	struct run_attempt *a;
+	lo2_autofree char *dir = NULL;
+	struct file_rec fr;
 
-	if (c->jaeger_url[0] == '\0')
+	t->status = RUN_TEST_INCOMPLETE;
+	if (set_aside(s, t, run_session_number(s), &err) < 0) {
+		lo2_strv_take(&s->m.warnings, xstrdup(err.msg));
 		return;
-	if (strcmp(c->jaeger_services, "all") == 0) {
-		rc = fetch_jaeger_services(c->jaeger_url, 30000, &services, &err);
-	} else {
-		lo2_autofree char *copy = xstrdup(c->jaeger_services);
-
-		for (char *save = NULL, *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save))
-			lo2_strv_push(&services, s);
 	}
-	if (rc == 0)
-		fetch_jaeger_traces(&jo, &services, &rep, &err);
-	if (rc < 0 || err.msg[0])
-		lo2_strv_push(&t->errors, err.msg);
-	for (size_t i = 0; i < rep.failures.n; i++)
-		lo2_strv_push(&t->errors, rep.failures.v[i]);
-	fetch_report_free(&rep);
-	lo2_strv_free(&services);
+	a = &t->attempts[t->n_attempts - 1];
+	dir = xasprintf("%s/%s", s->dir, a->dir);
+	fr = (struct file_rec){&a->files, s->dir, a->dir};
+	if (access(dir, F_OK) == 0 && lo2_walk_files(dir, add_file, &fr, &err) < 0)
+		lo2_strv_take(&s->m.warnings, xstrdup(err.msg));
 }
 
-static void locust_opts(struct ctx *x, const struct run_test *t, const char *tdir, struct run_locust_opts *o,
-                        char **network, struct lo2_kvv *labels)
+/* Every collector completes the window, in parallel; then the test's files are recorded. A test
+ * a signal cut short (during its load or its collection) is set aside. */
+static void finish_window(struct finisher *f)
 {
-	const struct run_config *c = x->c;
+	struct run_session *s = f->s;
+	struct finish_job *jobs = xcalloc(s->n_cols + 1, sizeof(*jobs));
+	struct run_test *t = f->w.test;
+	struct file_rec fr = {&t->files, s->dir, t->tag};
+	struct lo2_err err = {0};
+	bool cut = f->w.interrupted;
 
-	lo2_kvv_set(labels, LOCUST_LABEL, x->proj->name);
+	for (size_t i = 0; i < s->n_cols; i++) {
+		jobs[i] = (struct finish_job){.c = s->cols[i], .w = &f->w};
+		if (s->cols[i]->ops->test_finish == NULL)
+			continue;
+		if (lo2_thread_start(&jobs[i].th, finish_one, &jobs[i], "test finisher", &err) == 0)
+			jobs[i].started = true;
+		else
+			finish_one(&jobs[i]);
+	}
+	for (size_t i = 0; i < s->n_cols; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].th, NULL);
+		cut = cut || jobs[i].cut;
+	}
+	free(jobs);
+	pthread_mutex_lock(&s->lock);
+	t->collect_s = (double)(lo2_mono_ns() - f->end_mono) / 1e9;
+	if (cut) {
+		set_aside_cut(s, t);
+	} else {
+		run_files_free(&t->files);
+		if (lo2_walk_files(f->dir, add_file, &fr, &err) < 0)
+			lo2_strv_take(&t->errors, xasprintf("files: %s", err.msg));
+		t->status = t->failure ? RUN_TEST_FAILED : RUN_TEST_COMPLETE;
+	}
+	if (run_session_save_locked(s, &err) < 0)
+		lo2_strv_take(&s->m.warnings, xstrdup(err.msg));
+	pthread_mutex_unlock(&s->lock);
+}
 
-	*network = c->locust_network[0] ? xstrdup(c->locust_network) : xasprintf("%s_default", x->proj->name);
+static void *finisher_main(void *arg)
+{
+	finish_window(arg);
+	return NULL;
+}
+
+static void finisher_free(struct finisher *f)
+{
+	if (f == NULL)
+		return;
+	if (f->started)
+		pthread_join(f->th, NULL);
+	free(f->dir);
+	free(f);
+}
+
+static void locust_opts(struct run_session *s, const struct run_test *t, const char *tdir,
+                        struct run_locust_opts *o, char **network, struct lo2_kvv *labels)
+{
+	const struct run_config *c = s->c;
+
+	lo2_kvv_set(labels, LOCUST_LABEL, s->proj->name);
+	*network = c->locust_network[0] ? xstrdup(c->locust_network) : xasprintf("%s_default", s->proj->name);
 	*o = (struct run_locust_opts){.locust_dir = c->locust_folder,
 	                              .main_file = c->locust_main,
 	                              .host_url = c->locust_host[0] ? c->locust_host : NULL,
 	                              .users = c->locust_users,
 	                              .spawn_rate = c->locust_spawn_rate,
 	                              .extra_args = &c->locust_extra_args,
-	                              .tag = t->tag,
+	                              .tag = run_test_load_tag(t),
 	                              .run_time_s = t->planned_s,
 	                              .out_dir = tdir,
 	                              .image = c->locust_command[0] ? NULL : c->locust_image,
 	                              .network = *network,
 	                              .command = c->locust_command[0] ? c->locust_command : NULL,
-	                              .cancel = x->h->cancel,
 	                              .labels = labels};
 }
 
-static int one_test(struct ctx *x, struct run_test *t, struct lo2_err *err)
+static void each_collector(struct run_session *s, struct run_window *w, bool begin)
 {
-	lo2_autofree char *tdir = xasprintf("%s/%s", x->dir, t->tag);
-	lo2_autofree char *mdir = xasprintf("%s/metrics", tdir);
+	for (size_t i = 0; i < s->n_cols; i++) {
+		struct run_collector *c = s->cols[i];
+		int (*op)(struct run_collector *, struct run_window *, struct lo2_err *) =
+		    begin ? c->ops->test_begin : c->ops->test_end;
+		struct lo2_err err = {0};
+
+		if (op && op(c, w, &err) < 0)
+			run_window_error(w, c->ops->name, &err);
+	}
+}
+
+/* Locust for the window; a failure to start it fails the test, the run goes on. */
+static void run_load(struct run_session *s, struct run_window *w)
+{
+	struct run_test *t = w->test;
 	lo2_autofree char *network = NULL;
 	struct lo2_kvv labels = {0};
 	struct run_locust_opts lo;
-	struct run_locust_result res;
-	uint64_t lines = 0;
-	int64_t start;
-	int rc;
+	struct run_locust_result res = {0};
+	struct run_locust *l = NULL;
+	struct lo2_err err = {0};
 
-	if (lo2_mkdir_p(mdir, 0755, err) < 0)
-		return -1;
-	say(x, "Starting locust test for tag '%s' with duration %ds", t->tag, t->planned_s);
-	start = lo2_now_ns();
-	pthread_mutex_lock(&x->ev_lock);
-	t->status = RUN_TEST_RUNNING;
-	t->start_ns = start;
-	x->cur = t;
-	pthread_mutex_unlock(&x->ev_lock);
-	if (save_manifest(x, err) < 0 || run_logroute_open(x->router, tdir, start + x->offset_ns, err) < 0)
-		return -1;
-	locust_opts(x, t, tdir, &lo, &network, &labels);
-	rc = run_locust(x->e, &lo, &res, err);
-	lo2_kvv_free(&labels);
-	if (rc < 0) {
-		run_logroute_close(x->router, lo2_now_ns() + x->offset_ns, NULL, NULL);
-		return -1;
+	locust_opts(s, t, w->dir, &lo, &network, &labels);
+	if (run_locust_start(s->e, &lo, s->c->locust_grace, LOCUST_ESCALATE_S, &l, &err) < 0) {
+		lo2_kvv_free(&labels);
+		run_window_error(w, "locust", &err);
+		run_window_fail(w, err.msg);
+		return;
 	}
-	t->end_ns = res.end_ns;
+	if (run_locust_pid(l)) {
+		struct lo2_err se = {0};
+
+		/* a resume after a kill ends this process (it would write into the test's folder) */
+		pthread_mutex_lock(&s->lock);
+		t->locust_pid = run_locust_pid(l);
+		if (run_session_save_locked(s, &se) < 0)
+			lo2_strv_take(&s->m.warnings, xstrdup(se.msg));
+		pthread_mutex_unlock(&s->lock);
+	}
+	while (!run_locust_poll(l)) {
+		if (cancelled(s)) {
+			run_locust_cancel(l, CANCEL_KILL_MS);
+			break;
+		}
+		lo2_sleep_ns(POLL_NS);
+	}
+	if (run_locust_finish(l, &res, &err) < 0)
+		run_window_error(w, "locust", &err);
+	lo2_kvv_free(&labels);
+	pthread_mutex_lock(&s->lock);
+	t->locust_pid = 0;
 	t->locust_exit = res.exit_code;
 	t->have_counts = res.have_counts;
 	t->requests = res.requests;
 	t->failures = res.failures;
-	if (run_logroute_close(x->router, t->end_ns + x->offset_ns, &lines, err) < 0)
-		return -1;
-	pthread_mutex_lock(&x->ev_lock);
-	x->cur = NULL;
-	pthread_mutex_unlock(&x->ev_lock);
-	if (res.cancelled) {
-		t->status = RUN_TEST_INCOMPLETE;
-		return lo2_err_set(err, LO2_E_CANCELLED, "interrupted during the test of tag %s", t->tag);
+	if (res.stopped_past_deadline) {
+		t->locust_stopped = xstrdup(res.stopped_past_deadline);
+		if (t->failure == NULL)
+			t->failure =
+			    xasprintf("Locust did not end within its run time (%ds) + %ds; stopped with %s",
+			              t->planned_s, s->c->locust_grace, res.stopped_past_deadline);
 	}
-	say(x, "Finished locust test for tag '%s'", t->tag);
-	say(x, "Fetched docker logs from %lld to %lld (%" PRIu64 " lines)",
-	    (long long)(t->start_ns / LO2_NS_PER_SEC), (long long)(t->end_ns / LO2_NS_PER_SEC), lines);
-	fetch_metrics(x, t, mdir);
-	fetch_traces(x, t, mdir);
-	if (fetch_write_last_fetch_time(mdir, t->end_ns, err) < 0 ||
-	    lo2_walk_files(tdir, add_file, &(struct file_rec){t, x->dir}, err) < 0)
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits until the engine's clock reaches t (a window boundary announced ahead of time). */
+static void reach(const struct run_session *s, int64_t t)
+{
+	int64_t left = t - run_session_engine_now(s);
+
+	if (left > 0)
+		lo2_sleep_ns(left);
+}
+
+/* Runs test t; on return *out is its finisher, collecting during the wait (NULL when the test
+ * was interrupted and handled here). */
+static int one_test(struct run_session *s, size_t i, struct finisher **out, struct lo2_err *err)
+{
+	struct run_test *t = &s->m.tests[i];
+	struct finisher *f = xcalloc(1, sizeof(*f));
+
+	f->s = s;
+	f->dir = xasprintf("%s/%s", s->dir, t->tag);
+	*out = NULL;
+	if (lo2_mkdir_p(f->dir, 0755, err) < 0) {
+		finisher_free(f);
 		return -1;
-	t->collect_s = (double)(lo2_now_ns() - t->end_ns) / 1e9;
-	t->status = RUN_TEST_COMPLETE;
-	return save_manifest(x, err);
-}
-
-/* Sleeps seconds, returning early when cancelled. */
-static void pause_for(struct ctx *x, int seconds)
-{
-	int64_t until = lo2_mono_ns() + (int64_t)seconds * LO2_NS_PER_SEC;
-
-	while (!cancelled(x) && lo2_mono_ns() < until)
-		lo2_sleep_ns(100 * 1000 * 1000);
-}
-
-/* Removes one temporary file (never complete) that a killed session left; counts it. */
-static int remove_partial(void *user, const char *path, const char *rel, struct lo2_err *err)
-{
-	if (strstr(rel, ".tmp.") && unlink(path) == 0)
-		(*(int *)user)++;
+	}
+	run_session_say(s, "Starting locust test for tag '%s' with duration %ds", t->tag, t->planned_s);
+	pthread_mutex_lock(&s->lock);
+	run_test_reset(t);
+	t->status = RUN_TEST_RUNNING;
+	t->session = run_session_number(s);
+	t->start_ns = run_session_engine_now(s) + BOUNDARY_AHEAD_NS;
+	f->w = (struct run_window){.index = i,
+	                           .tag = t->tag,
+	                           .load_tag = run_test_load_tag(t),
+	                           .dir = f->dir,
+	                           .start_ns = t->start_ns,
+	                           .end_ns = INT64_MAX,
+	                           .planned_s = t->planned_s,
+	                           .test = t,
+	                           .session = s};
+	/* before acting: a resume must know this test began */
+	if (run_session_save_locked(s, err) < 0) {
+		pthread_mutex_unlock(&s->lock);
+		finisher_free(f);
+		return -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	each_collector(s, &f->w, true);
+	reach(s, t->start_ns);
+	run_load(s, &f->w);
+	pthread_mutex_lock(&s->lock);
+	t->end_ns = run_session_engine_now(s) + BOUNDARY_AHEAD_NS;
+	f->w.end_ns = t->end_ns;
+	f->w.interrupted = cancelled(s);
+	pthread_mutex_unlock(&s->lock);
+	each_collector(s, &f->w, false);
+	reach(s, t->end_ns);
+	f->end_mono = lo2_mono_ns();
+	if (f->w.interrupted) {
+		finish_window(f); /* what streamed in is kept, set aside */
+		finisher_free(f);
+		return cancel_err(err, "the test");
+	}
+	run_session_say(s, "Finished locust test for tag '%s'", t->tag);
+	if (lo2_thread_start(&f->th, finisher_main, f, "test collection", err) < 0)
+		finish_window(f);
+	else
+		f->started = true;
+	*out = f;
 	return 0;
 }
 
-static int tests(struct ctx *x, struct lo2_err *err)
+/* Sleeps until the monotonic instant until, returning early when cancelled. */
+static void pause_until(struct run_session *s, int64_t until)
 {
-	size_t n = x->m.n_tests;
+	while (!cancelled(s) && lo2_mono_ns() < until) {
+		int64_t left = until - lo2_mono_ns();
 
-	for (size_t i = 0; i < n && !cancelled(x); i++) {
-		struct run_test *t = &x->m.tests[i];
+		lo2_sleep_ns(left < POLL_NS ? left : POLL_NS);
+	}
+}
 
-		if (t->status == RUN_TEST_COMPLETE)
+static void progress(struct run_session *s, size_t i)
+{
+	size_t n = s->m.n_tests;
+	int left = 0;
+
+	if (s->h->progress == NULL)
+		return;
+	for (size_t j = i; j < n; j++)
+		if (s->m.tests[j].status != RUN_TEST_COMPLETE && s->m.tests[j].status != RUN_TEST_FAILED)
+			left += s->m.tests[j].planned_s + (j + 1 < n ? s->m.tests[j].wait_s : 0);
+	s->h->progress(s->h->user, i + 1, n, s->m.tests[i].tag, s->m.tests[i].planned_s, left);
+}
+
+/* The tests still to do. Test N+1 begins at the end of N plus N's drawn wait, or when N's
+ * collection is complete if that is later. */
+static int tests(struct run_session *s, struct lo2_err *err)
+{
+	struct finisher *prev = NULL;
+	struct run_test *prev_t = NULL;
+	int64_t next_start = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < s->m.n_tests && ret == 0; i++) {
+		struct run_test *t = &s->m.tests[i];
+
+		if (t->status == RUN_TEST_COMPLETE || t->status == RUN_TEST_FAILED)
 			continue;
-		if (t->status != RUN_TEST_PENDING) {
-			lo2_autofree char *old = xasprintf("%s/%s", x->dir, t->tag);
-
-			say(x, "Redoing the incomplete test of tag '%s'", t->tag);
-			lo2_rm_rf(old);
-			run_test_reset(t);
+		if (prev) {
+			pause_until(s, next_start);
+			finisher_free(prev);
+			prev = NULL;
 		}
-		if (x->h->progress) {
-			int left = 0;
-
-			for (size_t j = i; j < n; j++)
-				left +=
-				    x->m.tests[j].status == RUN_TEST_COMPLETE
-				        ? 0
-				        : x->m.tests[j].planned_s + (j + 1 < n ? x->m.tests[j].wait_s : 0);
-			x->h->progress(x->h->user, i + 1, n, t->tag, t->planned_s, left);
+		if (cancelled(s)) {
+			ret = cancel_err(err, "the wait between tests");
+			break;
 		}
-		if (one_test(x, t, err) < 0) {
-			if (t->status == RUN_TEST_RUNNING)
-				t->status = RUN_TEST_INCOMPLETE;
-			save_manifest(x, NULL);
-			return -1;
+		if (prev_t) {
+			pthread_mutex_lock(&s->lock);
+			prev_t->gap_s = (double)(run_session_engine_now(s) - prev_t->end_ns) / 1e9;
+			pthread_mutex_unlock(&s->lock);
 		}
-		if (i + 1 < n) {
-			say(x, "Waiting for %ds", t->wait_s);
-			pause_for(x, t->wait_s);
-		}
+		progress(s, i);
+		ret = one_test(s, i, &prev, err);
+		if (ret < 0 || prev == NULL)
+			break;
+		prev_t = t;
+		next_start = prev->end_mono + (int64_t)t->wait_s * LO2_NS_PER_SEC;
+		if (i + 1 < s->m.n_tests)
+			run_session_say(s, "Waiting for %ds", t->wait_s);
 	}
-	if (cancelled(x))
-		return lo2_err_set(err, LO2_E_CANCELLED, "interrupted");
-	return 0;
+	finisher_free(prev);
+	if (ret == 0 && cancelled(s))
+		ret = cancel_err(err, "the run");
+	return ret;
 }
 
-static int open_run_dir(struct ctx *x, const char *resume_dir, const struct run_schedule *s,
-                        struct lo2_err *err)
-{
-	const struct run_config *c = x->c;
-	lo2_autofree char *logp = NULL;
-	char host[256] = "";
+/* ---- teardown ---- */
 
-	if (resume_dir) {
-		x->dir = xstrdup(resume_dir);
-	} else if (c->output[0]) {
-		x->dir = xstrdup(c->output);
+static void keep_first(int *ret, struct lo2_err *err, const struct lo2_err *e2, struct run_session *s)
+{
+	if (*ret == 0) {
+		*err = *e2;
+		*ret = -1;
 	} else {
-		x->dir =
-		    xasprintf("%s/LO2_run_%lld", c->output_root, (long long)(lo2_now_ns() / LO2_NS_PER_SEC));
+		run_session_warn(s, "%s", e2->msg);
 	}
-	x->manifest_path = xasprintf("%s/run.json", x->dir);
-	if (resume_dir == NULL) {
-		lo2_autofree char *cfg = xasprintf("%s/run_config.yml", x->dir);
-
-		if (mkdir(x->dir, 0755) != 0 && !(errno == ENOENT && lo2_mkdir_p(x->dir, 0755, err) == 0))
-			return lo2_err_errno(err, errno, "create run folder %s (it must not exist yet)",
-			                     x->dir);
-		run_manifest_init(&x->m, s);
-		if (run_config_write(c, cfg, err) < 0)
-			return -1;
-	}
-	logp = xasprintf("%s/run_log.log", x->dir);
-	x->log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (x->log_fd < 0)
-		return lo2_err_errno(err, errno, "open %s/run_log.log", x->dir);
-	gethostname(host, sizeof(host) - 1);
-	free(x->m.host);
-	x->m.host = xstrdup(host);
-	free(x->m.lo2_version);
-	x->m.lo2_version = xstrdup(LO2_VERSION);
-	free(x->m.engine_version);
-	x->m.engine_version = xstrdup(engine_version(x->e)->version);
-	free(x->m.engine_api);
-	x->m.engine_api = xstrdup(engine_api_version(x->e));
-	free(x->m.engine_host);
-	x->m.engine_host = xstrdup(engine_display(x->e));
-	free(x->m.status);
-	x->m.status = xstrdup("running");
-	if (x->m.started_ns == 0)
-		x->m.started_ns = lo2_now_ns();
-	return save_manifest(x, err);
 }
 
-static int start_collection(struct ctx *x, bool resumed, int64_t since_ns, struct lo2_err *err)
-{
-	lo2_autofree char *label = xasprintf("label=com.docker.compose.project=%s", x->proj->name);
-	lo2_autofree char *between = resumed ? xasprintf("%s/_between/resumed-%lld", x->dir,
-	                                                 (long long)(lo2_now_ns() / LO2_NS_PER_SEC))
-	                                     : xasprintf("%s/_between", x->dir);
-	struct lo2_strv filters = {0};
-	struct run_logroute_opts ro = {.filters = &filters,
-	                               .between_dir = between,
-	                               .keep_timestamps = x->c->timestamps,
-	                               .compress = x->c->compress,
-	                               .since_ns = since_ns + x->offset_ns};
-	int ret;
+struct stop_job {
+	struct engine *e;
+	const char *id;
+	int timeout_s;
+	pthread_t th;
+	bool started;
+};
 
-	lo2_strv_push(&filters, label);
-	ret = run_logroute_start(x->e, &ro, &x->router, err);
-	lo2_strv_free(&filters);
-	if (ret == 0) {
-		pthread_create(&x->ev_thread, NULL, events_main, x);
-		x->ev_running = true;
+static void *stop_one(void *arg)
+{
+	struct stop_job *j = arg;
+
+	engine_container_stop(j->e, j->id, j->timeout_s, NULL);
+	return NULL;
+}
+
+/* Stops the project's containers (in parallel) so that the collectors see everything they write
+ * up to their end, shutdown lines included; down -v removes them after the collectors stop. */
+static void stop_project(struct run_session *s, int timeout_s)
+{
+	struct compose_ps ps = {0};
+	struct stop_job *jobs;
+	struct lo2_err err = {0};
+
+	if (compose_ps(s->e, s->proj->name, &ps, &err) < 0) {
+		run_session_warn(s, "stop the containers of %s: %s", s->proj->name, err.msg);
+		return;
+	}
+	jobs = xcalloc(ps.n + 1, sizeof(*jobs));
+	for (size_t i = 0; i < ps.n; i++) {
+		jobs[i] = (struct stop_job){.e = s->e, .id = ps.v[i].id, .timeout_s = timeout_s};
+		if (jobs[i].id == NULL)
+			continue;
+		if (lo2_thread_start(&jobs[i].th, stop_one, &jobs[i], "container stop", &err) == 0)
+			jobs[i].started = true;
+		else
+			stop_one(&jobs[i]);
+	}
+	for (size_t i = 0; i < ps.n; i++)
+		if (jobs[i].started)
+			pthread_join(jobs[i].th, NULL);
+	free(jobs);
+	compose_ps_free(&ps);
+}
+
+static int teardown(struct run_session *s, int ret, struct lo2_err *err)
+{
+	struct compose_down_opts dopt = {.volumes = true, .timeout_s = cancelled(s) ? 0 : -1, .quiet = true};
+
+	/* The containers stop first (gracefully, or at once after a signal), so that the collectors
+	 * have everything they wrote, to their last line, before down -v removes them. */
+	if (s->proj && !s->c->keep && s->hub) {
+		run_session_say(s, "Stopping %s", s->proj->name);
+		stop_project(s, dopt.timeout_s < 0 ? -1 : 0);
+	}
+
+	for (size_t i = s->n_cols; i-- > 0;) {
+		struct run_collector *c = s->cols[i];
+		struct lo2_err e2 = {0};
+
+		if (c->ops->stop && c->ops->stop(c, &e2) < 0) {
+			lo2_err_prefix(&e2, "%s", c->ops->name);
+			keep_first(&ret, err, &e2, s);
+		}
+	}
+	run_hub_stop(s->hub);
+	s->hub = NULL;
+	if (s->proj && !s->c->keep) {
+		struct lo2_err e2 = {0};
+
+		run_session_say(s, "Tearing down %s", s->proj->name);
+		remove_stale_locust(s);
+		if (compose_down(s->e, s->proj, &dopt, &e2) < 0) {
+			lo2_err_prefix(&e2, "tear down");
+			keep_first(&ret, err, &e2, s);
+		}
 	}
 	return ret;
 }
 
-static void teardown(struct ctx *x, struct lo2_err *err)
-{
-	struct compose_down_opts dopt = {.volumes = true, .timeout_s = -1, .quiet = true};
-	struct lo2_err e2 = {0};
+/* ---- the run ---- */
 
-	if (x->ev_running) {
-		atomic_store(&x->ev_stop, true);
-		pthread_join(x->ev_thread, NULL);
-		x->ev_running = false;
+static int start_collection(struct run_session *s, struct lo2_err *err)
+{
+	struct run_hub_opts ho = {
+	    .project = s->proj->name, .locust_label = LOCUST_LABEL, .since_ns = s->since_ns};
+
+	if (run_hub_start(s->e, &ho, &s->hub, err) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n_cols; i++)
+		if (s->cols[i]->ops->start && s->cols[i]->ops->start(s->cols[i], err) < 0)
+			return lo2_err_prefix(err, "%s", s->cols[i]->ops->name);
+	return 0;
+}
+
+static const char *outcome(int ret, const struct lo2_err *err)
+{
+	if (ret == 0)
+		return "complete";
+	return err->kind == LO2_E_CANCELLED ? "interrupted" : "failed";
+}
+
+static int open_run(struct run_session *s, const char *resume_dir, struct lo2_err *err)
+{
+	struct run_schedule sched = {0};
+	uint64_t seed = 0;
+	int ret = -1;
+
+	if (resume_dir) {
+		s->dir = xstrdup(resume_dir);
+		s->manifest_path = xasprintf("%s/run.json", s->dir);
+		ret = run_manifest_read(s->manifest_path, &s->m, err);
+	} else if (s->c->seed[0] == '\0' || run_config_seed(s->c, &seed, err) == 0) {
+		if (s->c->seed[0] == '\0')
+			seed = run_seed_random();
+		if (run_plan(s->c, seed, &sched, err) == 0)
+			ret = open_new_dir(s, &sched, err);
 	}
-	if (x->router && run_logroute_stop(x->router, &x->m.logs_until_ns, &e2) < 0)
-		lo2_warn("%s", e2.msg);
-	x->router = NULL;
-	if (x->proj && !x->c->keep) {
-		say(x, "Tearing down %s", x->proj->name);
-		if (compose_down(x->e, x->proj, &dopt, &e2) < 0 && err && err->msg[0] == '\0')
-			*err = e2;
-	}
+	run_schedule_free(&sched);
+	if (ret < 0 || open_log(s, err) < 0)
+		return -1;
+	begin_session(s);
+	return run_session_save(s, err);
 }
 
 int run_execute(struct engine *e, const struct run_config *c, const char *resume_dir,
                 const struct run_hooks *h, char **out_dir, struct lo2_err *err)
 {
-	struct ctx x = {.e = e, .c = c, .h = h, .log_fd = -1};
-	struct run_schedule s = {0};
-	uint64_t seed = 0;
-	int64_t deploy_ns;
+	struct run_session s = {.e = e, .c = c, .h = h, .log_fd = -1};
 	int ret = -1;
 
-	pthread_mutex_init(&x.ev_lock, NULL);
-	if (resume_dir) {
-		lo2_autofree char *mp = xasprintf("%s/run.json", resume_dir);
-
-		if (run_manifest_read(mp, &x.m, err) < 0)
-			goto out;
-	} else {
-		if (c->seed[0] == '\0')
-			seed = run_seed_random();
-		else if (run_config_seed(c, &seed, err) < 0)
-			goto out;
-		if (run_plan(c, seed, &s, err) < 0)
-			goto out;
-	}
-	if (open_run_dir(&x, resume_dir, &s, err) < 0 || engine_clock_offset(e, &x.offset_ns, err) < 0)
+	pthread_mutex_init(&s.lock, NULL);
+	if (open_run(&s, resume_dir, err) < 0 || engine_clock_offset(e, &s.offset_ns, err) < 0)
 		goto out;
-	say(&x, "%s run with seed %" PRIu64 ", %zu tests", resume_dir ? "Resuming" : "Starting", x.m.seed,
-	    x.m.n_tests);
-	if (resume_dir) {
-		int partial = 0;
-
-		lo2_walk_files(x.dir, remove_partial, &partial, NULL);
-
-		if (partial > 0)
-			say(&x, "Removed %d partial files of the interrupted session", partial);
-	}
-	deploy_ns = lo2_now_ns();
-	if (deploy(&x, err) < 0 || start_collection(&x, resume_dir != NULL, deploy_ns, err) < 0 ||
-	    mysql_ready(&x, err) < 0)
+	run_session_say(&s, "%s run with seed %" PRIu64 ", %zu tests (session %d)",
+	                resume_dir ? "Resuming" : "Starting", s.m.seed, s.m.n_tests, run_session_number(&s));
+	if (load_project(&s, err) < 0 || run_collectors_make(&s, err) < 0)
 		goto done;
-	x.m.deploy_s = (double)(lo2_now_ns() - deploy_ns) / 1e9;
-	ret = tests(&x, err);
+	if (h->started)
+		h->started(h->user, s.dir, s.proj->name);
+	if (resume_dir && prepare_resume(&s, err) < 0)
+		goto done;
+	/* after a resume's recovery: what the old containers wrote up to here is recovered */
+	s.since_ns = run_session_engine_now(&s);
+	ret = start_collection(&s, err);
+	/* a signal cuts the deploy and the waits short, inside any engine call */
+	engine_set_cancel(e, h->cancel);
+	if (ret == 0)
+		ret = deploy(&s, err);
+	if (ret == 0)
+		ret = ready(&s, err);
+	engine_set_cancel(e, NULL);
+	if (ret == 0)
+		ret = tests(&s, err);
 done:
-	teardown(&x, err);
-	free(x.m.status);
-	x.m.status =
-	    xstrdup(ret == 0 ? "complete" : (err->kind == LO2_E_CANCELLED ? "interrupted" : "failed"));
-	x.m.ended_ns = lo2_now_ns();
+	ret = teardown(&s, ret, err);
+	pthread_mutex_lock(&s.lock);
+	set_str(&s.m.status, outcome(ret, err));
+	set_str(&s.m.sessions[s.rec].how, outcome(ret, err));
+	s.m.ended_ns = s.m.sessions[s.rec].ended_ns = lo2_now_ns();
+	pthread_mutex_unlock(&s.lock);
 	if (ret < 0)
-		say(&x, "LO2 Run failed: %s", err->msg);
-	say(&x, "LO2 Run ended");
-	if (save_manifest(&x, ret == 0 ? err : NULL) < 0)
+		run_session_say(&s, "LO2 Run failed: %s", err->msg);
+	run_session_say(&s, "LO2 Run ended");
+	if (run_session_save(&s, ret == 0 ? err : NULL) < 0)
 		ret = -1;
 out:
 	if (out_dir)
-		*out_dir = x.dir ? xstrdup(x.dir) : NULL;
-	if (x.log_fd >= 0)
-		close(x.log_fd);
-	compose_project_free(x.proj);
-	run_manifest_free(&x.m);
-	run_schedule_free(&s);
-	free(x.dir);
-	free(x.manifest_path);
-	pthread_mutex_destroy(&x.ev_lock);
+		*out_dir = s.dir ? xstrdup(s.dir) : NULL;
+	for (size_t i = 0; i < s.n_cols; i++)
+		s.cols[i]->ops->destroy(s.cols[i]);
+	free(s.cols);
+	run_hub_stop(s.hub);
+	if (s.log_fd >= 0)
+		close(s.log_fd);
+	compose_project_free(s.proj);
+	run_manifest_free(&s.m);
+	free(s.dir);
+	free(s.manifest_path);
+	pthread_mutex_destroy(&s.lock);
 	return ret;
 }

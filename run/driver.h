@@ -1,6 +1,7 @@
-/* driver.h - `lo2 run`: the whole LO2 collection as one call: deploy, MySQL readiness and
- * init, then per test Locust, the test's logs (one pass, routed by timestamp), metrics and
- * traces into <tag>/, the manifest after every test; teardown at the end. */
+/* driver.h - `lo2 run`: the whole LO2 collection as one call: deploy, ready (health, MySQL
+ * and its init SQL, the collectors' sources), then per test Locust with every collector hooked to
+ * the test's window (logs, events, metrics, traces ...), the manifest after every step that a
+ * resume needs; teardown at the end. */
 #ifndef LO2_RUN_DRIVER_H
 #define LO2_RUN_DRIVER_H
 
@@ -19,8 +20,12 @@ struct run_hooks {
 	/* Progress: test k of n (1-based) starts now, with its tag, planned seconds, and the planned
 	 * seconds of the rest of the run from here (tests and waits); may be NULL. */
 	void (*progress)(void *user, size_t k, size_t n, const char *tag, int planned_s, int run_left_s);
+	/* The run's folder and the compose project, once known (for what a user is told); may be NULL. */
+	void (*started)(void *user, const char *dir, const char *project);
 	void *user;
-	const atomic_bool *cancel; /* SIGINT/SIGTERM: stop the test, mark it incomplete, tear down */
+	/* When it becomes true (a signal), the phase under way stops within about a second, an
+	 * interrupted test is set aside, the stack is torn down and the run ends "interrupted". */
+	const atomic_bool *cancel;
 };
 
 /* The tags of the configuration (discovered, then restricted to c->tags; an unknown requested

@@ -44,13 +44,16 @@ int run_hub_start(struct engine *e, const struct run_hub_opts *o, struct run_hub
 /* Adds a subscriber: fn is first called with "exists" for every container known now, then with
  * every later event. Subscribers stay until run_hub_stop. */
 void run_hub_subscribe(struct run_hub *h, run_hub_fn fn, void *user);
-/* What the hub knows of a container: false when it never saw it; *running / *destroyed filled. */
-bool run_hub_container_state(struct run_hub *h, const char *id, bool *running, bool *destroyed);
-/* Blocks until an event about container id arrives after generation gen (see run_hub_gen), or
- * timeout_ns passes; returns the current generation. */
+/* What the hub knows of a container: false when it never saw it. Fills *running, *destroyed and
+ * *gen (the container's event counter, for run_hub_wait); each pointer may be NULL. */
+bool run_hub_container_state(struct run_hub *h, const char *id, bool *running, bool *destroyed,
+                             uint64_t *gen);
+/* Blocks until an event about container id arrives after its counter was gen, the hub stops, or
+ * timeout_ns passes; returns the container's counter then. */
 uint64_t run_hub_wait(struct run_hub *h, const char *id, uint64_t gen, int64_t timeout_ns);
-/* The hub's event counter (for run_hub_wait). */
-uint64_t run_hub_gen(struct run_hub *h);
+/* Asks the hub to list the containers now (after a deploy, say) rather than at its next
+ * reconcile; returns at once. */
+void run_hub_poke(struct run_hub *h);
 /* Stops the subscription and frees the hub; subscribers are not called after it returns. */
 void run_hub_stop(struct run_hub *h);
 

@@ -18,7 +18,9 @@ int run_tags_from_source(const char *text, const char *file, struct lo2_strv *ta
 int run_tags_discover(const char *dir, struct lo2_strv *tags, struct lo2_err *err);
 
 struct run_test_plan {
-	char *tag;
+	char *tag; /* the test's name and folder */
+	char
+	    *load_tag; /* the Locust tag of its load when it differs (fault tests run "correct"), else NULL */
 	int duration_s;
 	int wait_s;
 };

@@ -98,8 +98,10 @@ void run_schedule_free(struct run_schedule *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->tests[i].tag);
+		free(s->tests[i].load_tag);
+	}
 	free(s->tests);
 	memset(s, 0, sizeof(*s));
 }

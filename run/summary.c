@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/file.h"
 #include "common/mem.h"
@@ -44,18 +43,32 @@ static char *log_container(const char *path)
 	return NULL;
 }
 
-static int count_between_file(void *user, const char *path, const char *rel, struct lo2_err *err)
+/* Checks one recorded file against its size and checksum; counts its log lines per container
+ * (into *lines too when it is a container log). */
+static int check_file(const char *dir, const struct run_file *f, struct run_summary *s, uint64_t *lines,
+                      bool *is_log, struct lo2_err *err)
 {
-	struct run_summary *s = user;
-	lo2_autofree char *name = strstr(rel, ".tmp.") ? NULL : log_container(path);
-	uint64_t lines = 0;
+	lo2_autofree char *full = xasprintf("%s/%s", dir, f->path), *name = log_container(f->path);
+	char sum[65];
+	uint64_t size = 0;
 
+	*lines = 0;
+	*is_log = false;
+	if (lo2_sha256_file(full, sum, &size, err) < 0) {
+		if (err->kind != LO2_E_NOT_FOUND)
+			return -1;
+		lo2_err_clear(err);
+		s->bad_checksums++; /* recorded, and gone */
+		return 0;
+	}
+	if (size != f->size || strcmp(sum, f->sha256) != 0)
+		s->bad_checksums++;
 	if (name == NULL)
 		return 0;
-	if (lo2_gzip_read(path, count_nl, &lines, err) < 0)
+	if (lo2_gzip_read(full, count_nl, lines, err) < 0)
 		return -1;
-	add_lines(&s->container_lines, name, lines);
-	s->between_lines += lines;
+	*is_log = true;
+	add_lines(&s->container_lines, name, *lines);
 	return 0;
 }
 
@@ -67,36 +80,42 @@ static int summarize_test(const char *dir, const struct run_test *t, struct run_
 	o->seconds = t->end_ns > t->start_ns ? (double)(t->end_ns - t->start_ns) / 1e9 : 0;
 	o->requests = t->requests;
 	o->failures = t->failures;
-	for (size_t f = 0; f < t->n_files; f++) {
-		const char *rel = t->files[f].path, *base = strrchr(rel, '/');
-		lo2_autofree char *full = xasprintf("%s/%s", dir, rel), *name = log_container(rel);
-		char sum[65];
-		uint64_t size = 0, lines = 0;
+	for (size_t f = 0; f < t->files.n; f++) {
+		const char *rel = t->files.v[f].path, *base = strrchr(rel, '/');
+		uint64_t lines = 0;
+		bool is_log;
 
 		base = base ? base + 1 : rel;
-		if (lo2_sha256_file(full, sum, &size, err) < 0)
+		if (check_file(dir, &t->files.v[f], s, &lines, &is_log, err) < 0)
 			return -1;
-		if (size != t->files[f].size || strcmp(sum, t->files[f].sha256) != 0)
-			s->bad_checksums++;
 		if (lo2_str_has_prefix(base, "metric_"))
 			o->metric_files++;
-		if (lo2_str_has_prefix(base, "traces_") && lo2_gzip_read(full, count_nl, &lines, err) == 0)
-			o->trace_rows += lines > 0 ? lines - 1 : 0;
-		if (name != NULL) {
-			lines = 0;
-			if (lo2_gzip_read(full, count_nl, &lines, err) < 0)
-				return -1;
+		if (lo2_str_has_prefix(base, "traces_")) {
+			lo2_autofree char *full = xasprintf("%s/%s", dir, rel);
+
+			if (lo2_gzip_read(full, count_nl, &lines, err) == 0)
+				o->trace_rows += lines > 0 ? lines - 1 : 0;
+		}
+		if (is_log) {
 			o->log_files++;
 			o->log_lines += lines;
-			add_lines(&s->container_lines, name, lines);
 		}
 	}
+	for (size_t a = 0; a < t->n_attempts; a++)
+		for (size_t f = 0; f < t->attempts[a].files.n; f++) {
+			uint64_t lines = 0;
+			bool is_log;
+
+			if (check_file(dir, &t->attempts[a].files.v[f], s, &lines, &is_log, err) < 0)
+				return -1;
+			s->incomplete_lines += is_log ? lines : 0;
+		}
 	return 0;
 }
 
 int run_summary_read(const char *dir, struct run_summary *s, struct lo2_err *err)
 {
-	lo2_autofree char *mp = xasprintf("%s/run.json", dir), *between = xasprintf("%s/_between", dir);
+	lo2_autofree char *mp = xasprintf("%s/run.json", dir);
 	struct run_manifest m;
 	int ret = -1;
 
@@ -107,7 +126,15 @@ int run_summary_read(const char *dir, struct run_summary *s, struct lo2_err *err
 	for (size_t i = 0; i < m.n_tests; i++, s->n++)
 		if (summarize_test(dir, &m.tests[i], s, &s->tests[i], err) < 0)
 			goto out;
-	ret = access(between, F_OK) == 0 ? lo2_walk_files(between, count_between_file, s, err) : 0;
+	for (size_t f = 0; f < m.files.n; f++) {
+		uint64_t lines = 0;
+		bool is_log;
+
+		if (check_file(dir, &m.files.v[f], s, &lines, &is_log, err) < 0)
+			goto out;
+		s->between_lines += is_log ? lines : 0;
+	}
+	ret = 0;
 out:
 	run_manifest_free(&m);
 	return ret;

@@ -20,7 +20,8 @@ struct run_summary {
 	struct run_summary_test *tests;
 	size_t n;
 	struct lo2_kvv container_lines; /* container -> lines over all tests and _between, decimal */
-	uint64_t between_lines;
+	uint64_t between_lines; /* in _between/ segments */
+	uint64_t incomplete_lines; /* in the folders of tests cut short (<tag>.incomplete-<n>/) */
 	int bad_checksums; /* files whose size or sha256 no longer match run.json */
 };
 

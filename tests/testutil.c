@@ -1,6 +1,9 @@
 /* testutil.c - shared test helpers (see testutil.h). */
 #include "testutil.h"
 
+#include "common/json.h"
+#include "run/manifest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -262,4 +265,58 @@ char *tu_read(const char *path, size_t *len)
 	if (len)
 		*len = b.len;
 	return lo2_buf_steal(&b);
+}
+
+int64_t tu_logs_until(const struct run_manifest *m)
+{
+	const char *text = lo2_kvv_get(&m->sections, "logs");
+	struct lo2_json *doc = NULL;
+	int64_t until = 0;
+
+	if (text && lo2_json_parse(text, "logs section", &doc, NULL) == 0)
+		lo2_json_int(lo2_json_get(doc, "until_ns"), &until);
+	lo2_json_free(doc);
+	return until;
+}
+
+int tu_spawn(const char *const argv[], const char *log_path)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0)
+		fail_msg("start %s: %s", argv[0], strerror(errno));
+	posix_spawn_file_actions_destroy(&fa);
+	return (int)pid;
+}
+
+bool tu_wait_for_text(const char *path, const char *needle, int timeout_s)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		size_t len = 0;
+		char *text = tu_read(path, &len);
+		bool found = text && strstr(text, needle);
+
+		free(text);
+		if (found)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= timeout_s)
+			return false;
+		usleep(50000);
+	}
+}
+
+void tu_filter(void)
+{
+	const char *f = getenv("LO2_TEST_FILTER");
+
+	if (f && *f)
+		cmocka_set_test_filter(f);
 }

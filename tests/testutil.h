@@ -25,6 +25,10 @@ int tu_run(const char *const argv[], const char *stdin_data, char **out, char **
 /* Runs lo2 with the given arguments (NULL-terminated). */
 int tu_lo2_run(char **out, char **err, ...);
 
+/* Runs a cmocka group, only the tests matching $LO2_TEST_FILTER (a cmocka pattern) when set. */
+#define tu_run_tests(tests) (tu_filter(), cmocka_run_group_tests(tests, NULL, NULL))
+void tu_filter(void);
+
 /* The engine of this machine, or: not reachable -> under CI=true print why and exit 1,
  * otherwise print the reason (naming the socket) and exit TU_SKIP. */
 struct engine *tu_engine(void);
@@ -41,5 +45,14 @@ char *tu_tmpdir(void);
 void tu_rm_rf(const char *path);
 /* Reads a file (gunzipping when it ends in .gz) into a NUL-terminated buffer. */
 char *tu_read(const char *path, size_t *len);
+
+/* Starts argv in the background with stdout and stderr into log_path; returns its pid. */
+int tu_spawn(const char *const argv[], const char *log_path);
+/* Waits until the file at path holds needle (true), or timeout_s passes (false). */
+bool tu_wait_for_text(const char *path, const char *needle, int timeout_s);
+
+struct run_manifest;
+/* The instant up to which the run's logs hold every line (the logs collector's until_ns). */
+int64_t tu_logs_until(const struct run_manifest *m);
 
 #endif

@@ -163,7 +163,7 @@ static void test_lab_run(void **state)
 	assert_int_equal(run_manifest_read(mp, &m, &err), 0);
 	assert_int_equal(m.n_tests, 3);
 	assert_string_equal(m.status, "complete");
-	assert_true(m.logs_until_ns > 0);
+	assert_true(tu_logs_until(&m) > 0);
 	assert_int_equal(compose_ps(tu_engine(), "lo2-lab", &ps, &err), 0);
 	assert_true(ps.n >= 8);
 	check_layout(dir, &m, &ps);
@@ -188,7 +188,7 @@ static void test_lab_run(void **state)
 	assert_null(strstr(b.data ? b.data : "", " ERROR "));
 	/* Every line of every container, once, across the test folders and _between. */
 	for (size_t c = 0; c < ps.n; c++)
-		check_accounting(dir, ps.v[c].name, m.logs_until_ns);
+		check_accounting(dir, ps.v[c].name, tu_logs_until(&m));
 	gather(dir, NULL, &b, &tmp_files);
 	assert_int_equal(tmp_files, 0);
 	lab_down();

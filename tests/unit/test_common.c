@@ -114,6 +114,8 @@ static void test_time(void **state)
 	assert_int_equal(ns, 1700000000500000000LL);
 	assert_int_equal(lo2_time_parse("2025-02-16T22:55:05Z", &ns, &err), 0);
 	assert_int_equal(ns, 1739746505000000000LL);
+	/* the zero time engines and Prometheus write for "never" is out of reach, not an overflow */
+	assert_int_equal(lo2_time_parse("0001-01-01T00:00:00Z", &ns, &err), -1);
 	assert_int_equal(lo2_time_parse("2025-02-16T22:55:05.000001+00:00", &ns, &err), 0);
 	assert_int_equal(ns, 1739746505000001000LL);
 	assert_int_equal(lo2_time_parse("2025-02-16T23:55:05+01:00", &ns, &err), 0);

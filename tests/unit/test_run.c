@@ -171,18 +171,47 @@ static void test_manifest_roundtrip(void **state)
 	assert_int_equal(run_manifest_add_file(&m.tests[0], dir, "t1/app.log.gz", &err), 0);
 	run_manifest_add_event(&m.tests[0], 1700000001000000000LL, "lo2-lab-app-1", "die", "137");
 	lo2_strv_push(&m.tests[0].errors, "metric x: 400 Bad Request");
+	/* what the run core adds: sessions, collector sections, attempts, gap, failure */
+	run_manifest_add_session(&m, 1700000000000000000LL)->pid = 42;
+	run_manifest_add_session(&m, 1700000100000000000LL)->recovered_lines = 147;
+	lo2_kvv_set(&m.sections, "logs", "{\"containers\":{\"abc\":{\"committed\":[17,2]}}}");
+	lo2_kvv_set(&m.tests[0].sections, "stats", "[1,2.5,\"x\"]");
+	m.tests[0].gap_s = 3.25;
+	m.tests[1].failure = xstrdup("Locust did not end");
+	m.tests[1].status = RUN_TEST_FAILED;
+	m.tests[1].load_tag = xstrdup("correct");
+	m.tests[1].attempts = xcalloc(1, sizeof(*m.tests[1].attempts));
+	m.tests[1].n_attempts = 1;
+	m.tests[1].attempts[0].dir = xstrdup("t1.incomplete-1");
+	m.tests[1].attempts[0].session = 1;
+	assert_int_equal(run_files_add(&m.tests[1].attempts[0].files, dir, "t1/app.log.gz", &err), 0);
 	assert_int_equal(run_manifest_write(&m, path, &err), 0);
 	assert_int_equal(run_manifest_read(path, &r, &err), 0);
 	assert_true(r.seed == UINT64_C(18446744073709551557));
 	assert_int_equal(r.n_tests, 2);
 	assert_string_equal(r.tests[0].tag, m.tests[0].tag);
 	assert_int_equal(r.tests[0].status, RUN_TEST_COMPLETE);
-	assert_int_equal(r.tests[1].status, RUN_TEST_PENDING);
 	assert_int_equal(r.tests[0].end_ns, 1700000020123456789LL);
 	assert_int_equal(r.tests[0].requests, 4242);
-	assert_int_equal(r.tests[0].files[0].size, 3);
-	assert_string_equal(r.tests[0].files[0].sha256,
+	assert_int_equal(r.tests[0].files.v[0].size, 3);
+	assert_string_equal(r.tests[0].files.v[0].sha256,
 	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(r.n_sessions, 2);
+	assert_int_equal(r.sessions[1].number, 2);
+	assert_int_equal(r.sessions[0].pid, 42);
+	assert_int_equal(r.sessions[1].recovered_lines, 147);
+	assert_string_equal(r.sessions[1].how, "running");
+	assert_string_equal(lo2_kvv_get(&r.sections, "logs"),
+	                    "{\"containers\":{\"abc\":{\"committed\":[17,2]}}}");
+	assert_string_equal(lo2_kvv_get(&r.tests[0].sections, "stats"), "[1,2.5,\"x\"]");
+	assert_true(r.tests[0].gap_s == 3.25);
+	assert_int_equal(r.tests[1].status, RUN_TEST_FAILED);
+	assert_string_equal(r.tests[1].failure, "Locust did not end");
+	assert_string_equal(run_test_load_tag(&r.tests[1]), "correct");
+	assert_string_equal(run_test_load_tag(&r.tests[0]), r.tests[0].tag);
+	assert_int_equal(r.tests[1].n_attempts, 1);
+	assert_string_equal(r.tests[1].attempts[0].dir, "t1.incomplete-1");
+	assert_int_equal(r.tests[1].attempts[0].files.n, 1);
 	assert_string_equal(r.tests[0].events[0].exit_code, "137");
 	assert_string_equal(lo2_kvv_get(&r.images, "lo2-lab-mysqldb-1"), "sha256:abc");
 	/* Reading and writing again gives the same bytes. */
