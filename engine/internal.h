@@ -19,6 +19,7 @@ struct engine {
 	pthread_mutex_t lock;
 	void **pool; /* idle CURL easy handles, reused for keep-alive */
 	size_t n_pool;
+	char docker_config[4096]; /* registry credentials' config folder; "" = the environment's */
 };
 
 /* Receives a 2xx response body piece; -1 (err set) aborts the transfer. */
