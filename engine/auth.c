@@ -107,27 +107,55 @@ static bool has_upper(const char *s, size_t n)
 	return false;
 }
 
+/* The length of ref's first component when it names a registry, else 0. The reference grammar:
+ * it does when it has a '.' or a ':', is "localhost", or has capitals (repositories are lowercase). */
+static size_t registry_len(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+	size_t n = slash ? (size_t)(slash - ref) : 0;
+
+	if (n > 0 && (memchr(ref, '.', n) || memchr(ref, ':', n) ||
+	              (n == 9 && memcmp(ref, "localhost", 9) == 0) || has_upper(ref, n)))
+		return n;
+	return 0;
+}
+
 int engine_ref_registry(const char *ref, char **out, struct lo2_err *err)
 {
-	const char *slash = ref ? strchr(ref, '/') : NULL;
 	size_t n;
 
 	*out = NULL;
 	if (ref == NULL || ref[0] == '\0')
 		return lo2_err_set(err, LO2_E_INVALID, "empty image reference");
-	/* the reference grammar: the first component is a registry when it has a '.' or a ':', is
-	 * "localhost", or has capitals (repository names are lowercase) */
-	n = slash ? (size_t)(slash - ref) : 0;
-	if (slash && n == 0)
+	if (ref[0] == '/')
 		return lo2_err_set(err, LO2_E_INVALID, "invalid image reference \"%s\": empty registry", ref);
-	if (slash && (memchr(ref, '.', n) || memchr(ref, ':', n) ||
-	              (n == 9 && memcmp(ref, "localhost", 9) == 0) || has_upper(ref, n)))
-		*out = xstrndup(ref, n);
-	if (*out == NULL || strcmp(*out, "index.docker.io") == 0) {
-		free(*out);
+	n = registry_len(ref);
+	if (n == 0 || (n == 15 && memcmp(ref, "index.docker.io", 15) == 0))
 		*out = xstrdup("docker.io");
-	}
+	else
+		*out = xstrndup(ref, n);
 	return 0;
+}
+
+char *engine_ref_repository(const char *ref)
+{
+	size_t end = strcspn(ref, "@");
+	const char *slash, *colon;
+	lo2_autofree char *name = xstrndup(ref, end), *registry = NULL;
+	size_t n;
+
+	slash = strrchr(name, '/');
+	colon = strrchr(name, ':');
+	if (colon && (!slash || colon > slash))
+		name[colon - name] = '\0'; /* the tag */
+	if (engine_ref_registry(name, &registry, NULL) < 0)
+		return xstrdup(name);
+	n = registry_len(name);
+	if (n > 0)
+		return xasprintf("%s/%s", registry, name + n + 1);
+	if (strcmp(registry, "docker.io") == 0 && strchr(name, '/') == NULL)
+		return xasprintf("docker.io/library/%s", name);
+	return xasprintf("%s/%s", registry, name);
 }
 
 char *engine_registry_hostname(const char *key)

@@ -30,6 +30,10 @@ struct engine_auth {
 /* The registry (index name) of an image reference: "nginx" and "index.docker.io/x/y" -> "docker.io",
  * "127.0.0.1:5000/x:1" -> "127.0.0.1:5000", "localhost/x" -> "localhost" (caller frees). */
 int engine_ref_registry(const char *ref, char **out, struct lo2_err *err);
+/* The repository of an image reference in full: "nginx:1.27" -> "docker.io/library/nginx",
+ * "prom/prometheus" -> "docker.io/prom/prometheus", "127.0.0.1:5000/x/y@sha256:..." ->
+ * "127.0.0.1:5000/x/y" (caller frees). */
+char *engine_ref_repository(const char *ref);
 /* True for the names Docker Hub goes by: "docker.io", "index.docker.io", "registry-1.docker.io",
  * ENGINE_HUB_KEY, with or without a scheme or path. */
 bool engine_registry_is_hub(const char *name);

@@ -369,6 +369,10 @@ struct engine_image_info {
 int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out,
                          struct lo2_err *err);
 void engine_image_info_free(struct engine_image_info *i);
+/* The RepoDigests entry of info for ref's repository ("nginx:1.27" matches "nginx@sha256:..."
+ * and "docker.io/library/nginx@sha256:..."), or NULL when the image has none from there
+ * (caller frees). Deploying that reference gives the same bytes on any engine. */
+char *engine_image_repo_digest(const struct engine_image_info *info, const char *ref);
 /* Receives one human-readable progress line (no newline). */
 typedef void (*engine_progress_fn)(void *user, const char *line);
 /* Reads up to n bytes of an upload; returns the count, 0 at the end, -1 on error (err set). */

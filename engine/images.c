@@ -49,6 +49,20 @@ void engine_image_info_free(struct engine_image_info *i)
 	memset(i, 0, sizeof(*i));
 }
 
+char *engine_image_repo_digest(const struct engine_image_info *info, const char *ref)
+{
+	lo2_autofree char *want = engine_ref_repository(ref);
+
+	for (size_t i = 0; i < info->repo_digests.n; i++) {
+		const char *d = info->repo_digests.v[i];
+		lo2_autofree char *repo = engine_ref_repository(d);
+
+		if (strchr(d, '@') && strcmp(repo, want) == 0)
+			return xstrdup(d);
+	}
+	return NULL;
+}
+
 /* Splits "name[:tag][@digest]" into repository and tag (or digest); the tag defaults to latest. */
 static void split_ref(const char *ref, char **repo, char **tag)
 {
@@ -264,7 +278,7 @@ static void explain(struct lo2_err *err, const char *ref, const struct engine_au
 	static const char *const tls[] = {"tls:", "remote error: tls", NULL};
 	static const char *const ambiguous[] = {"pull access denied", "may require 'docker login'", NULL};
 	static const char *const auth[] = {"unauthorized", "authentication required",
-	                                   "no basic auth credentials", "denied", NULL};
+	                                   "no basic auth credentials", "denied: requested access", NULL};
 	static const char *const missing[] = {"manifest unknown", "not found", "does not exist",
 	                                      "name unknown", NULL};
 	lo2_autofree char *said = creds_said(a, problem);

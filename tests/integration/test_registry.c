@@ -427,11 +427,12 @@ static void test_image_pull_and_digest(void **state)
 	assert_true(image_exists(g.unique_open, &info));
 	assert_int_equal(info.repo_digests.n, 1);
 	assert_true(lo2_str_has_prefix(info.repo_digests.v[0], g.open.addr));
+	by_digest = engine_image_repo_digest(&info, g.unique_open);
+	assert_string_equal(by_digest, info.repo_digests.v[0]);
 	at = strchr(info.repo_digests.v[0], '@');
 	assert_non_null(at);
 	assert_has(out, at + 1); /* the digest the pull reported is the one the engine keeps */
 	/* by digest, after removing it */
-	by_digest = xstrdup(info.repo_digests.v[0]);
 	engine_image_info_free(&info);
 	untag(g.unique_open);
 	assert_false(image_exists(g.unique_open, NULL));

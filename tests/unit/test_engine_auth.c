@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "common/mem.h"
 #include "engine/auth.h"
+#include "engine/engine.h"
 
 static char *tmp; /* the test's config folder */
 
@@ -134,6 +135,40 @@ static void test_ref_registry(void **state)
 		assert_int_equal(engine_ref_registry("/x", &r, &err), -1);
 		assert_string_equal(err.msg, "invalid image reference \"/x\": empty registry");
 	}
+}
+
+static void test_ref_repository_and_digest(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"nginx", "docker.io/library/nginx"},
+	    {"nginx:1.27", "docker.io/library/nginx"},
+	    {"docker.io/library/nginx@sha256:0123", "docker.io/library/nginx"},
+	    {"index.docker.io/prom/prometheus:v2", "docker.io/prom/prometheus"},
+	    {"prom/prometheus", "docker.io/prom/prometheus"},
+	    {"127.0.0.1:5000/lo2/busybox:1", "127.0.0.1:5000/lo2/busybox"},
+	    {"localhost:5000/x@sha256:0123", "localhost:5000/x"},
+	};
+	struct engine_image_info info = {0};
+	char *d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *r = engine_ref_repository(cases[i][0]);
+
+		assert_string_equal(r, cases[i][1]);
+		free(r);
+	}
+	/* the engine keeps Docker Hub's repositories by their short names */
+	lo2_strv_push(&info.repo_digests, "127.0.0.1:5000/lo2/busybox@sha256:aaaa");
+	lo2_strv_push(&info.repo_digests, "nginx@sha256:bbbb");
+	d = engine_image_repo_digest(&info, "docker.io/library/nginx:1.27");
+	assert_string_equal(d, "nginx@sha256:bbbb");
+	free(d);
+	d = engine_image_repo_digest(&info, "127.0.0.1:5000/lo2/busybox:1");
+	assert_string_equal(d, "127.0.0.1:5000/lo2/busybox@sha256:aaaa");
+	free(d);
+	assert_null(engine_image_repo_digest(&info, "127.0.0.1:5001/lo2/busybox:1"));
+	assert_null(engine_image_repo_digest(&info, "lo2-test/busybox"));
+	engine_image_info_free(&info);
 }
 
 static void test_hostname_and_hub(void **state)
@@ -558,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(test_base64_vectors),
 	    cmocka_unit_test(test_base64_url),
 	    cmocka_unit_test(test_ref_registry),
+	    cmocka_unit_test(test_ref_repository_and_digest),
 	    cmocka_unit_test(test_hostname_and_hub),
 	    cmocka_unit_test(test_matches),
 	    cmocka_unit_test_setup(test_auths_exact_and_hostport, reset),
