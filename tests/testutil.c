@@ -143,7 +143,8 @@ static bool under_ci(void)
 void tu_unavailable(const char *why)
 {
 	if (under_ci()) {
-		fprintf(stderr, "FAIL: %s (CI=true: a missing engine, image or tool is a failure, not a skip)\n",
+		fprintf(stderr,
+		        "FAIL: %s (CI=true: a missing engine, image or tool is a failure, not a skip)\n",
 		        why);
 		exit(1);
 	}
