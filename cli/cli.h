@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/err.h"
 
@@ -47,6 +48,17 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_mysql(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+
+/* cmd_pull.c: pulls images in parallel (at most 4 at once) with a live line per image on a
+ * terminal, plain lines otherwise (nothing but errors when quiet); prints each failure.
+ * Returns CLI_OK, or CLI_FAIL when any image failed. */
+struct cli_pull_item {
+	const char *ref;
+	const char *platform; /* NULL: the engine's */
+	const char *label; /* "service web, db", or NULL */
+};
+int cli_pull_images(struct engine *e, const struct cli_pull_item *items, size_t n, bool quiet);
 /* `lo2 logs -f COMPOSE_FILE ...`: a project's logs for a window (cmd_fetch.c). */
 int cli_logs_project(int argc, char **argv);
 /* cmd_fetch.c: `lo2 metrics list` and `lo2 fetch` (Prometheus and Jaeger for a window). */

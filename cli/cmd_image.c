@@ -1,5 +1,5 @@
-/* cmd_image.c - `lo2 image import|build|inspect|rm`: images on a host with no registry. A rootfs
- * tar becomes an image through import; a folder with a Dockerfile through the classic builder. */
+/* cmd_image.c - `lo2 image import|build|inspect|pull|rm`. A rootfs tar becomes an image through
+ * import; a folder with a Dockerfile through the classic builder; pull fetches from a registry. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -42,7 +42,8 @@ enum {
 	O_NO_CACHE,
 	O_QUIET,
 	O_FORMAT,
-	O_FORCE
+	O_FORCE,
+	O_PLATFORM
 };
 
 static const struct opt *find_opt(const struct opt *opts, const char *a, const char **inline_val)
@@ -355,7 +356,7 @@ static int image_build(int argc, char **argv)
 /* ---- inspect ---- */
 
 static const char inspect_help[] =
-    "Shows an image: its ID, tags, labels, size and creation time, as JSON.\n\n"
+    "Shows an image: its ID, tags, repo digests, labels, size and creation time, as JSON.\n\n"
     "Options:\n"
     "      --format FMT   json (default), id, size, or label=KEY (the label's value; an empty line\n"
     "                     when the image has no such label)\n"
@@ -374,6 +375,11 @@ static void print_image_json(const struct engine_image_info *info)
 	lo2_jw_arr(w);
 	for (size_t i = 0; i < info->tags.n; i++)
 		lo2_jw_str(w, info->tags.v[i]);
+	lo2_jw_arr_end(w);
+	lo2_jw_key(w, "RepoDigests");
+	lo2_jw_arr(w);
+	for (size_t i = 0; i < info->repo_digests.n; i++)
+		lo2_jw_str(w, info->repo_digests.v[i]);
 	lo2_jw_arr_end(w);
 	lo2_jw_key(w, "Labels");
 	lo2_jw_obj(w);
@@ -454,6 +460,62 @@ static int image_inspect(int argc, char **argv)
 	return ret;
 }
 
+/* ---- pull ---- */
+
+static const char pull_help[] =
+    "Pulls an image from its registry, with the credentials the docker CLI would use\n"
+    "(DOCKER_CONFIG or ~/.docker/config.json: auths, credsStore, credHelpers; DOCKER_AUTH_CONFIG).\n\n"
+    "Options:\n"
+    "      --platform P    os/arch[/variant] to pull (default: the engine's)\n"
+    "  -q, --quiet         no progress; print only the reference when pulled\n"
+    "  -H, --host HOST     engine address (default $DOCKER_HOST or the local socket)\n";
+
+static const struct opt pull_opts[] = {
+    {O_PLATFORM, NULL, "--platform", true},
+    {O_QUIET, "-q", "--quiet", false},
+    {O_HOST, "-H", "--host", true},
+    {0, NULL, NULL, false},
+};
+
+static int image_pull(int argc, char **argv)
+{
+	struct cli_pull_item item = {0};
+	const char *host = NULL, *v;
+	struct engine *e = NULL;
+	bool quiet = false;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		switch (next_opt("image pull", pull_opts, argc, argv, &i, &v)) {
+		case O_PLATFORM:
+			item.platform = v;
+			break;
+		case O_QUIET:
+			quiet = true;
+			break;
+		case O_HOST:
+			host = v;
+			break;
+		case OPT_ARG:
+			if (item.ref != NULL)
+				return cli_usage_error("image pull", "unexpected argument '%s'", v);
+			item.ref = v;
+			break;
+		default:
+			return CLI_USAGE;
+		}
+	}
+	if (item.ref == NULL)
+		return cli_usage_error("image pull", "wants an image NAME[:TAG|@DIGEST]");
+	if (cli_engine_open(host, &e) < 0)
+		return CLI_FAIL;
+	ret = cli_pull_images(e, &item, 1, quiet);
+	if (ret == CLI_OK && quiet)
+		printf("%s\n", item.ref);
+	engine_free(e);
+	return ret;
+}
+
 /* ---- rm ---- */
 
 static const char rm_help[] =
@@ -517,12 +579,14 @@ static const struct image_sub subs[] = {
     {"build", "CONTEXT_DIR -t NAME:TAG [-f Dockerfile] [--build-arg K=V]... [--label K=V]... [--no-cache]",
      build_help, image_build},
     {"inspect", "NAME [--format json|id|size|label=KEY]", inspect_help, image_inspect},
+    {"pull", "NAME[:TAG|@DIGEST] [--platform P] [-q]", pull_help, image_pull},
     {"rm", "NAME... [--force]", rm_help, image_rm},
 };
 
 static void image_usage(FILE *f)
 {
-	fprintf(f, "Usage: lo2 image COMMAND [ARGS...]\n\nImages on a host with no registry.\n\nCommands:\n");
+	fprintf(f, "Usage: lo2 image COMMAND [ARGS...]\n\nImages: import and build (no registry needed), "
+	           "pull, inspect, remove.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		fprintf(f, "  lo2 image %s %s\n", subs[i].name, subs[i].usage);
 	fprintf(f, "Run 'lo2 image COMMAND --help' for a command's options.\n");

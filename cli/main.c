@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
     {"run", "the LO2 collection: deploy, run every Locust tag, collect logs, metrics, traces", cmd_run},
     {"summary", "what a run folder holds: per test counts, lines per container, checksums", cmd_summary},
     {"config", "print a compose file's normalised model as JSON", cmd_config},
+    {"pull", "pull a compose project's images in parallel, with the docker CLI's credentials", cmd_pull},
     {"up", "create and start a compose project's networks, volumes and containers", cmd_up},
     {"down", "stop and remove a compose project's containers and networks", cmd_down},
     {"ps", "list a compose project's containers", cmd_ps},

@@ -364,6 +364,10 @@ int engine_volume_remove(struct engine *e, const char *name, bool force, struct 
 struct engine_image_info {
 	char *id;
 	struct lo2_strv tags;
+	/* RepoDigests: "repo@sha256:..." per registry repository the image was pulled from or pushed
+	 * to (the manifest digest a registry serves: pulling it gives the same bytes); empty for an
+	 * image only built or imported here. */
+	struct lo2_strv repo_digests;
 	struct lo2_kvv labels;
 	int64_t size;
 	char *created;
@@ -371,13 +375,45 @@ struct engine_image_info {
 int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out,
                          struct lo2_err *err);
 void engine_image_info_free(struct engine_image_info *i);
+/* The RepoDigests entry of info for ref's repository ("nginx:1.27" matches "nginx@sha256:..."
+ * and "docker.io/library/nginx@sha256:..."), or NULL when the image has none from there
+ * (caller frees). Deploying that reference gives the same bytes on any engine. */
+char *engine_image_repo_digest(const struct engine_image_info *info, const char *ref);
 /* Receives one human-readable progress line (no newline). */
 typedef void (*engine_progress_fn)(void *user, const char *line);
 /* Reads up to n bytes of an upload; returns the count, 0 at the end, -1 on error (err set). */
 typedef ssize_t (*engine_read_fn)(void *user, char *buf, size_t n, struct lo2_err *err);
-/* Pulls ref ("nginx", "nginx:1.27", "reg:5000/x/y@sha256:..."); errors inside the stream fail it. */
+/* Pulls ref ("nginx", "nginx:1.27", "reg:5000/x/y@sha256:..."); errors inside the stream fail it.
+ * Sends the registry credentials the docker CLI would (engine/auth.h; engine_set_docker_config);
+ * a credential problem is reported as a "warning: ..." progress line and the pull goes on without
+ * credentials. Failures are named: unauthorized (with where credentials were or were not found),
+ * not found, rate limited (toomanyrequests), TLS of an insecure registry. */
 int engine_image_pull(struct engine *e, const char *ref, const char *platform, engine_progress_fn progress,
                       void *user, struct lo2_err *err);
+
+/* The progress of one pull, summed over its layers. */
+struct engine_pull_state {
+	const char *ref;
+	const char *status; /* the engine's latest status ("Downloading", "Pull complete", ...) */
+	int layers_total, layers_done; /* layers seen; those present (pulled, or already there) */
+	int layers_existing; /* of layers_done: already there before the pull (not downloaded) */
+	int64_t bytes_done, bytes_total; /* download bytes of the layers whose size was reported */
+	const char *digest; /* "sha256:..." once the engine reported it, else NULL */
+};
+typedef void (*engine_pull_fn)(void *user, const struct engine_pull_state *st);
+struct engine_pull_opts {
+	const char *platform; /* NULL: the engine's */
+	engine_progress_fn line; /* each progress line (and credential warnings); may be NULL */
+	engine_pull_fn state; /* the summed state after each progress message; may be NULL */
+	void *user; /* for both */
+};
+/* engine_image_pull with the summed per-layer state as it goes (o may be NULL). */
+int engine_image_pull_with(struct engine *e, const char *ref, const struct engine_pull_opts *o,
+                           struct lo2_err *err);
+/* Registry credentials for this engine's pulls and builds come from the docker config folder dir
+ * (dir/config.json) instead of the environment's ($DOCKER_CONFIG, else ~/.docker; with
+ * DOCKER_AUTH_CONFIG). NULL or "" restores the environment's. Call before sharing e between threads. */
+int engine_set_docker_config(struct engine *e, const char *dir, struct lo2_err *err);
 /* Imports a rootfs tar read from rd as ref ("repo:tag"); changes are Dockerfile lines ("CMD [\"sh\"]"). */
 int engine_image_import(struct engine *e, engine_read_fn rd, void *rd_user, const char *ref,
                         const struct lo2_strv *changes, engine_progress_fn progress, void *user,
@@ -389,7 +425,8 @@ struct engine_build_opts {
 	const struct lo2_kvv *labels;
 	bool no_cache;
 };
-/* Builds from a tar context read from rd (classic builder, never pulls). */
+/* Builds from a tar context read from rd (classic builder; the engine pulls a missing FROM image
+ * itself, with the registry credentials the docker CLI would send: X-Registry-Config). */
 int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const struct engine_build_opts *o,
                        engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
 int engine_image_remove(struct engine *e, const char *ref, bool force, struct lo2_err *err);

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/mem.h"
+#include "engine/auth.h"
 #include "engine/internal.h"
 
 int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *out,
@@ -14,7 +16,7 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 	lo2_autofree char *path = xasprintf("/images/%s/json", esc);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
-	const struct lo2_json *tags;
+	const struct lo2_json *tags, *digests;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "image inspect", &doc, err, "inspect image %s", ref) < 0)
@@ -26,6 +28,10 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 	for (size_t i = 0; i < lo2_json_len(tags); i++)
 		if (lo2_json_str(lo2_json_at(tags, i)))
 			lo2_strv_push(&out->tags, lo2_json_str(lo2_json_at(tags, i)));
+	digests = lo2_json_get(doc, "RepoDigests");
+	for (size_t i = 0; i < lo2_json_len(digests); i++)
+		if (lo2_json_str(lo2_json_at(digests, i)))
+			lo2_strv_push(&out->repo_digests, lo2_json_str(lo2_json_at(digests, i)));
 	engine_json_kvv(lo2_json_path(doc, "Config", "Labels", NULL), &out->labels);
 	lo2_json_free(doc);
 	return 0;
@@ -38,8 +44,23 @@ void engine_image_info_free(struct engine_image_info *i)
 	free(i->id);
 	free(i->created);
 	lo2_strv_free(&i->tags);
+	lo2_strv_free(&i->repo_digests);
 	lo2_kvv_free(&i->labels);
 	memset(i, 0, sizeof(*i));
+}
+
+char *engine_image_repo_digest(const struct engine_image_info *info, const char *ref)
+{
+	lo2_autofree char *want = engine_ref_repository(ref);
+
+	for (size_t i = 0; i < info->repo_digests.n; i++) {
+		const char *d = info->repo_digests.v[i];
+		lo2_autofree char *repo = engine_ref_repository(d);
+
+		if (strchr(d, '@') && strcmp(repo, want) == 0)
+			return xstrdup(d);
+	}
+	return NULL;
 }
 
 /* Splits "name[:tag][@digest]" into repository and tag (or digest); the tag defaults to latest. */
@@ -94,22 +115,305 @@ out:
 int engine_image_pull(struct engine *e, const char *ref, const char *platform, engine_progress_fn progress,
                       void *user, struct lo2_err *err)
 {
+	struct engine_pull_opts o = {.platform = platform, .line = progress, .user = user};
+
+	return engine_image_pull_with(e, ref, &o, err);
+}
+
+int engine_set_docker_config(struct engine *e, const char *dir, struct lo2_err *err)
+{
+	if (dir && strlen(dir) >= sizeof(e->docker_config))
+		return lo2_err_set(err, LO2_E_INVALID, "docker config folder %s: path too long", dir);
+	snprintf(e->docker_config, sizeof(e->docker_config), "%s", dir ? dir : "");
+	return 0;
+}
+
+/* ---- pull progress summed over layers ---- */
+
+#define PULL_MAX_LAYERS 1024
+
+struct layer {
+	char *id;
+	int64_t cur, total; /* downloaded bytes; size (0 = not reported) */
+	bool done, existed;
+};
+
+struct pull_track {
+	struct engine_pull_state st;
+	struct layer *layers;
+	size_t n;
+	char *status, *digest;
+	int (*inner)(void *user, const char *line, size_t n, struct lo2_err *err); /* the line reporter */
+	void *inner_user;
+	engine_pull_fn fn;
+	void *user;
+};
+
+/* The layer an id names, added when the status is a layer's. NULL for other ids (the tag). */
+static struct layer *layer_of(struct pull_track *t, const char *id, const char *status)
+{
+	static const char *const layer_status[] = {"Pulling fs layer",   "Waiting",           "Downloading",
+	                                           "Verifying Checksum", "Download complete", "Extracting",
+	                                           "Pull complete",      "Already exists",    "Retrying"};
+	bool is_layer = false;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->layers[i].id, id) == 0)
+			return &t->layers[i];
+	for (size_t i = 0; i < sizeof(layer_status) / sizeof(layer_status[0]); i++)
+		is_layer = is_layer || lo2_str_has_prefix(status, layer_status[i]);
+	if (!is_layer || t->n >= PULL_MAX_LAYERS)
+		return NULL;
+	t->layers = xrealloc(t->layers, (t->n + 1) * sizeof(*t->layers));
+	t->layers[t->n] = (struct layer){.id = xstrdup(id)};
+	return &t->layers[t->n++];
+}
+
+static void layer_update(struct layer *l, const char *status, const struct lo2_json *detail)
+{
+	int64_t cur = 0, total = 0;
+
+	if (strcmp(status, "Downloading") == 0) {
+		if (lo2_json_int(lo2_json_get(detail, "total"), &total) && total > 0)
+			l->total = total;
+		if (lo2_json_int(lo2_json_get(detail, "current"), &cur) && cur >= 0)
+			l->cur = cur;
+	} else if (strcmp(status, "Download complete") == 0 || strcmp(status, "Verifying Checksum") == 0 ||
+	           strcmp(status, "Extracting") == 0) {
+		l->cur = l->total;
+	} else if (strcmp(status, "Pull complete") == 0 || strcmp(status, "Already exists") == 0) {
+		l->cur = l->total;
+		l->done = true;
+		l->existed = status[0] == 'A';
+	}
+}
+
+static void track_sum(struct pull_track *t)
+{
+	t->st.layers_total = (int)t->n;
+	t->st.layers_done = t->st.layers_existing = 0;
+	t->st.bytes_done = t->st.bytes_total = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		t->st.layers_done += t->layers[i].done;
+		t->st.layers_existing += t->layers[i].existed;
+		t->st.bytes_done += t->layers[i].cur;
+		t->st.bytes_total += t->layers[i].total;
+	}
+	t->st.status = t->status;
+	t->st.digest = t->digest;
+}
+
+static void track_message(struct pull_track *t, const struct lo2_json *doc)
+{
+	const char *status = lo2_json_str(lo2_json_get(doc, "status"));
+	const char *id = lo2_json_str(lo2_json_get(doc, "id"));
+	struct layer *l;
+
+	if (status == NULL)
+		return;
+	free(t->status);
+	t->status = xstrdup(status);
+	if (lo2_str_has_prefix(status, "Digest: ")) {
+		free(t->digest);
+		t->digest = xstrdup(status + 8);
+	}
+	l = id ? layer_of(t, id, status) : NULL;
+	if (l)
+		layer_update(l, status, lo2_json_get(doc, "progressDetail"));
+}
+
+static int pull_line(void *user, const char *line, size_t n, struct lo2_err *err)
+{
+	struct pull_track *t = user;
+	struct lo2_json *doc = NULL;
+
+	if (t->inner(t->inner_user, line, n, err) < 0)
+		return -1;
+	if (t->fn == NULL || lo2_json_parse(line, "engine progress stream", &doc, NULL) < 0)
+		return 0; /* the line reporter has already judged the line */
+	track_message(t, doc);
+	lo2_json_free(doc);
+	track_sum(t);
+	t->fn(t->user, &t->st);
+	return 0;
+}
+
+static void track_free(struct pull_track *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->layers[i].id);
+	free(t->layers);
+	free(t->status);
+	free(t->digest);
+}
+
+/* ---- naming pull failures ---- */
+
+static bool has_any(const char *s, const char *const *words)
+{
+	for (; *words; words++)
+		if (strcasestr(s, *words))
+			return true;
+	return false;
+}
+
+/* What lo2 sent, for messages: the credentials' source, or where it looked. */
+static char *creds_said(const struct engine_auth *a, const char *problem)
+{
+	if (problem)
+		return xasprintf("no credentials were sent: %s", problem);
+	if (a->found)
+		return xasprintf("the credentials sent came from %s", a->source);
+	return xasprintf("no credentials for %s were found (looked in %s)", a->registry, a->source);
+}
+
+/* Rewrites a failed pull's error by its cause; engine is the engine's own words. */
+static void explain(struct lo2_err *err, const char *ref, const struct engine_auth *a, const char *problem,
+                    const char *engine)
+{
+	static const char *const rate[] = {"toomanyrequests", "too many requests", "rate limit", NULL};
+	static const char *const plain_http[] = {"server gave http response to https client",
+	                                         "first record does not look like a tls handshake", NULL};
+	static const char *const cert[] = {"x509:", "certificate", NULL};
+	static const char *const tls[] = {"tls:", "remote error: tls", NULL};
+	static const char *const ambiguous[] = {"pull access denied", "may require 'docker login'", NULL};
+	static const char *const auth[] = {"unauthorized", "authentication required",
+	                                   "no basic auth credentials", "denied: requested access", NULL};
+	static const char *const missing[] = {"manifest unknown", "not found", "does not exist",
+	                                      "name unknown", NULL};
+	lo2_autofree char *said = creds_said(a, problem);
+	const char *r = a->registry;
+	lo2_autofree char *login =
+	    xasprintf("log in with `docker login%s%s` (lo2 uses the docker CLI's credentials: "
+	              "DOCKER_CONFIG or ~/.docker/config.json)",
+	              engine_registry_is_hub(r) ? "" : " ", engine_registry_is_hub(r) ? "" : r);
+	int status = err->http_status;
+
+	if (has_any(engine, rate) || status == 429)
+		lo2_err_set(
+		    err, LO2_E_GENERIC,
+		    "pull image %s: registry %s rate-limited the pull (toomanyrequests): %s; %s (engine: %s)",
+		    ref, r, said,
+		    a->found ? "the pulls count against that account: wait for the limit to reset, or use "
+		               "an account with a higher limit"
+		             : login,
+		    engine);
+	else if (has_any(engine, plain_http))
+		lo2_err_set(
+		    err, LO2_E_CONNECT,
+		    "pull image %s: registry %s answered plain HTTP where the engine expects TLS: serve it "
+		    "over HTTPS, or list it under insecure-registries in the engine's daemon.json (engine: "
+		    "%s)",
+		    ref, r, engine);
+	else if (has_any(engine, cert))
+		lo2_err_set(
+		    err, LO2_E_CONNECT,
+		    "pull image %s: the engine does not trust the TLS certificate of registry %s: install "
+		    "its CA as /etc/docker/certs.d/%s/ca.crt on the engine's host, or list it under "
+		    "insecure-registries (engine: %s)",
+		    ref, r, r, engine);
+	else if (has_any(engine, tls))
+		lo2_err_set(err, LO2_E_CONNECT, "pull image %s: TLS with registry %s failed (engine: %s)",
+		            ref, r, engine);
+	else if (has_any(engine, ambiguous))
+		lo2_err_set(
+		    err, LO2_E_NOT_FOUND,
+		    "pull image %s: not found, or access denied, at registry %s: the repository does not "
+		    "exist or needs credentials; %s (engine: %s)",
+		    ref, r, said, engine);
+	else if (has_any(engine, auth) || status == 401 || status == 403)
+		lo2_err_set(err, LO2_E_AUTH,
+		            "pull image %s: registry %s refused access (unauthorized): %s; %s (engine: %s)",
+		            ref, r, said,
+		            a->found ? "check the user name and password (or token) there" : login, engine);
+	else if (has_any(engine, missing) || status == 404)
+		lo2_err_set(err, LO2_E_NOT_FOUND,
+		            "pull image %s: not found: registry %s has no such repository, tag or digest "
+		            "(engine: %s)",
+		            ref, r, engine);
+	else if (problem)
+		lo2_err_set(err, err->kind, "pull image %s: %s; registry credentials were not used: %s", ref,
+		            engine, problem);
+	else
+		return;
+	err->http_status = status;
+}
+
+/* The credentials for ref's registry as an "X-Registry-Auth: ..." header (NULL: none found). A
+ * credential problem goes to *problem (no secret in it) and to the line reporter as a warning. */
+static char *auth_header(struct engine *e, const char *registry, const struct engine_pull_opts *o,
+                         struct engine_auth *a, char **problem)
+{
+	struct lo2_err aerr = {0};
+	char *val, *hdr;
+
+	if (engine_auth_find(e->docker_config[0] ? e->docker_config : NULL, registry, a, &aerr) < 0) {
+		*problem = xstrdup(aerr.msg);
+		if (o->line) {
+			lo2_autofree char *w = xasprintf("warning: registry credentials for %s: %s; pulling "
+			                                 "without credentials",
+			                                 registry, aerr.msg);
+
+			o->line(o->user, w);
+		}
+	}
+	lo2_debug("engine: pull from %s: %s %s", registry,
+	          a->found ? "credentials from" : "no credentials:", a->source);
+	val = engine_auth_header(a);
+	if (val == NULL)
+		return NULL;
+	hdr = xasprintf("X-Registry-Auth: %s", val);
+	engine_secret_free(val);
+	return hdr;
+}
+
+int engine_image_pull_with(struct engine *e, const char *ref, const struct engine_pull_opts *o,
+                           struct lo2_err *err)
+{
+	static const struct engine_pull_opts none = {0};
 	lo2_autofree char *repo = NULL, *tag = NULL, *erepo = NULL, *etag = NULL, *eplat = NULL, *path = NULL;
-	lo2_autofree char *ctx = xasprintf("pull image %s", ref);
+	lo2_autofree char *ctx = xasprintf("pull image %s", ref), *registry = NULL, *problem = NULL;
+	char *hdr = NULL;
+	struct engine_auth a = {0};
+	struct pull_track t = {0};
 	struct engine_progress p;
 	struct ereq r = {.method = "POST"};
 	int ret;
 
+	o = o ? o : &none;
+	if (engine_ref_registry(ref, &registry, err) < 0)
+		return lo2_err_prefix(err, "%s", ctx);
+	hdr = auth_header(e, registry, o, &a, &problem);
 	split_ref(ref, &repo, &tag);
 	erepo = engine_escape(repo);
 	etag = engine_escape(tag);
-	eplat = platform ? engine_escape(platform) : NULL;
+	eplat = o->platform ? engine_escape(o->platform) : NULL;
 	path = xasprintf("/images/create?fromImage=%s&tag=%s%s%s", erepo, etag, eplat ? "&platform=" : "",
 	                 eplat ? eplat : "");
 	r.path = path;
-	engine_progress_init(&p, progress, user);
+	r.extra_header = hdr;
+	engine_progress_init(&p, o->line, o->user);
+	t = (struct pull_track){.st.ref = ref,
+	                        .fn = o->state,
+	                        .user = o->user,
+	                        .inner = p.lines.on_line,
+	                        .inner_user = p.lines.user};
+	p.lines.on_line = pull_line;
+	p.lines.user = &t;
 	ret = progress_call(e, &r, &p, NULL, err, ctx);
+	/* only the engine's answers are the registry's words; transport errors stay as they are */
+	if (ret < 0 && (err->http_status != 0 || p.error != NULL)) {
+		size_t n = strlen(ctx);
+		lo2_autofree char *engine = xstrdup(
+		    strncmp(err->msg, ctx, n) == 0 && err->msg[n] == ':' ? err->msg + n + 2 : err->msg);
+
+		explain(err, ref, &a, problem, engine);
+		engine_auth_scrub(err, &a);
+	}
 	engine_progress_free(&p);
+	track_free(&t);
+	engine_secret_free(hdr);
+	engine_auth_free(&a);
 	return ret;
 }
 
@@ -166,6 +470,20 @@ static void add_json_param(struct lo2_buf *path, const char *name, const struct 
 	lo2_buf_printf(path, "&%s=%s", name, esc);
 }
 
+/* "X-Registry-Config: ..." with every credential the docker config knows, as the CLI sends for
+ * the FROM images the engine may pull (NULL when there are none). */
+static char *build_auth_header(struct engine *e)
+{
+	char *val = engine_auth_config_header(e->docker_config[0] ? e->docker_config : NULL);
+	char *hdr;
+
+	if (val == NULL)
+		return NULL;
+	hdr = xasprintf("X-Registry-Config: %s", val);
+	engine_secret_free(val);
+	return hdr;
+}
+
 int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const struct engine_build_opts *o,
                        engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err)
 {
@@ -184,9 +502,11 @@ int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const
 	add_json_param(&path, "buildargs", o->build_args);
 	add_json_param(&path, "labels", o->labels);
 	r.path = path.data;
+	r.extra_header = build_auth_header(e);
 	engine_progress_init(&p, progress, user);
 	ret = progress_call(e, &r, &p, id_out, err, ctx);
 	engine_progress_free(&p);
+	engine_secret_free((char *)r.extra_header);
 	lo2_buf_free(&path);
 	return ret;
 }

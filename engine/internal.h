@@ -21,6 +21,7 @@ struct engine {
 	size_t n_pool;
 	struct engine_cancels *cancels; /* cancel.c */
 	const atomic_bool *_Atomic cancel; /* engine_set_cancel: for requests without their own */
+	char docker_config[4096]; /* registry credentials' config folder; "" = the environment's */
 };
 
 /* A running request with a cancel flag (cancel.c): its socket is shut down soon after the flag

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "engine/auth.h"
 #include "engine/internal.h"
 
 #define BODY_CAP (64u * 1024 * 1024)
@@ -322,6 +323,12 @@ static int perform(struct engine *e, const struct ereq *r, struct eresp *resp, s
 	set_common(e, h, r, &x, url);
 	hdr = set_method_body(h, r, &x);
 	lo2_debug("engine: %s %s", r->method ? r->method : "GET", url);
+	if (r->extra_header && lo2_log_get_level() >= LO2_LOG_DEBUG) {
+		char shown[256];
+
+		engine_header_for_log(r->extra_header, shown, sizeof(shown)); /* credentials: masked */
+		lo2_debug("engine:   %s", shown);
+	}
 	if (x.cancel.cancel)
 		engine_cancel_register(e, &x.cancel);
 	rc = curl_easy_perform(h);

@@ -143,10 +143,11 @@ static bool under_ci(void)
 	return ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
 }
 
-static void unavailable(const char *why)
+void tu_unavailable(const char *why)
 {
 	if (under_ci()) {
-		fprintf(stderr, "FAIL: %s (CI=true: a missing engine or image is a failure, not a skip)\n",
+		fprintf(stderr,
+		        "FAIL: %s (CI=true: a missing engine, image or tool is a failure, not a skip)\n",
 		        why);
 		exit(1);
 	}
@@ -172,7 +173,7 @@ struct engine *tu_engine(void)
 		return the_engine;
 	if (engine_open(NULL, &the_engine, &err) < 0) {
 		snprintf(why, sizeof(why), "no reachable Docker Engine: %s", err.msg);
-		unavailable(why);
+		tu_unavailable(why);
 	}
 	atexit(close_engine);
 	return the_engine;
@@ -233,7 +234,7 @@ void tu_require_image(const char *ref)
 		return;
 	}
 	snprintf(why, sizeof(why), "image %s is missing (make images builds it): %s", ref, err.msg);
-	unavailable(why);
+	tu_unavailable(why);
 }
 
 char *tu_tmpdir(void)

@@ -37,6 +37,9 @@ const char *tu_label_filter(void);
 const char *tu_run_id(void);
 /* Removes every container, network and volume carrying this process's test label. */
 void tu_cleanup(void);
+/* Something a test needs is missing (why says what): under CI=true print it and exit 1,
+ * otherwise print it and exit TU_SKIP. */
+void tu_unavailable(const char *why) __attribute__((noreturn));
 /* An image the integration tests need; exits as tu_engine does when it is missing. */
 void tu_require_image(const char *ref);
 

@@ -350,7 +350,10 @@ static void test_pull_error_in_stream(void **state)
 	assert_int_equal(fake_open(f, &e, &err), 0);
 	route(f, 0, "/images/create", a, 0);
 	assert_int_equal(engine_image_pull(e, "registry:5000/ns/x:1", NULL, NULL, NULL, &err), -1);
-	assert_string_equal(err.msg, "pull image registry:5000/ns/x:1: manifest unknown");
+	assert_string_equal(err.msg,
+	                    "pull image registry:5000/ns/x:1: not found: registry registry:5000 has no such "
+	                    "repository, tag or digest (engine: manifest unknown)");
+	assert_int_equal(err.kind, LO2_E_NOT_FOUND);
 	assert_true(lo2_strv_contains(
 	    &f->seen, "POST /v1.41/images/create?fromImage=registry%3A5000%2Fns%2Fx&tag=1 HTTP/1.1"));
 	engine_free(e);
