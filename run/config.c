@@ -79,6 +79,8 @@ static const struct setting settings[] = {
     S("compress", T_BOOL, compress, "true", "gzip the container logs"),
     S("timestamps", T_BOOL, timestamps, "false", "keep the engine's timestamp on each log line"),
     S("keep", T_BOOL, keep, "false", "leave the stack running at the end (no down -v)"),
+    S("pin_digests", T_BOOL, pin_digests, "false",
+      "on --resume, deploy every service by the image digest the run recorded (pulled if missing)"),
     S("tags", T_LIST, tags, "", "run only these tags"),
     S("runs", T_INT, runs, "1", "runs in a row"),
 };

@@ -26,7 +26,7 @@ struct run_config {
 	int duration_min, duration_max, wait_min, wait_max;
 	char *seed; /* decimal; empty: a random seed, printed and recorded */
 	char *output_root, *output;
-	bool compress, timestamps, keep;
+	bool compress, timestamps, keep, pin_digests;
 	struct lo2_strv tags;
 	int runs;
 };

@@ -278,6 +278,99 @@ static void remove_stale_locust(struct run_session *s)
 	lo2_strv_free(&filters);
 }
 
+/* The image a service runs: as written, or <project>-<service> when it is built. */
+static char *service_image(const struct run_session *s, const struct compose_service *sv)
+{
+	return sv->image ? xstrdup(sv->image) : xasprintf("%s-%s", s->proj->name, sv->name);
+}
+
+/* Per service: the image as written, its ID and its repository digest (another lab pulls the
+ * same bytes by it; --pin-digests deploys by it on resume). Images only built or imported here
+ * have no digest: their ID is the record. */
+static void record_images(struct run_session *s)
+{
+	struct lo2_jw *w = lo2_jw_new(NULL);
+	lo2_autofree char *json = NULL;
+	struct lo2_err err = {0};
+
+	lo2_jw_obj(w);
+	for (size_t i = 0; i < s->proj->n_services; i++) {
+		lo2_autofree char *ref = service_image(s, &s->proj->services[i]);
+		lo2_autofree char *digest = NULL;
+		struct engine_image_info info;
+
+		lo2_jw_key(w, s->proj->services[i].name);
+		lo2_jw_obj(w);
+		lo2_jw_key(w, "image");
+		lo2_jw_str(w, ref);
+		if (engine_image_inspect(s->e, ref, &info, &err) == 0) {
+			digest = engine_image_repo_digest(&info, ref);
+			lo2_jw_key(w, "id");
+			lo2_jw_str(w, info.id);
+			lo2_jw_key(w, "repo_digest");
+			lo2_jw_str(w, digest);
+			engine_image_info_free(&info);
+		}
+		lo2_jw_obj_end(w);
+	}
+	lo2_jw_obj_end(w);
+	json = lo2_jw_finish(w, NULL);
+	if (run_session_section(s, "images", json, false, &err) < 0)
+		run_session_warn(s, "%s", err.msg);
+}
+
+/* --pin-digests on a resume: every service whose image the run recorded with a digest is
+ * deployed by that digest; the others keep their image, and their ID is checked after deploy. */
+static int pin_digests(struct run_session *s, struct lo2_err *err)
+{
+	const char *text = lo2_kvv_get(&s->m.sections, "images");
+	struct lo2_json *doc = NULL;
+
+	if (!s->c->pin_digests || text == NULL)
+		return 0;
+	if (lo2_json_parse(text, "run.json images", &doc, err) < 0)
+		return lo2_err_prefix(err, "pin digests");
+	for (size_t i = 0; i < s->proj->n_services; i++) {
+		struct compose_service *sv = &s->proj->services[i];
+		const char *d = lo2_json_str(lo2_json_path(doc, sv->name, "repo_digest", NULL));
+
+		if (d == NULL)
+			continue;
+		run_session_say(s, "Service %s: image pinned to %s", sv->name, d);
+		free(sv->image);
+		sv->image = xstrdup(d);
+	}
+	lo2_json_free(doc);
+	return 0;
+}
+
+/* After a pinned deploy: a service without a digest must still run the image ID recorded. */
+static void check_pinned_ids(struct run_session *s, const char *prior)
+{
+	struct lo2_json *doc = NULL;
+	const char *now = lo2_kvv_get(&s->m.sections, "images");
+	struct lo2_json *cur = NULL;
+
+	if (!s->c->pin_digests || prior == NULL || now == NULL ||
+	    lo2_json_parse(prior, "images", &doc, NULL) < 0)
+		return;
+	if (lo2_json_parse(now, "images", &cur, NULL) == 0)
+		for (size_t i = 0; i < s->proj->n_services; i++) {
+			const char *name = s->proj->services[i].name;
+			const char *was = lo2_json_str(lo2_json_path(doc, name, "id", NULL));
+			const char *is = lo2_json_str(lo2_json_path(cur, name, "id", NULL));
+
+			if (was && is && strcmp(was, is) != 0 &&
+			    lo2_json_str(lo2_json_path(doc, name, "repo_digest", NULL)) == NULL)
+				run_session_warn(s,
+				                 "service %s runs image %s, not %s as the run recorded (it "
+				                 "has no digest to pin)",
+				                 name, is, was);
+		}
+	lo2_json_free(cur);
+	lo2_json_free(doc);
+}
+
 static int load_project(struct run_session *s, struct lo2_err *err)
 {
 	struct compose_load_opts lo = {.file = s->c->compose_file,
@@ -285,7 +378,8 @@ static int load_project(struct run_session *s, struct lo2_err *err)
 	struct lo2_strv warnings = {0};
 	char sum[65];
 
-	if (compose_load(&lo, &s->proj, &warnings, err) < 0 || compose_plan(s->proj, err) < 0)
+	if (compose_load(&lo, &s->proj, &warnings, err) < 0 || pin_digests(s, err) < 0 ||
+	    compose_plan(s->proj, err) < 0)
 		return lo2_err_prefix(err, "deploy");
 	for (size_t i = 0; i < warnings.n; i++)
 		run_session_warn(s, "%s", warnings.v[i]);
@@ -302,6 +396,7 @@ static int load_project(struct run_session *s, struct lo2_err *err)
 
 static int deploy(struct run_session *s, struct lo2_err *err)
 {
+	lo2_autofree char *prior = xstrdup(lo2_kvv_get(&s->m.sections, "images"));
 	struct compose_up_opts uo = {.force_recreate = true,
 	                             .timeout_s = s->c->ready_timeout,
 	                             .quiet = true,
@@ -328,6 +423,8 @@ static int deploy(struct run_session *s, struct lo2_err *err)
 		}
 		compose_ps_free(&ps);
 	}
+	record_images(s);
+	check_pinned_ids(s, prior);
 	s->m.deploy_s = (double)(lo2_mono_ns() - t0) / 1e9;
 	return 0;
 }

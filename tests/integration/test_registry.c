@@ -32,6 +32,8 @@
 #include "common/tar.h"
 #include "engine/auth.h"
 #include "engine/engine.h"
+#include "common/json.h"
+#include "run/manifest.h"
 
 extern char **environ;
 
@@ -781,6 +783,97 @@ static void test_plain_http_where_tls_expected(void **state)
 	assert_has(err, want);
 }
 
+/* ---- reproducible runs ---- */
+
+/* --pin-digests: a resumed run deploys each service by the digest the run recorded, even after
+ * its tag has moved to another image. */
+static void test_resume_pins_digests(void **state)
+{
+	lo2_autofree char *ref = xasprintf("%s/lo2test/pin:%s", g.open.addr, g.tag);
+	lo2_autofree char *dir = xasprintf("%s/pinrun", g.dir), *file = xasprintf("%s/pin.yaml", g.dir);
+	lo2_autofree char *ctx = xasprintf("%s/pinctx", g.dir),
+	                  *df = xasprintf("%s/pinctx/Dockerfile", g.dir);
+	lo2_autofree char *yml = NULL, *log = xasprintf("%s/pinrun.out", g.dir), *runlog = NULL;
+	lo2_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *digest = NULL, *said = NULL;
+	lo2_autofree char *project = xasprintf("lo2t%s-pin", tu_run_id()),
+	                  *mp = xasprintf("%s/run.json", dir);
+	const char *argv[] = {tu_lo2(),
+	                      "run",
+	                      "--compose-file",
+	                      file,
+	                      "--project",
+	                      project,
+	                      "--locust-folder",
+	                      LO2_SOURCE_DIR "/tests/fixtures/run/core/locust",
+	                      "--locust-command",
+	                      LO2_SOURCE_DIR "/tests/fixtures/run/stand-in-locust",
+	                      "--mysql-service",
+	                      "",
+	                      "--prometheus-url",
+	                      "",
+	                      "--tags",
+	                      "first,second",
+	                      "--durations-min",
+	                      "4",
+	                      "--durations-max",
+	                      "4",
+	                      "--waits-min",
+	                      "1",
+	                      "--waits-max",
+	                      "1",
+	                      "--output",
+	                      dir,
+	                      NULL};
+	struct engine_image_info bb = {0};
+	struct run_manifest m;
+	struct lo2_json *images = NULL;
+	struct lo2_err e = {0};
+	int status;
+	pid_t pid;
+
+	runlog = xasprintf("%s/run_log.log", dir);
+	yml = xasprintf("services:\n  svc:\n    image: %s\n    stop_grace_period: 1s\n"
+	                "    command: [\"sh\", \"-c\", \"while :; do echo pin; sleep 0.2; done\"]\n",
+	                ref);
+	write_text(file, yml);
+	assert_true(image_exists("lo2-test/busybox:latest", &bb));
+	push("lo2-test/busybox:latest", ref);
+	untag(ref);
+	/* the first session is interrupted in its second test */
+	pid = tu_spawn(argv, log);
+	assert_true(tu_wait_for_text(runlog, "Waiting for", 120));
+	sleep(2);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	assert_int_equal(run_manifest_read(mp, &m, &e), 0);
+	assert_string_equal(m.status, "interrupted");
+	assert_int_equal(lo2_json_parse(lo2_kvv_get(&m.sections, "images"), "images", &images, &e), 0);
+	digest = xstrdup(lo2_json_str(lo2_json_path(images, "svc", "repo_digest", NULL)));
+	assert_non_null(digest);
+	assert_true(lo2_str_has_prefix(digest, g.open.addr));
+	assert_string_equal(lo2_json_str(lo2_json_path(images, "svc", "id", NULL)), bb.id);
+	lo2_json_free(images);
+	run_manifest_free(&m);
+	/* the tag moves to another image */
+	assert_int_equal(lo2_mkdir_p(ctx, 0755, &e), 0);
+	write_text(df, "FROM lo2-test/busybox:latest\nLABEL lo2.test.pin=moved\n");
+	assert_int_equal(lo2(NULL, &out, &err, "image", "build", ctx, "-t", ref, NULL), 0);
+	docker(NULL, "push", ref, NULL, NULL, NULL);
+	untag(ref);
+	/* the resume deploys by the recorded digest, not by the moved tag */
+	assert_int_equal(lo2(NULL, &out2, &err2, "run", "--resume", dir, "--pin-digests", NULL), 0);
+	said = xasprintf("Service svc: image pinned to %s", digest);
+	assert_true(tu_wait_for_text(runlog, said, 1));
+	assert_int_equal(run_manifest_read(mp, &m, &e), 0);
+	assert_string_equal(m.status, "complete");
+	assert_int_equal(lo2_json_parse(lo2_kvv_get(&m.sections, "images"), "images", &images, &e), 0);
+	assert_string_equal(lo2_json_str(lo2_json_path(images, "svc", "id", NULL)), bb.id);
+	lo2_json_free(images);
+	run_manifest_free(&m);
+	lo2_strv_push(&g.to_remove, digest);
+	engine_image_info_free(&bb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +887,7 @@ int main(void)
 	    cmocka_unit_test(test_password_nowhere),
 	    cmocka_unit_test(test_rate_limited),
 	    cmocka_unit_test(test_plain_http_where_tls_expected),
+	    cmocka_unit_test(test_resume_pins_digests),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
