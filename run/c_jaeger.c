@@ -39,14 +39,9 @@ static int jaeger_test_finish(struct run_collector *c, struct run_window *w, str
 	}
 	if (rc == 0)
 		rc = fetch_jaeger_traces(&jo, &services, &rep, &e);
-	if (rc < 0)
+	if (rc < 0 && e.kind != LO2_E_CANCELLED) /* a cut short fetch is the finisher's to report */
 		run_window_error(w, "jaeger", &e);
-	for (size_t i = 0; i < rep.failures.n; i++) {
-		struct lo2_err fe = {0};
-
-		lo2_err_set(&fe, LO2_E_GENERIC, "%s", rep.failures.v[i]);
-		run_window_error(w, "jaeger", &fe);
-	}
+	run_window_errors(w, "jaeger", &rep.failures);
 	fetch_report_free(&rep);
 	lo2_strv_free(&services);
 	if (rc < 0 && e.kind == LO2_E_CANCELLED) {

@@ -50,7 +50,9 @@ struct isink {
 
 struct interval {
 	int seq;
-	struct run_window *w; /* a test window, or NULL for a _between segment */
+	bool window; /* a test window (else a _between segment) */
+	long index; /* the window's test: windows are known by it (a window struct may be reused) */
+	struct run_window *w; /* the window while it is open and until its files are committed */
 	char *dir; /* absolute */
 	char *rel; /* relative to the run folder */
 	int64_t start, end; /* engine clock, [start, end); end INT64_MAX while open */
@@ -109,6 +111,8 @@ static struct interval *interval_add(struct logs *L, struct run_window *w, const
 
 	iv->seq = L->seq++;
 	iv->w = w;
+	iv->window = w != NULL;
+	iv->index = w ? (long)w->index : -1;
 	iv->start = start;
 	iv->end = INT64_MAX;
 	if (w) {
@@ -468,7 +472,7 @@ static int commit_files(struct logs *L, struct interval *iv, struct lo2_err *err
 {
 	int ret = 0;
 
-	if (iv->w) {
+	if (iv->window) {
 		/* a container that wrote nothing in the window still gets its (empty) file */
 		pthread_mutex_lock(&L->lock);
 		for (struct cfollow *cf = L->fl; cf; cf = cf->next)
@@ -484,7 +488,7 @@ static int commit_files(struct logs *L, struct interval *iv, struct lo2_err *err
 		struct lo2_err e = {0};
 
 		pthread_mutex_lock(&k->lock);
-		if (k->sink == NULL && iv->w && open_sink(L, iv->dir, k->file, &k->sink, &e) < 0 &&
+		if (k->sink == NULL && iv->window && open_sink(L, iv->dir, k->file, &k->sink, &e) < 0 &&
 		    ret == 0) {
 			*err = e;
 			ret = -1;
@@ -496,7 +500,7 @@ static int commit_files(struct logs *L, struct interval *iv, struct lo2_err *err
 		k->sink = NULL;
 		k->done = true;
 		pthread_mutex_unlock(&k->lock);
-		if (!iv->w && k->lines > 0) {
+		if (!iv->window && k->lines > 0) {
 			lo2_autofree char *rel = xasprintf("%s/%s", iv->rel, k->file);
 
 			if (run_session_add_file(L->base.s, rel, &e) < 0 && ret == 0) {
@@ -536,7 +540,7 @@ static void commit(struct logs *L, struct interval *iv)
 	int rc = commit_files(L, iv, &err);
 
 	advance_committed(L, iv);
-	if (!iv->w) {
+	if (!iv->window) {
 		lo2_autofree char *seg = xasprintf(
 		    "{\"dir\":\"%s\",\"start_ns\":%" PRId64 ",\"end_ns\":%" PRId64 ",\"late_lines\":%llu}",
 		    iv->rel, iv->start, iv->end, (unsigned long long)atomic_load(&iv->late));
@@ -556,6 +560,7 @@ static void commit(struct logs *L, struct interval *iv)
 		L->fail = err;
 	pthread_mutex_lock(&L->lock);
 	iv->committed = true;
+	iv->w = NULL; /* its test's finisher may free it from now on */
 	pthread_cond_broadcast(&L->cond);
 	pthread_mutex_unlock(&L->lock);
 }
@@ -605,7 +610,7 @@ static void wait_committed(struct logs *L, struct interval *iv)
 static struct interval *window_interval(struct logs *L, const struct run_window *w)
 {
 	for (struct interval *iv = L->ivs; iv; iv = iv->next)
-		if (iv->w == w)
+		if (iv->window && iv->index == (long)w->index)
 			return iv;
 	return NULL;
 }

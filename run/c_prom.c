@@ -103,14 +103,9 @@ static int prom_test_finish(struct run_collector *c, struct run_window *w, struc
 	rc = read_names(cfg, &names, &e);
 	if (rc == 0)
 		rc = fetch_prom_metrics(&po, &names, &rep, &e);
-	if (rc < 0)
+	if (rc < 0 && e.kind != LO2_E_CANCELLED) /* a cut short fetch is the finisher's to report */
 		run_window_error(w, "prometheus", &e);
-	for (size_t i = 0; i < rep.failures.n; i++) {
-		struct lo2_err fe = {0};
-
-		lo2_err_set(&fe, LO2_E_GENERIC, "%s", rep.failures.v[i]);
-		run_window_error(w, "prometheus", &fe);
-	}
+	run_window_errors(w, "prometheus", &rep.failures);
 	if (rc == 0)
 		run_session_say(c->s, "Fetched %zu metrics (%zu empty, %zu failed)", rep.ok, rep.empty,
 		                rep.failed);

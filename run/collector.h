@@ -122,6 +122,8 @@ const struct run_test *run_session_test(const struct run_session *s, size_t i);
 /* ---- a window's record in run.json ---- */
 /* An error of this test ("<collector>: <message>"); the test stays complete unless failing. */
 void run_window_error(struct run_window *w, const char *collector, const struct lo2_err *err);
+/* Each of msgs as an error of this test ("<collector>: <message>"). */
+void run_window_errors(struct run_window *w, const char *collector, const struct lo2_strv *msgs);
 /* The collector's section of this test's record (JSON value text; replaces the previous one). */
 void run_window_section(struct run_window *w, const char *name, const char *json);
 /* A container event that happened inside the window. */

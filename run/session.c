@@ -177,6 +177,14 @@ void run_window_error(struct run_window *w, const char *collector, const struct 
 	pthread_mutex_unlock(&s->lock);
 }
 
+void run_window_errors(struct run_window *w, const char *collector, const struct lo2_strv *msgs)
+{
+	pthread_mutex_lock(&w->session->lock);
+	for (size_t i = 0; i < msgs->n; i++)
+		lo2_strv_take(&w->test->errors, xasprintf("%s: %s", collector, msgs->v[i]));
+	pthread_mutex_unlock(&w->session->lock);
+}
+
 void run_window_section(struct run_window *w, const char *name, const char *json)
 {
 	pthread_mutex_lock(&w->session->lock);

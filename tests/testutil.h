@@ -49,6 +49,8 @@ void tu_rm_rf(const char *path);
 /* Reads a file (gunzipping when it ends in .gz) into a NUL-terminated buffer. */
 char *tu_read(const char *path, size_t *len);
 
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int tu_free_port(void);
 /* Starts argv in the background with stdout and stderr into log_path; returns its pid. */
 int tu_spawn(const char *const argv[], const char *log_path);
 /* Waits until the file at path holds needle (true), or timeout_s passes (false). */

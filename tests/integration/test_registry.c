@@ -101,21 +101,6 @@ static void write_text(const char *path, const char *text)
 		fail_msg("%s", err.msg);
 }
 
-/* A TCP port on 127.0.0.1 that nothing listens on right now. */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static bool can_connect(int port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET,
@@ -192,7 +177,7 @@ static void registry_start(struct registry *r, bool with_auth)
 		const char *argv[] = {"docker-registry", "serve", cfg, NULL};
 		int st;
 
-		r->port = free_port();
+		r->port = tu_free_port();
 		snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
 		yml = xasprintf("version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    "
 		                "rootdirectory: %s/data-%s\n"

@@ -347,23 +347,36 @@ static void test_exact_windows(void **state)
 	free(errs);
 }
 
-/* 107 MB of numbered lines during a test, past the daemon's 10 MB x 3 rotation: every number once. */
-static void test_flood_past_rotation(void **state)
+/* One test of `seconds` on compose, whose services wait for $GO_DIR/go, which the stand-in Locust
+ * touches when the load begins. Returns the run folder (in tmp); the run must succeed. */
+static char *run_with_go(const char *tmp, const char *compose, const char *project, const char *seconds)
 {
-	char *tmp = tu_tmpdir(), *dir = xasprintf("%s/run", tmp), *go = xasprintf("%s/go", tmp);
-	char *project = project_name("flood"), *errs = NULL, *gofile = xasprintf("%s/go", go);
-	const char *compose = CORE "/flood.yml";
-	struct run_manifest m;
-	struct lives ls;
+	char *dir = xasprintf("%s/run", tmp), *go = xasprintf("%s/go", tmp), *gofile = xasprintf("%s/go", go);
+	char *errs = NULL;
 	int rc;
 
 	assert_int_equal(mkdir(go, 0777), 0);
 	setenv("GO_DIR", go, 1);
 	setenv("LO2_STANDIN_GO", gofile, 1);
-	rc = tu_run(core_argv(compose, project, dir, "first", "15", "15", "1", "1", NULL), NULL, NULL, &errs);
+	rc = tu_run(core_argv(compose, project, dir, "first", seconds, seconds, "1", "1", NULL), NULL, NULL,
+	            &errs);
 	unsetenv("LO2_STANDIN_GO");
 	if (rc != 0)
 		fail_msg("lo2 run exited %d:\n%s", rc, errs);
+	free(go);
+	free(gofile);
+	free(errs);
+	return dir;
+}
+
+/* 107 MB of numbered lines during a test, past the daemon's 10 MB x 3 rotation: every number once. */
+static void test_flood_past_rotation(void **state)
+{
+	char *tmp = tu_tmpdir(), *project = project_name("flood");
+	char *dir = run_with_go(tmp, CORE "/flood.yml", project, "15");
+	struct run_manifest m;
+	struct lives ls;
+
 	read_manifest(dir, &m);
 	assert_string_equal(m.status, "complete");
 	assert_int_equal(m.warnings.n, 0); /* no log that rotates */
@@ -374,28 +387,17 @@ static void test_flood_past_rotation(void **state)
 	tu_rm_rf(tmp);
 	free(tmp);
 	free(dir);
-	free(go);
-	free(gofile);
 	free(project);
-	free(errs);
 }
 
 /* A service with restart: on-failure:3 lives four times during a test: all four lives are in it. */
 static void test_restarts_followed(void **state)
 {
-	char *tmp = tu_tmpdir(), *dir = xasprintf("%s/run", tmp), *go = xasprintf("%s/go", tmp);
-	char *project = project_name("restart"), *errs = NULL, *gofile = xasprintf("%s/go", go), *text, *path;
-	const char *compose = CORE "/restart.yml";
+	char *tmp = tu_tmpdir(), *project = project_name("restart"), *text, *path;
+	char *dir = run_with_go(tmp, CORE "/restart.yml", project, "20");
 	struct run_manifest m;
-	int rc, dies = 0, starts = 0;
+	int dies = 0, starts = 0;
 
-	assert_int_equal(mkdir(go, 0777), 0);
-	setenv("GO_DIR", go, 1);
-	setenv("LO2_STANDIN_GO", gofile, 1);
-	rc = tu_run(core_argv(compose, project, dir, "first", "20", "20", "1", "1", NULL), NULL, NULL, &errs);
-	unsetenv("LO2_STANDIN_GO");
-	if (rc != 0)
-		fail_msg("lo2 run exited %d:\n%s", rc, errs);
 	read_manifest(dir, &m);
 	path = xasprintf("%s/first/%s-flaky-1.log.gz", dir, project);
 	text = tu_read(path, NULL);
@@ -421,10 +423,7 @@ static void test_restarts_followed(void **state)
 	tu_rm_rf(tmp);
 	free(tmp);
 	free(dir);
-	free(go);
-	free(gofile);
 	free(project);
-	free(errs);
 }
 
 /* kill -9 once the run log shows `marker` (plus delay_ms), then --resume: every life whole,
@@ -667,21 +666,6 @@ static void test_hung_locust(void **state)
 	free(errs);
 }
 
-/* A port nothing listens on now (for a published port of a test's stack). */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* Prometheus is ready (every target scraped after the deploy) before the first test begins: the
  * first test's node-exporter series covers its whole window, second by second. */
 static void test_first_test_measured(void **state)
@@ -698,7 +682,7 @@ static void test_first_test_measured(void **state)
 	double v = 0;
 	int rc;
 
-	snprintf(port, sizeof(port), "%d", free_port());
+	snprintf(port, sizeof(port), "%d", tu_free_port());
 	setenv("PROM_PORT", port, 1);
 	url = xasprintf("http://127.0.0.1:%s", port);
 	extra[1] = url;
