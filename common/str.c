@@ -148,3 +148,11 @@ bool lo2_str_has_suffix(const char *s, const char *suffix)
 
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
+
+void lo2_str_replace(char **slot, const char *v)
+{
+	char *copy = v ? xstrdup(v) : NULL;
+
+	free(*slot);
+	*slot = copy;
+}

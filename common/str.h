@@ -44,6 +44,8 @@ int lo2_name_check(const char *what, const char *name, struct lo2_err *err);
 /* Writes a printable rendering of s (C escapes for control bytes) into out, truncating. */
 void lo2_str_escape(const char *s, char *out, size_t outsz);
 
+/* Frees *slot and puts a copy of v there (v may be NULL). */
+void lo2_str_replace(char **slot, const char *v);
 bool lo2_str_has_prefix(const char *s, const char *prefix);
 bool lo2_str_has_suffix(const char *s, const char *suffix);
 

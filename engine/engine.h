@@ -69,7 +69,8 @@ struct engine_info {
 	int64_t mem_total;
 };
 int engine_info(struct engine *e, struct engine_info *out, struct lo2_err *err);
-/* The engine's clock minus lo2's, in ns, measured from /info (for windows on a remote engine). */
+/* The engine's clock minus lo2's, in ns: 0 for an engine on a unix socket (the same kernel's
+ * clock), else measured from /info (the shortest of three round trips). */
 int engine_clock_offset(struct engine *e, int64_t *offset_ns, struct lo2_err *err);
 
 /* ---- filters: each entry "key=value", split at the first '=' ("label=a.b=c") ---- */

@@ -25,7 +25,6 @@
 #include "run/locust.h"
 #include "run/session.h"
 
-#define LOCUST_LABEL "lo2.locust-of"
 #define POLL_NS (50 * 1000 * 1000)
 #define LOCUST_ESCALATE_S 5
 #define CANCEL_KILL_MS 1000
@@ -80,12 +79,6 @@ static int open_log(struct run_session *s, struct lo2_err *err)
 	return 0;
 }
 
-static void set_str(char **slot, const char *v)
-{
-	free(*slot);
-	*slot = v ? xstrdup(v) : NULL;
-}
-
 /* What this session runs with: versions, host, engine; a new session record. */
 static void begin_session(struct run_session *s)
 {
@@ -93,12 +86,12 @@ static void begin_session(struct run_session *s)
 	char host[256] = "";
 
 	gethostname(host, sizeof(host) - 1);
-	set_str(&s->m.host, host);
-	set_str(&s->m.lo2_version, LO2_VERSION);
-	set_str(&s->m.engine_version, engine_version(s->e)->version);
-	set_str(&s->m.engine_api, engine_api_version(s->e));
-	set_str(&s->m.engine_host, engine_display(s->e));
-	set_str(&s->m.status, "running");
+	lo2_str_replace(&s->m.host, host);
+	lo2_str_replace(&s->m.lo2_version, LO2_VERSION);
+	lo2_str_replace(&s->m.engine_version, engine_version(s->e)->version);
+	lo2_str_replace(&s->m.engine_api, engine_api_version(s->e));
+	lo2_str_replace(&s->m.engine_host, engine_display(s->e));
+	lo2_str_replace(&s->m.status, "running");
 	if (s->m.started_ns == 0)
 		s->m.started_ns = lo2_now_ns();
 	r = run_manifest_add_session(&s->m, lo2_now_ns());
@@ -122,414 +115,6 @@ static int open_new_dir(struct run_session *s, const struct run_schedule *sched,
 		return lo2_err_errno(err, errno, "create run folder %s (it must not exist yet)", s->dir);
 	run_manifest_init(&s->m, sched);
 	return run_config_write(c, cfg, err);
-}
-
-/* ---- resume ---- */
-
-static int remove_partial(void *user, const char *path, const char *rel, struct lo2_err *err)
-{
-	if (strstr(rel, ".tmp.") && unlink(path) == 0)
-		(*(int *)user)++;
-	return 0;
-}
-
-struct file_rec {
-	struct run_files *fs;
-	const char *root, *prefix;
-};
-
-/* Records a finished file (a temporary file of a sink still open is not a file yet). */
-static int add_file(void *user, const char *path, const char *rel, struct lo2_err *err)
-{
-	struct file_rec *fr = user;
-	lo2_autofree char *r = xasprintf("%s/%s", fr->prefix, rel);
-
-	return strstr(rel, ".tmp.") ? 0 : run_files_add(fr->fs, fr->root, r, err);
-}
-
-/* The host Locust of a test the killed session was running, if it still runs: ended, so that it
- * cannot write into the test's folder again. Only a process whose program is the configured
- * Locust command is signalled. */
-static void end_stale_locust(struct run_session *s, const struct run_test *t)
-{
-	lo2_autofree char *path = xasprintf("/proc/%ld/cmdline", t->locust_pid);
-	lo2_autofree char *cmd = NULL;
-	size_t len = 0;
-
-	if (t->locust_pid <= 0 || s->c->locust_command[0] == '\0' ||
-	    lo2_read_file(path, 64 * 1024, &cmd, &len, NULL) < 0)
-		return;
-	/* cmdline is NUL-separated: the program, then its arguments (a script runs under its interpreter) */
-	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
-		if (strstr(cmd + i, s->c->locust_command) != NULL ||
-		    strcmp(cmd + i, s->c->locust_command) == 0) {
-			kill((pid_t)t->locust_pid, SIGKILL);
-			run_session_say(s, "Ended the Locust (pid %ld) of the interrupted session",
-			                t->locust_pid);
-			return;
-		}
-}
-
-/* Moves a cut-short test's folder out of the way (<tag>.incomplete-<n>) and records it as an
- * attempt of session; the test is pending again. Lock held. */
-static int set_aside(struct run_session *s, struct run_test *t, int session, struct lo2_err *err)
-{
-	lo2_autofree char *from = xasprintf("%s/%s", s->dir, t->tag);
-	lo2_autofree char *rel = xasprintf("%s.incomplete-%zu", t->tag, t->n_attempts + 1);
-	lo2_autofree char *to = xasprintf("%s/%s", s->dir, rel);
-	struct run_attempt *a;
-
-	if (rename(from, to) != 0 && errno != ENOENT)
-		return lo2_err_errno(err, errno, "move the incomplete test %s aside to %s", from, rel);
-	t->attempts = xrealloc(t->attempts, (t->n_attempts + 1) * sizeof(*t->attempts));
-	a = &t->attempts[t->n_attempts++];
-	*a = (struct run_attempt){
-	    .dir = xstrdup(rel), .session = session, .start_ns = t->start_ns, .end_ns = t->end_ns};
-	run_test_reset(t);
-	t->status = RUN_TEST_PENDING;
-	return 0;
-}
-
-/* The files of the attempts of session (after recovery wrote into them). */
-static int record_attempts(struct run_session *s, int session, struct lo2_err *err)
-{
-	for (size_t i = 0; i < s->m.n_tests; i++) {
-		struct run_test *t = &s->m.tests[i];
-
-		for (size_t k = 0; k < t->n_attempts; k++) {
-			struct run_attempt *a = &t->attempts[k];
-			lo2_autofree char *dir = xasprintf("%s/%s", s->dir, a->dir);
-			struct file_rec fr = {&a->files, s->dir, a->dir};
-
-			if (a->session != session || access(dir, F_OK) != 0)
-				continue;
-			run_files_free(&a->files);
-			if (lo2_walk_files(dir, add_file, &fr, err) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-static void remove_stale_locust(struct run_session *s);
-static void stop_project(struct run_session *s, int timeout_s);
-
-/* Before anything is deployed: the killed session's leftovers (partial files, a test it was
- * running) set aside, then each collector repairs what it knows about (lines written while lo2
- * was dead, faults still applied). */
-static int prepare_resume(struct run_session *s, struct lo2_err *err)
-{
-	struct run_session_rec *prev = s->m.n_sessions > 1 ? &s->m.sessions[s->m.n_sessions - 2] : NULL;
-	int prev_no = prev ? prev->number : 0, partial = 0;
-
-	if (prev && strcmp(prev->how, "running") == 0)
-		set_str(&prev->how, "killed");
-	lo2_walk_files(s->dir, remove_partial, &partial, NULL);
-	if (partial > 0)
-		run_session_say(s, "Removed %d partial files of the interrupted session", partial);
-	for (size_t i = 0; i < s->m.n_tests; i++) {
-		struct run_test *t = &s->m.tests[i];
-
-		if (t->status != RUN_TEST_RUNNING)
-			continue;
-		end_stale_locust(s, t);
-		if (set_aside(s, t, t->session ? t->session : prev_no, err) < 0)
-			return -1;
-	}
-	/* The killed session's containers stop first, so that what they wrote is final when it is
-	 * collected; its Locust (the load of a test that was running) goes. */
-	remove_stale_locust(s);
-	stop_project(s, -1);
-	for (size_t i = 0; i < s->n_cols; i++) {
-		struct run_collector *c = s->cols[i];
-		const char *text = lo2_kvv_get(&s->m.sections, c->ops->name);
-		struct lo2_json *prior = NULL;
-		int rc;
-
-		if (c->ops->resume == NULL || text == NULL)
-			continue;
-		if (lo2_json_parse(text, "run.json section", &prior, err) < 0)
-			return lo2_err_prefix(err, "resume: the %s section of run.json", c->ops->name);
-		rc = c->ops->resume(c, prior, err);
-		lo2_json_free(prior);
-		if (rc < 0)
-			return lo2_err_prefix(err, "resume");
-	}
-	if (record_attempts(s, prev_no, err) < 0)
-		return -1;
-	return run_session_save(s, err);
-}
-
-/* ---- deploy and ready ---- */
-
-/* Locust containers a killed lo2 left behind (they are not part of the compose project). */
-static void remove_stale_locust(struct run_session *s)
-{
-	lo2_autofree char *f = xasprintf("label=%s=%s", LOCUST_LABEL, s->proj->name);
-	struct lo2_strv filters = {0};
-	struct engine_container_list cl = {0};
-
-	lo2_strv_push(&filters, f);
-	if (engine_container_list(s->e, &filters, true, &cl, NULL) == 0)
-		for (size_t i = 0; i < cl.n; i++)
-			if (cl.v[i].id)
-				engine_container_remove(s->e, cl.v[i].id, true, true, NULL);
-	engine_container_list_free(&cl);
-	lo2_strv_free(&filters);
-}
-
-/* The image a service runs: as written, or <project>-<service> when it is built. */
-static char *service_image(const struct run_session *s, const struct compose_service *sv)
-{
-	return sv->image ? xstrdup(sv->image) : xasprintf("%s-%s", s->proj->name, sv->name);
-}
-
-/* Per service: the image as written, its ID and its repository digest (another lab pulls the
- * same bytes by it; --pin-digests deploys by it on resume). Images only built or imported here
- * have no digest: their ID is the record. */
-static void record_images(struct run_session *s)
-{
-	struct lo2_jw *w = lo2_jw_new(NULL);
-	lo2_autofree char *json = NULL;
-	struct lo2_err err = {0};
-
-	lo2_jw_obj(w);
-	for (size_t i = 0; i < s->proj->n_services; i++) {
-		lo2_autofree char *ref = service_image(s, &s->proj->services[i]);
-		lo2_autofree char *digest = NULL;
-		struct engine_image_info info;
-
-		lo2_jw_key(w, s->proj->services[i].name);
-		lo2_jw_obj(w);
-		lo2_jw_key(w, "image");
-		lo2_jw_str(w, ref);
-		if (engine_image_inspect(s->e, ref, &info, &err) == 0) {
-			digest = engine_image_repo_digest(&info, ref);
-			lo2_jw_key(w, "id");
-			lo2_jw_str(w, info.id);
-			lo2_jw_key(w, "repo_digest");
-			lo2_jw_str(w, digest);
-			engine_image_info_free(&info);
-		}
-		lo2_jw_obj_end(w);
-	}
-	lo2_jw_obj_end(w);
-	json = lo2_jw_finish(w, NULL);
-	if (run_session_section(s, "images", json, false, &err) < 0)
-		run_session_warn(s, "%s", err.msg);
-}
-
-/* --pin-digests on a resume: every service whose image the run recorded with a digest is
- * deployed by that digest; the others keep their image, and their ID is checked after deploy. */
-static int pin_digests(struct run_session *s, struct lo2_err *err)
-{
-	const char *text = lo2_kvv_get(&s->m.sections, "images");
-	struct lo2_json *doc = NULL;
-
-	if (!s->c->pin_digests || text == NULL)
-		return 0;
-	if (lo2_json_parse(text, "run.json images", &doc, err) < 0)
-		return lo2_err_prefix(err, "pin digests");
-	for (size_t i = 0; i < s->proj->n_services; i++) {
-		struct compose_service *sv = &s->proj->services[i];
-		const char *d = lo2_json_str(lo2_json_path(doc, sv->name, "repo_digest", NULL));
-
-		if (d == NULL)
-			continue;
-		run_session_say(s, "Service %s: image pinned to %s", sv->name, d);
-		free(sv->image);
-		sv->image = xstrdup(d);
-	}
-	lo2_json_free(doc);
-	return 0;
-}
-
-/* After a pinned deploy: a service without a digest must still run the image ID recorded. */
-static void check_pinned_ids(struct run_session *s, const char *prior)
-{
-	struct lo2_json *doc = NULL;
-	const char *now = lo2_kvv_get(&s->m.sections, "images");
-	struct lo2_json *cur = NULL;
-
-	if (!s->c->pin_digests || prior == NULL || now == NULL ||
-	    lo2_json_parse(prior, "images", &doc, NULL) < 0)
-		return;
-	if (lo2_json_parse(now, "images", &cur, NULL) == 0)
-		for (size_t i = 0; i < s->proj->n_services; i++) {
-			const char *name = s->proj->services[i].name;
-			const char *was = lo2_json_str(lo2_json_path(doc, name, "id", NULL));
-			const char *is = lo2_json_str(lo2_json_path(cur, name, "id", NULL));
-
-			if (was && is && strcmp(was, is) != 0 &&
-			    lo2_json_str(lo2_json_path(doc, name, "repo_digest", NULL)) == NULL)
-				run_session_warn(s,
-				                 "service %s runs image %s, not %s as the run recorded (it "
-				                 "has no digest to pin)",
-				                 name, is, was);
-		}
-	lo2_json_free(cur);
-	lo2_json_free(doc);
-}
-
-static int load_project(struct run_session *s, struct lo2_err *err)
-{
-	struct compose_load_opts lo = {.file = s->c->compose_file,
-	                               .project_name = s->c->project[0] ? s->c->project : NULL};
-	struct lo2_strv warnings = {0};
-	char sum[65];
-
-	if (compose_load(&lo, &s->proj, &warnings, err) < 0 || pin_digests(s, err) < 0 ||
-	    compose_plan(s->proj, err) < 0)
-		return lo2_err_prefix(err, "deploy");
-	for (size_t i = 0; i < warnings.n; i++)
-		run_session_warn(s, "%s", warnings.v[i]);
-	lo2_strv_free(&warnings);
-	pthread_mutex_lock(&s->lock);
-	set_str(&s->m.project, s->proj->name);
-	set_str(&s->m.compose_file, s->proj->config_file);
-	free(s->m.compose_sha256);
-	s->m.compose_sha256 =
-	    lo2_sha256_file(s->proj->config_file, sum, NULL, NULL) == 0 ? xstrdup(sum) : NULL;
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}
-
-static int deploy(struct run_session *s, struct lo2_err *err)
-{
-	lo2_autofree char *prior = xstrdup(lo2_kvv_get(&s->m.sections, "images"));
-	struct compose_up_opts uo = {.force_recreate = true,
-	                             .timeout_s = s->c->ready_timeout,
-	                             .quiet = true,
-	                             .cancel = s->h->cancel,
-	                             .unrotated_logs = true};
-	struct compose_ps ps = {0};
-	int64_t t0 = lo2_mono_ns();
-
-	run_session_say(s, "Deploying %s (project %s)", s->proj->config_file, s->proj->name);
-	remove_stale_locust(s);
-	if (compose_up(s->e, s->proj, &uo, err) < 0)
-		return lo2_err_prefix(err, "deploy %s", s->proj->name);
-	run_hub_poke(s->hub);
-	if (compose_ps(s->e, s->proj->name, &ps, err) == 0) {
-		for (size_t i = 0; i < ps.n; i++) {
-			struct engine_container_info ci;
-
-			if (ps.v[i].id && engine_container_inspect(s->e, ps.v[i].id, &ci, NULL) == 0) {
-				pthread_mutex_lock(&s->lock);
-				lo2_kvv_set(&s->m.images, ci.name, ci.image_id);
-				pthread_mutex_unlock(&s->lock);
-				engine_container_info_free(&ci);
-			}
-		}
-		compose_ps_free(&ps);
-	}
-	record_images(s);
-	check_pinned_ids(s, prior);
-	s->m.deploy_s = (double)(lo2_mono_ns() - t0) / 1e9;
-	return 0;
-}
-
-/* Every container with a healthcheck healthy. */
-static int wait_healthy(struct run_session *s, int64_t deadline, struct lo2_err *err)
-{
-	for (;;) {
-		struct compose_ps ps = {0};
-		lo2_autofree char *waiting = NULL;
-
-		if (compose_ps(s->e, s->proj->name, &ps, err) < 0)
-			return lo2_err_prefix(err, "wait for health");
-		for (size_t i = 0; i < ps.n && waiting == NULL; i++)
-			if (ps.v[i].health && ps.v[i].health[0] && strcmp(ps.v[i].health, "healthy") != 0)
-				waiting = xasprintf("%s is %s", ps.v[i].name, ps.v[i].health);
-		compose_ps_free(&ps);
-		if (waiting == NULL)
-			return 0;
-		if (cancelled(s))
-			return cancel_err(err, "the wait for health");
-		if (lo2_mono_ns() >= deadline)
-			return lo2_err_set(err, LO2_E_TIMEOUT, "not ready after %ds: %s", s->c->ready_timeout,
-			                   waiting);
-		lo2_sleep_ns(250 * 1000 * 1000);
-	}
-}
-
-static int password_for(struct run_session *s, struct db_service_addr *addr, char **pw, struct lo2_err *err)
-{
-	const struct run_config *c = s->c;
-
-	*pw = NULL;
-	if (c->mysql_password_env[0] || c->mysql_password_file[0])
-		return db_password_load(c->mysql_password_env[0] ? c->mysql_password_env : NULL,
-		                        c->mysql_password_file[0] ? c->mysql_password_file : NULL, pw, err);
-	*pw = addr && addr->password ? xstrdup(addr->password) : NULL;
-	return 0;
-}
-
-static int mysql_ready(struct run_session *s, int64_t deadline, struct lo2_err *err)
-{
-	const struct run_config *c = s->c;
-	struct db_service_addr addr = {0};
-	struct db_target t = {.user = c->mysql_user,
-	                      .database = c->mysql_database[0] ? c->mysql_database : NULL};
-	int64_t left = deadline - lo2_mono_ns(), cap = (int64_t)c->mysql_timeout * LO2_NS_PER_SEC;
-	struct db_wait_opts wo = {.timeout_ns = left < cap ? left : cap, .cancel = s->h->cancel};
-	struct db_exec_opts eo = {.cancel = s->h->cancel};
-	struct db_ready ready;
-	char *pw = NULL;
-	int ret = -1;
-
-	if (c->mysql_host[0] == '\0' && c->mysql_service[0] == '\0')
-		return 0;
-	if (wo.timeout_ns <= 0)
-		wo.timeout_ns = 1;
-	if (c->mysql_host[0]) {
-		t.host = c->mysql_host;
-		t.port = (unsigned)c->mysql_port;
-	} else if (db_resolve_service(s->e, s->proj->name, c->mysql_service, c->mysql_user, &addr, err) < 0) {
-		return lo2_err_prefix(err, "MySQL service %s", c->mysql_service);
-	} else {
-		t.host = addr.host;
-		t.port = addr.port;
-	}
-	if (password_for(s, &addr, &pw, err) < 0)
-		goto out;
-	t.password = pw;
-	run_session_say(s, "Waiting for MySQL...");
-	if (db_wait(&t, &wo, &ready, err) < 0)
-		goto out;
-	run_session_say(s, "MySQL is ready (%s) after %.1fs", ready.server_version,
-	                (double)ready.elapsed_ns / 1e9);
-	if (c->mysql_init_sql[0]) {
-		size_t n = 0;
-
-		if (db_exec_file(&t, c->mysql_init_sql, &eo, &n, err) < 0)
-			goto out;
-		run_session_say(s, "Ran %zu statements of %s", n, c->mysql_init_sql);
-	}
-	ret = 0;
-out:
-	if (ret < 0)
-		db_err_scrub(err, pw);
-	db_password_free(pw);
-	db_service_addr_free(&addr);
-	return ret;
-}
-
-/* Health, MySQL and its init SQL, then each collector's own readiness; one deadline. */
-static int ready(struct run_session *s, struct lo2_err *err)
-{
-	int64_t t0 = lo2_mono_ns(), deadline = t0 + (int64_t)s->c->ready_timeout * LO2_NS_PER_SEC;
-
-	if (s->c->ready_health && wait_healthy(s, deadline, err) < 0)
-		return lo2_err_prefix(err, "ready");
-	if (mysql_ready(s, deadline, err) < 0)
-		return lo2_err_prefix(err, "ready");
-	for (size_t i = 0; i < s->n_cols; i++)
-		if (s->cols[i]->ops->ready && s->cols[i]->ops->ready(s->cols[i], deadline, err) < 0)
-			return lo2_err_prefix(err, "ready");
-	s->m.ready_s = (double)(lo2_mono_ns() - t0) / 1e9;
-	run_session_say(s, "Ready after %.1fs", s->m.ready_s);
-	return 0;
 }
 
 /* ---- one test ---- */
@@ -570,17 +155,15 @@ static void set_aside_cut(struct run_session *s, struct run_test *t)
 	struct lo2_err err = {0};
 	struct run_attempt *a;
 	lo2_autofree char *dir = NULL;
-	struct file_rec fr;
 
 	t->status = RUN_TEST_INCOMPLETE;
-	if (set_aside(s, t, run_session_number(s), &err) < 0) {
+	if (run_test_set_aside(s, t, run_session_number(s), &err) < 0) {
 		lo2_strv_take(&s->m.warnings, xstrdup(err.msg));
 		return;
 	}
 	a = &t->attempts[t->n_attempts - 1];
 	dir = xasprintf("%s/%s", s->dir, a->dir);
-	fr = (struct file_rec){&a->files, s->dir, a->dir};
-	if (access(dir, F_OK) == 0 && lo2_walk_files(dir, add_file, &fr, &err) < 0)
+	if (access(dir, F_OK) == 0 && run_session_record_dir(s, &a->files, a->dir, &err) < 0)
 		lo2_strv_take(&s->m.warnings, xstrdup(err.msg));
 }
 
@@ -591,7 +174,6 @@ static void finish_window(struct finisher *f)
 	struct run_session *s = f->s;
 	struct finish_job *jobs = xcalloc(s->n_cols + 1, sizeof(*jobs));
 	struct run_test *t = f->w.test;
-	struct file_rec fr = {&t->files, s->dir, t->tag};
 	struct lo2_err err = {0};
 	bool cut = f->w.interrupted;
 
@@ -615,8 +197,7 @@ static void finish_window(struct finisher *f)
 	if (cut) {
 		set_aside_cut(s, t);
 	} else {
-		run_files_free(&t->files);
-		if (lo2_walk_files(f->dir, add_file, &fr, &err) < 0)
+		if (run_session_record_dir(s, &t->files, t->tag, &err) < 0)
 			lo2_strv_take(&t->errors, xasprintf("files: %s", err.msg));
 		t->status = t->failure ? RUN_TEST_FAILED : RUN_TEST_COMPLETE;
 	}
@@ -646,7 +227,7 @@ static void locust_opts(struct run_session *s, const struct run_test *t, const c
 {
 	const struct run_config *c = s->c;
 
-	lo2_kvv_set(labels, LOCUST_LABEL, s->proj->name);
+	lo2_kvv_set(labels, RUN_LOCUST_LABEL, s->proj->name);
 	*network = c->locust_network[0] ? xstrdup(c->locust_network) : xasprintf("%s_default", s->proj->name);
 	*o = (struct run_locust_opts){.locust_dir = c->locust_folder,
 	                              .main_file = c->locust_main,
@@ -878,51 +459,6 @@ static void keep_first(int *ret, struct lo2_err *err, const struct lo2_err *e2, 
 	}
 }
 
-struct stop_job {
-	struct engine *e;
-	const char *id;
-	int timeout_s;
-	pthread_t th;
-	bool started;
-};
-
-static void *stop_one(void *arg)
-{
-	struct stop_job *j = arg;
-
-	engine_container_stop(j->e, j->id, j->timeout_s, NULL);
-	return NULL;
-}
-
-/* Stops the project's containers (in parallel) so that the collectors see everything they write
- * up to their end, shutdown lines included; down -v removes them after the collectors stop. */
-static void stop_project(struct run_session *s, int timeout_s)
-{
-	struct compose_ps ps = {0};
-	struct stop_job *jobs;
-	struct lo2_err err = {0};
-
-	if (compose_ps(s->e, s->proj->name, &ps, &err) < 0) {
-		run_session_warn(s, "stop the containers of %s: %s", s->proj->name, err.msg);
-		return;
-	}
-	jobs = xcalloc(ps.n + 1, sizeof(*jobs));
-	for (size_t i = 0; i < ps.n; i++) {
-		jobs[i] = (struct stop_job){.e = s->e, .id = ps.v[i].id, .timeout_s = timeout_s};
-		if (jobs[i].id == NULL)
-			continue;
-		if (lo2_thread_start(&jobs[i].th, stop_one, &jobs[i], "container stop", &err) == 0)
-			jobs[i].started = true;
-		else
-			stop_one(&jobs[i]);
-	}
-	for (size_t i = 0; i < ps.n; i++)
-		if (jobs[i].started)
-			pthread_join(jobs[i].th, NULL);
-	free(jobs);
-	compose_ps_free(&ps);
-}
-
 static int teardown(struct run_session *s, int ret, struct lo2_err *err)
 {
 	struct compose_down_opts dopt = {.volumes = true, .timeout_s = cancelled(s) ? 0 : -1, .quiet = true};
@@ -931,7 +467,7 @@ static int teardown(struct run_session *s, int ret, struct lo2_err *err)
 	 * have everything they wrote, to their last line, before down -v removes them. */
 	if (s->proj && !s->c->keep && s->hub) {
 		run_session_say(s, "Stopping %s", s->proj->name);
-		stop_project(s, dopt.timeout_s < 0 ? -1 : 0);
+		run_stack_stop(s, dopt.timeout_s < 0 ? -1 : 0);
 	}
 
 	for (size_t i = s->n_cols; i-- > 0;) {
@@ -949,7 +485,7 @@ static int teardown(struct run_session *s, int ret, struct lo2_err *err)
 		struct lo2_err e2 = {0};
 
 		run_session_say(s, "Tearing down %s", s->proj->name);
-		remove_stale_locust(s);
+		run_stack_remove_locust(s);
 		if (compose_down(s->e, s->proj, &dopt, &e2) < 0) {
 			lo2_err_prefix(&e2, "tear down");
 			keep_first(&ret, err, &e2, s);
@@ -963,7 +499,7 @@ static int teardown(struct run_session *s, int ret, struct lo2_err *err)
 static int start_collection(struct run_session *s, struct lo2_err *err)
 {
 	struct run_hub_opts ho = {
-	    .project = s->proj->name, .locust_label = LOCUST_LABEL, .since_ns = s->since_ns};
+	    .project = s->proj->name, .locust_label = RUN_LOCUST_LABEL, .since_ns = s->since_ns};
 
 	if (run_hub_start(s->e, &ho, &s->hub, err) < 0)
 		return -1;
@@ -1014,11 +550,11 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 		goto out;
 	run_session_say(&s, "%s run with seed %" PRIu64 ", %zu tests (session %d)",
 	                resume_dir ? "Resuming" : "Starting", s.m.seed, s.m.n_tests, run_session_number(&s));
-	if (load_project(&s, err) < 0 || run_collectors_make(&s, err) < 0)
+	if (run_stack_load(&s, err) < 0 || run_collectors_make(&s, err) < 0)
 		goto done;
 	if (h->started)
 		h->started(h->user, s.dir, s.proj->name);
-	if (resume_dir && prepare_resume(&s, err) < 0)
+	if (resume_dir && run_resume_prepare(&s, err) < 0)
 		goto done;
 	/* after a resume's recovery: what the old containers wrote up to here is recovered */
 	s.since_ns = run_session_engine_now(&s);
@@ -1026,17 +562,17 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 	/* a signal cuts the deploy and the waits short, inside any engine call */
 	engine_set_cancel(e, h->cancel);
 	if (ret == 0)
-		ret = deploy(&s, err);
+		ret = run_stack_deploy(&s, err);
 	if (ret == 0)
-		ret = ready(&s, err);
+		ret = run_stack_ready(&s, err);
 	engine_set_cancel(e, NULL);
 	if (ret == 0)
 		ret = tests(&s, err);
 done:
 	ret = teardown(&s, ret, err);
 	pthread_mutex_lock(&s.lock);
-	set_str(&s.m.status, outcome(ret, err));
-	set_str(&s.m.sessions[s.rec].how, outcome(ret, err));
+	lo2_str_replace(&s.m.status, outcome(ret, err));
+	lo2_str_replace(&s.m.sessions[s.rec].how, outcome(ret, err));
 	s.m.ended_ns = s.m.sessions[s.rec].ended_ns = lo2_now_ns();
 	pthread_mutex_unlock(&s.lock);
 	if (ret < 0)

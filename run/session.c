@@ -158,6 +158,28 @@ void run_session_recovered(struct run_session *s, uint64_t lines)
 	pthread_mutex_unlock(&s->lock);
 }
 
+struct file_rec {
+	struct run_files *fs;
+	const char *root, *prefix;
+};
+
+static int add_file(void *user, const char *path, const char *rel, struct lo2_err *err)
+{
+	struct file_rec *fr = user;
+	lo2_autofree char *r = xasprintf("%s/%s", fr->prefix, rel);
+
+	return strstr(rel, ".tmp.") ? 0 : run_files_add(fr->fs, fr->root, r, err);
+}
+
+int run_session_record_dir(struct run_session *s, struct run_files *fs, const char *rel, struct lo2_err *err)
+{
+	lo2_autofree char *dir = xasprintf("%s/%s", s->dir, rel);
+	struct file_rec fr = {fs, s->dir, rel};
+
+	run_files_free(fs);
+	return lo2_walk_files(dir, add_file, &fr, err);
+}
+
 size_t run_session_n_tests(const struct run_session *s)
 {
 	return s->m.n_tests;
