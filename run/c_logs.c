@@ -37,6 +37,7 @@
 #define CANCEL_GRACE_NS (200 * 1000 * 1000)
 #define PASS_LIMIT_NS (30 * LO2_NS_PER_SEC)
 #define CLOSER_POLL_NS (20 * 1000 * 1000)
+#define CLOSER_IDLE_NS (250 * 1000 * 1000)
 #define MAX_PEND 16
 #define UNTIL_AHEAD_NS (50 * 1000 * 1000)
 
@@ -565,13 +566,24 @@ static void commit(struct logs *L, struct interval *iv)
 	pthread_mutex_unlock(&L->lock);
 }
 
+static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t ns)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(ns % LO2_NS_PER_SEC);
+	until.tv_sec += (time_t)(ns / LO2_NS_PER_SEC) + until.tv_nsec / LO2_NS_PER_SEC;
+	until.tv_nsec %= LO2_NS_PER_SEC;
+	pthread_cond_timedwait(c, m, &until);
+}
+
 static void *closer_main(void *arg)
 {
 	struct logs *L = arg;
 
 	for (;;) {
 		struct interval *iv = NULL;
-		bool any_open = false;
+		bool any_open = false, due = false;
 
 		pthread_mutex_lock(&L->lock);
 		for (struct cfollow *cf = L->fl; cf; cf = cf->next)
@@ -580,12 +592,15 @@ static void *closer_main(void *arg)
 		for (struct interval *i = L->ivs; i; i = i->next)
 			if (!i->committed) {
 				any_open = true;
-				if (i->end != INT64_MAX && all_passed(L, i->end)) {
+				due = i->end != INT64_MAX;
+				if (due && all_passed(L, i->end)) {
 					i->closing = true;
 					iv = i;
 				}
 				break;
 			}
+		if (iv == NULL && !due && !atomic_load(&L->stopping))
+			timed_wait(&L->cond, &L->lock, CLOSER_IDLE_NS); /* nothing to close: an end set wakes it */
 		pthread_mutex_unlock(&L->lock);
 		if (iv) {
 			commit(L, iv);
@@ -593,7 +608,8 @@ static void *closer_main(void *arg)
 		}
 		if (!any_open && atomic_load(&L->stopping))
 			break;
-		lo2_sleep_ns(CLOSER_POLL_NS);
+		if (due)
+			lo2_sleep_ns(CLOSER_POLL_NS);
 	}
 	return NULL;
 }
@@ -639,6 +655,7 @@ static int logs_test_begin(struct run_collector *c, struct run_window *w, struct
 	pthread_mutex_lock(&L->lock);
 	L->tail->end = w->start_ns;
 	interval_add(L, w, NULL, w->start_ns);
+	pthread_cond_broadcast(&L->cond);
 	pthread_mutex_unlock(&L->lock);
 	return 0;
 }
@@ -654,6 +671,7 @@ static int logs_test_end(struct run_collector *c, struct run_window *w, struct l
 	if (iv)
 		iv->end = w->end_ns;
 	interval_add(L, NULL, what, w->end_ns);
+	pthread_cond_broadcast(&L->cond);
 	pthread_mutex_unlock(&L->lock);
 	return 0;
 }
@@ -705,12 +723,16 @@ static int logs_stop(struct run_collector *c, struct lo2_err *err)
 	last = L->tail;
 	if (last)
 		last->end = L->until_ns;
+	pthread_cond_broadcast(&L->cond);
 	pthread_mutex_unlock(&L->lock);
 	while (run_session_engine_now(c->s) < L->until_ns)
 		lo2_sleep_ns(10 * 1000 * 1000);
 	if (last && L->closer_started)
 		wait_committed(L, last);
+	pthread_mutex_lock(&L->lock);
 	atomic_store(&L->stopping, true);
+	pthread_cond_broadcast(&L->cond);
+	pthread_mutex_unlock(&L->lock);
 	if (L->closer_started) {
 		pthread_join(L->closer, NULL);
 		L->closer_started = false;
