@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fetch/fetch.h"
 #include "fetch/internal.h"
 #include "fetch/pyprint.h"
 
@@ -141,6 +142,51 @@ void py_float_repr(double d, char *out, size_t outsz)
 	}
 	snprintf(out, outsz, "%s%c%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
 	         decpt - 1 < 0 ? '-' : '+', abs(decpt - 1));
+}
+
+void fetch_go_json_float(double d, char *out, size_t outsz)
+{
+	char digits[32], fixed[400];
+	int decpt, nd;
+	double a = fabs(d);
+	const char *sign = signbit(d) ? "-" : "";
+	size_t k = 0;
+
+	if (a == 0) {
+		snprintf(out, outsz, "%s0", sign);
+		return;
+	}
+	shortest_digits(a, digits, sizeof(digits), &decpt);
+	nd = (int)strlen(digits);
+	if (a < 1e-6 || a >= 1e21) {
+		/* strconv 'e' ("1e-07"), then encoding/json drops the exponent's leading zero */
+		int e = decpt - 1;
+
+		snprintf(out, outsz, "%s%c%s%se%c%0*d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
+		         e < 0 ? '-' : '+', e <= -10 || e >= 10 ? 2 : (e < 0 ? 1 : 2), abs(e));
+		return;
+	}
+	if (decpt <= 0) {
+		fixed[k++] = '0';
+		fixed[k++] = '.';
+		for (int i = 0; i < -decpt; i++)
+			fixed[k++] = '0';
+		memcpy(fixed + k, digits, (size_t)nd);
+		k += (size_t)nd;
+	} else if (decpt >= nd) {
+		memcpy(fixed + k, digits, (size_t)nd);
+		k += (size_t)nd;
+		for (int i = nd; i < decpt; i++)
+			fixed[k++] = '0';
+	} else {
+		memcpy(fixed + k, digits, (size_t)decpt);
+		k += (size_t)decpt;
+		fixed[k++] = '.';
+		memcpy(fixed + k, digits + decpt, (size_t)(nd - decpt));
+		k += (size_t)(nd - decpt);
+	}
+	fixed[k] = '\0';
+	snprintf(out, outsz, "%s%s", sign, fixed);
 }
 
 void py_json_number(struct lo2_buf *b, const char *text, size_t n)
