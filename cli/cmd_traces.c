@@ -22,25 +22,27 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "Usage: lo2 traces record (-f COMPOSE_FILE [-p NAME] [--network KEY] [--port P] | --listen ADDR:PORT)\n"
-	        "                         -o DIR [--duration S]\n\n"
-	        "Receives OpenTelemetry spans over OTLP/HTTP (POST /v1/traces, protobuf or JSON, gzip) and\n"
-	        "writes DIR/traces_<service.name>.csv (the Jaeger path's columns) and DIR/traces.otlp.jsonl.gz\n"
-	        "(every span, lossless) when it ends: after --duration, or on Ctrl-C / SIGTERM.\n"
-	        "Prints the endpoint for the exporters (OTEL_EXPORTER_OTLP_ENDPOINT) on standard output.\n\n"
-	        "  -f, --file FILE      listen on the gateway address of this compose project's network\n"
-	        "                       (the project must be up); never on every interface\n"
-	        "  -p, --project-name NAME\n"
-	        "      --network KEY    the project network to use (default: default, else the first)\n"
-	        "      --port P         port on that address (default %d; 0: any free port)\n"
-	        "      --listen ADDR:PORT  listen there instead (e.g. 127.0.0.1:4318, [::1]:0)\n"
-	        "  -o, --output DIR     where the files go (made when missing)\n"
-	        "      --duration S     stop after S seconds (default: until Ctrl-C)\n"
-	        "      --max-body BYTES request body cap (default 16 MiB)\n"
-	        "      --queue SPANS    spans waiting to be written before 503 (default 65536)\n"
-	        "  -H, --host HOST      engine address (default: $DOCKER_HOST)\n",
-	        DEFAULT_PORT);
+	fprintf(
+	    f,
+	    "Usage: lo2 traces record (-f COMPOSE_FILE [-p NAME] [--network KEY] [--port P] | --listen "
+	    "ADDR:PORT)\n"
+	    "                         -o DIR [--duration S]\n\n"
+	    "Receives OpenTelemetry spans over OTLP/HTTP (POST /v1/traces, protobuf or JSON, gzip) and\n"
+	    "writes DIR/traces_<service.name>.csv (the Jaeger path's columns) and DIR/traces.otlp.jsonl.gz\n"
+	    "(every span, lossless) when it ends: after --duration, or on Ctrl-C / SIGTERM.\n"
+	    "Prints the endpoint for the exporters (OTEL_EXPORTER_OTLP_ENDPOINT) on standard output.\n\n"
+	    "  -f, --file FILE      listen on the gateway address of this compose project's network\n"
+	    "                       (the project must be up); never on every interface\n"
+	    "  -p, --project-name NAME\n"
+	    "      --network KEY    the project network to use (default: default, else the first)\n"
+	    "      --port P         port on that address (default %d; 0: any free port)\n"
+	    "      --listen ADDR:PORT  listen there instead (e.g. 127.0.0.1:4318, [::1]:0)\n"
+	    "  -o, --output DIR     where the files go (made when missing)\n"
+	    "      --duration S     stop after S seconds (default: until Ctrl-C)\n"
+	    "      --max-body BYTES request body cap (default 16 MiB)\n"
+	    "      --queue SPANS    spans waiting to be written before 503 (default 65536)\n"
+	    "  -H, --host HOST      engine address (default: $DOCKER_HOST)\n",
+	    DEFAULT_PORT);
 }
 
 struct rec_args {
@@ -88,14 +90,16 @@ static int project_gateway(const struct rec_args *a, char **gw, struct lo2_err *
 		if (p->networks[i].used)
 			net = &p->networks[i];
 	if (net == NULL) {
-		lo2_err_set(err, LO2_E_USAGE, "project %s has no network %s", p->name, a->network ? a->network : "");
+		lo2_err_set(err, LO2_E_USAGE, "project %s has no network %s", p->name,
+		            a->network ? a->network : "");
 		goto out;
 	}
 	if (engine_open(a->host, &e, err) < 0)
 		goto out;
 	if (engine_network_inspect(e, net->name, &ni, err) < 0) {
 		if (err->kind == LO2_E_NOT_FOUND)
-			lo2_err_prefix(err, "project %s is not up (lo2 up -f %s), or use --listen", p->name, a->file);
+			lo2_err_prefix(err, "project %s is not up (lo2 up -f %s), or use --listen", p->name,
+			               a->file);
 		goto out;
 	}
 	if (ni.gateway == NULL) {
@@ -140,10 +144,12 @@ static void print_stats(const struct otlp_stats *st, const struct otlp_writer_st
 {
 	uint64_t rejected = 0;
 
-	fprintf(stderr, "lo2 traces: %llu spans received, %zu written (%zu service file%s", (unsigned long long)st->spans_accepted,
-	        ws->spans, ws->services, ws->services == 1 ? "" : "s");
+	fprintf(stderr, "lo2 traces: %llu spans received, %zu written (%zu service file%s",
+	        (unsigned long long)st->spans_accepted, ws->spans, ws->services,
+	        ws->services == 1 ? "" : "s");
 	if (ws->csv_skipped)
-		fprintf(stderr, "; %zu only in %s: no file name for their service", ws->csv_skipped, OTLP_JSONL_FILE);
+		fprintf(stderr, "; %zu only in %s: no file name for their service", ws->csv_skipped,
+		        OTLP_JSONL_FILE);
 	fprintf(stderr, ")\n");
 	for (int i = 0; i < OTLP_REJECT__N; i++)
 		rejected += st->spans_rejected[i];
@@ -158,12 +164,15 @@ static void print_stats(const struct otlp_stats *st, const struct otlp_writer_st
 	fprintf(stderr, "lo2 traces: requests:");
 	for (int i = 0; i < OTLP_ANSWER__N; i++)
 		if (st->answers[i])
-			fprintf(stderr, " %s: %llu;", otlp_answer_name((enum otlp_answer)i), (unsigned long long)st->answers[i]);
+			fprintf(stderr, " %s: %llu;", otlp_answer_name((enum otlp_answer)i),
+			        (unsigned long long)st->answers[i]);
 	fprintf(stderr, " %llu bytes received (%llu decoded)\n", (unsigned long long)st->bytes_received,
 	        (unsigned long long)st->bytes_decoded);
 	if (st->spans_deferred)
-		fprintf(stderr, "lo2 traces: %llu spans were answered 503 (queue full) for the exporters to send again\n",
-		        (unsigned long long)st->spans_deferred);
+		fprintf(
+		    stderr,
+		    "lo2 traces: %llu spans were answered 503 (queue full) for the exporters to send again\n",
+		    (unsigned long long)st->spans_deferred);
 }
 
 static int record(const struct rec_args *a)
@@ -204,8 +213,9 @@ static int record(const struct rec_args *a)
 	v6 = strchr(addr, ':') != NULL;
 	printf("http://%s%s%s:%d\n", v6 ? "[" : "", addr, v6 ? "]" : "", otlp_receiver_port(r));
 	fflush(stdout);
-	fprintf(stderr, "lo2 traces: receiving OTLP/HTTP on http://%s%s%s:%d/v1/traces, writing %s (%s)\n", v6 ? "[" : "",
-	        addr, v6 ? "]" : "", otlp_receiver_port(r), a->dir, a->duration > 0 ? "for the duration" : "Ctrl-C ends");
+	fprintf(stderr, "lo2 traces: receiving OTLP/HTTP on http://%s%s%s:%d/v1/traces, writing %s (%s)\n",
+	        v6 ? "[" : "", addr, v6 ? "]" : "", otlp_receiver_port(r), a->dir,
+	        a->duration > 0 ? "for the duration" : "Ctrl-C ends");
 	wait_end(a->duration);
 	otlp_receiver_stop(r, &st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -261,7 +271,8 @@ static int cmd_record(int argc, char **argv)
 		case 'P':
 			a.port = (int)strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || a.port < 0 || a.port > 65535)
-				return cli_usage_error("traces record", "--port: '%s' is not 0..65535", optarg);
+				return cli_usage_error("traces record", "--port: '%s' is not 0..65535",
+				                       optarg);
 			break;
 		case 'l':
 			a.listen = optarg;
@@ -272,7 +283,8 @@ static int cmd_record(int argc, char **argv)
 		case 'd':
 			a.duration = strtod(optarg, &end);
 			if (*optarg == '\0' || *end != '\0' || !(a.duration > 0))
-				return cli_usage_error("traces record", "--duration: '%s' is not a positive number of seconds",
+				return cli_usage_error("traces record",
+				                       "--duration: '%s' is not a positive number of seconds",
 				                       optarg);
 			break;
 		case 'm':
@@ -310,6 +322,7 @@ int cmd_traces(int argc, char **argv)
 		usage(stdout);
 		return CLI_OK;
 	}
-	return cli_usage_error("traces", argc >= 2 ? "unknown subcommand '%s'" : "missing subcommand (record)%s",
+	return cli_usage_error("traces",
+	                       argc >= 2 ? "unknown subcommand '%s'" : "missing subcommand (record)%s",
 	                       argc >= 2 ? argv[1] : "");
 }

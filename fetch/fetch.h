@@ -109,6 +109,9 @@ void fetch_traces_row(struct lo2_buf *out, const struct fetch_span_row *r);
 /* A float64 as Go's encoding/json writes it (Jaeger's JSON): shortest digits, exponent form
  * below 1e-6 and from 1e21 ("1e-7", "1e+21"), "-0" for negative zero; d must be finite. */
 void fetch_go_json_float(double d, char *out, size_t outsz);
+/* repr(float(d)) as Python 3 writes it: the shortest text that reads back as d ("0.5", "1e-07",
+ * "1.0", "inf", "nan"); a JSON number when d is finite. */
+void fetch_py_float(double d, char *out, size_t outsz);
 
 /* last_fetch_time.txt: end as ISO 8601 with +00:00 (whole seconds), no newline. */
 int fetch_write_last_fetch_time(const char *dir, int64_t end_ns, struct lo2_err *err);

@@ -144,6 +144,11 @@ void py_float_repr(double d, char *out, size_t outsz)
 	         decpt - 1 < 0 ? '-' : '+', abs(decpt - 1));
 }
 
+void fetch_py_float(double d, char *out, size_t outsz)
+{
+	py_float_repr(d, out, outsz);
+}
+
 void fetch_go_json_float(double d, char *out, size_t outsz)
 {
 	char digits[32], fixed[400];

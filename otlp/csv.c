@@ -93,9 +93,14 @@ static void go_json_string(struct lo2_buf *b, const char *s, size_t n)
 		if (c == '"' || c == '\\')
 			esc = c == '"' ? "\\\"" : "\\\\";
 		else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f')
-			esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b" : "\\f";
+			esc = c == '\n'   ? "\\n"
+			      : c == '\r' ? "\\r"
+			      : c == '\t' ? "\\t"
+			      : c == '\b' ? "\\b"
+			                  : "\\f";
 		else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = 0;
+			u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4],
+			u[5] = hex[c & 15], u[6] = 0;
 			esc = u;
 		} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
 		           ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {

@@ -792,8 +792,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n)
 
 static bool is_list(enum fk k)
 {
-	return k == F_RS_LIST || k == F_SS_LIST || k == F_SPAN_LIST || k == F_EVENT_LIST || k == F_LINK_LIST ||
-	       k == F_ATTR_LIST || k == F_VALUE_LIST;
+	return k == F_RS_LIST || k == F_SS_LIST || k == F_SPAN_LIST || k == F_EVENT_LIST ||
+	       k == F_LINK_LIST || k == F_ATTR_LIST || k == F_VALUE_LIST;
 }
 
 static int open_container(struct jp *p, char c)
@@ -886,6 +886,7 @@ int otlp_decode_json(const char *body, size_t n, struct otlp_batch *b, struct lo
 {
 	struct jp *p = xcalloc(1, sizeof(*p));
 	yajl_status st;
+	size_t at;
 	int ret = -1;
 
 	p->b = b;
@@ -895,16 +896,18 @@ int otlp_decode_json(const char *body, size_t n, struct otlp_batch *b, struct lo
 	if (p->y == NULL)
 		abort();
 	st = yajl_parse(p->y, (const unsigned char *)body, n);
-	if (st == yajl_status_ok)
+	at = yajl_get_bytes_consumed(p->y);
+	if (st == yajl_status_ok) {
 		st = yajl_complete_parse(p->y);
+		at = n;
+	}
 	if (st != yajl_status_ok && !p->failed) {
 		unsigned char *m = yajl_get_error(p->y, 0, (const unsigned char *)body, n);
 		char *nl = strchr((char *)m, '\n');
 
 		if (nl)
 			*nl = '\0';
-		lo2_err_set(err, LO2_E_INVALID, "malformed JSON at byte %zu: %s", yajl_get_bytes_consumed(p->y),
-		            (char *)m);
+		lo2_err_set(err, LO2_E_INVALID, "malformed JSON at byte %zu: %s", at, (char *)m);
 		yajl_free_error(p->y, m);
 		goto out;
 	}

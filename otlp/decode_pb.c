@@ -30,7 +30,8 @@ static int walk_fail(struct lo2_err *err, const ProtobufCMessageDescriptor *d, c
 }
 
 /* Checks the message of descriptor d in p..p+n and the messages in it. */
-static int walk(const uint8_t *p, size_t n, const ProtobufCMessageDescriptor *d, int depth, struct lo2_err *err)
+static int walk(const uint8_t *p, size_t n, const ProtobufCMessageDescriptor *d, int depth,
+                struct lo2_err *err)
 {
 	const uint8_t *end = p + n;
 
@@ -69,8 +70,9 @@ static int walk(const uint8_t *p, size_t n, const ProtobufCMessageDescriptor *d,
 			return -1;
 		if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
 		    (memchr(p, 0, (size_t)len) != NULL || !otlp_utf8_valid((const char *)p, (size_t)len)))
-			return lo2_err_set(err, LO2_E_INVALID, "string field %s of a %s is not UTF-8 without NUL bytes",
-			                   f->name, d->short_name);
+			return lo2_err_set(err, LO2_E_INVALID,
+			                   "string field %s of a %s is not UTF-8 without NUL bytes", f->name,
+			                   d->short_name);
 		p += len;
 	}
 	return 0;
@@ -209,7 +211,8 @@ static void conv_span(struct otlp_batch *b, const Lo2otlp__Span *ps, const struc
 	for (size_t i = 0; i < ps->n_links; i++) {
 		const Lo2otlp__Span__Link *l = ps->links[i];
 
-		if (conv_id(l->trace_id, ln[i].trace_id, 16) != 16 || conv_id(l->span_id, ln[i].span_id, 8) != 8)
+		if (conv_id(l->trace_id, ln[i].trace_id, 16) != 16 ||
+		    conv_id(l->span_id, ln[i].span_id, 8) != 8)
 			ids.bad_link = true;
 		ln[i].trace_state = str(l->trace_state);
 		ln[i].flags = l->flags;
@@ -257,9 +260,10 @@ int otlp_decode_pb(const void *body, size_t n, struct otlp_batch *b, struct lo2_
 		return -1;
 	req = lo2otlp__export_trace_service_request__unpack(&alloc, n, body);
 	if (req == NULL)
-		return lo2_err_set(err, LO2_E_INVALID,
-		                   "malformed protobuf: not an ExportTraceServiceRequest (a field of the wrong "
-		                   "wire type or a bad value)");
+		return lo2_err_set(
+		    err, LO2_E_INVALID,
+		    "malformed protobuf: not an ExportTraceServiceRequest (a field of the wrong "
+		    "wire type or a bad value)");
 	for (size_t i = 0; i < req->n_resource_spans; i++)
 		conv_resource_spans(b, req->resource_spans[i]);
 	return 0;

@@ -1,13 +1,15 @@
 /* jsonl.c - a span as one line of traces.otlp.jsonl.gz: the OTLP/JSON form of the Span (ids as
  * hex, 64-bit integers as strings, enums as numbers) with its resource and scope beside it, so
- * every field received is kept and any OTLP/JSON reader can read a line back. Doubles are
- * written with 17 significant digits (exact), non-finite ones as "NaN", "Infinity", "-Infinity"
- * as proto3 JSON does; bytes as base64. */
+ * every field received is kept and any OTLP/JSON reader can read a line back. Strings are
+ * escaped as Python's json.dumps(ensure_ascii=False) escapes them; doubles are written as the
+ * shortest text that reads back exactly (Python's repr), non-finite ones as "NaN", "Infinity",
+ * "-Infinity" as proto3 JSON does; bytes as base64. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/buf.h"
+#include "fetch/fetch.h"
 #include "otlp/internal.h"
 
 void otlp_json_str(struct lo2_buf *b, const char *s, size_t n)
@@ -29,12 +31,15 @@ void otlp_json_str(struct lo2_buf *b, const char *s, size_t n)
 		if (c == '"' || c == '\\') {
 			u[0] = '\\', u[1] = (char)c;
 			lo2_buf_append(b, u, 2);
-		} else if (c == '\n') {
-			lo2_buf_puts(b, "\\n");
-		} else if (c == '\t') {
-			lo2_buf_puts(b, "\\t");
+		} else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+			lo2_buf_puts(b, c == '\n'   ? "\\n"
+			                : c == '\r' ? "\\r"
+			                : c == '\t' ? "\\t"
+			                : c == '\b' ? "\\b"
+			                            : "\\f");
 		} else {
-			u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15];
+			u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4],
+			u[5] = hex[c & 15];
 			lo2_buf_append(b, u, 6);
 		}
 	}
@@ -100,7 +105,7 @@ static void value(struct lo2_buf *b, const struct otlp_value *v)
 		else if (isinf(v->d))
 			lo2_buf_puts(b, v->d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 		else {
-			snprintf(num, sizeof(num), "%.17g", v->d);
+			fetch_py_float(v->d, num, sizeof(num));
 			lo2_buf_puts(b, num);
 		}
 		break;

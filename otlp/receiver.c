@@ -50,7 +50,8 @@ struct req {
 };
 
 static const char *const answer_names[OTLP_ANSWER__N] = {
-    "200", "200 partial", "400 malformed", "404 not found", "405 method", "413 too large", "415 media type", "503 busy",
+    "200",        "200 partial",   "400 malformed",  "404 not found",
+    "405 method", "413 too large", "415 media type", "503 busy",
 };
 
 const char *otlp_answer_name(enum otlp_answer a)
@@ -68,9 +69,10 @@ static void count(struct otlp_receiver *r, enum otlp_answer a)
 /* ---- answers ---- */
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype, const void *body,
-                            size_t n, const char *hname, const char *hval)
+                               size_t n, const char *hname, const char *hval)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(n, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(n, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (resp == NULL)
@@ -159,7 +161,8 @@ static enum MHD_Result answer_ok(struct otlp_receiver *r, struct MHD_Connection 
 		if (msg == NULL) {
 			lo2_buf_puts(&t, "{}");
 		} else {
-			lo2_buf_printf(&t, "{\"partialSuccess\":{\"rejectedSpans\":\"%zu\",\"errorMessage\":", b->nrejected);
+			lo2_buf_printf(&t, "{\"partialSuccess\":{\"rejectedSpans\":\"%zu\",\"errorMessage\":",
+			               b->nrejected);
 			otlp_json_str(&t, msg, strlen(msg));
 			lo2_buf_puts(&t, "}}");
 		}
@@ -184,18 +187,19 @@ static enum MHD_Result answer_ok(struct otlp_receiver *r, struct MHD_Connection 
 
 /* ---- the queue ---- */
 
+/* queue_spans and qbytes count the batch the consumer is on too. */
 static bool queue_full(const struct otlp_receiver *r)
 {
-	return r->head != NULL && (r->st.queue_spans >= r->o.queue_spans || r->qbytes >= r->o.queue_bytes);
+	return r->st.queue_spans >= r->o.queue_spans || r->qbytes >= r->o.queue_bytes;
 }
 
-/* Queues b (taken) unless it does not fit; an empty queue takes any batch. */
+/* Queues b (taken) unless it does not fit; an idle receiver takes any batch. */
 static bool enqueue(struct otlp_receiver *r, struct otlp_batch *b)
 {
 	bool ok;
 
 	pthread_mutex_lock(&r->mu);
-	ok = r->head == NULL ||
+	ok = r->st.queue_spans == 0 ||
 	     (r->st.queue_spans + b->n <= r->o.queue_spans && r->qbytes + b->arena.bytes <= r->o.queue_bytes);
 	if (ok) {
 		if (r->tail)
@@ -297,28 +301,32 @@ static enum MHD_Result req_start(struct otlp_receiver *r, struct MHD_Connection 
 	bool full;
 
 	if (strcmp(url, PATH) != 0)
-		return answer_text(r, c, OTLP_ANSWER_NOT_FOUND, MHD_HTTP_NOT_FOUND, "404 not found: lo2 receives POST " PATH "\n",
-		                   NULL, NULL);
+		return answer_text(r, c, OTLP_ANSWER_NOT_FOUND, MHD_HTTP_NOT_FOUND,
+		                   "404 not found: lo2 receives POST " PATH "\n", NULL, NULL);
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return answer_text(r, c, OTLP_ANSWER_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED,
-		                   "405 method not allowed: " PATH " takes POST\n", MHD_HTTP_HEADER_ALLOW, "POST");
+		                   "405 method not allowed: " PATH " takes POST\n", MHD_HTTP_HEADER_ALLOW,
+		                   "POST");
 	if (ct != NULL && media_is(ct, "application/x-protobuf"))
 		f = OTLP_FORMAT_PROTOBUF;
 	else if (ct != NULL && media_is(ct, "application/json"))
 		f = OTLP_FORMAT_JSON;
 	else
-		return answer_text(r, c, OTLP_ANSWER_MEDIA_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-		                   "415 unsupported media type: Content-Type must be application/x-protobuf or "
-		                   "application/json\n",
-		                   NULL, NULL);
+		return answer_text(
+		    r, c, OTLP_ANSWER_MEDIA_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+		    "415 unsupported media type: Content-Type must be application/x-protobuf or "
+		    "application/json\n",
+		    NULL, NULL);
 	if (ce != NULL && strcasecmp(ce, "gzip") != 0 && strcasecmp(ce, "identity") != 0)
 		return answer_text(r, c, OTLP_ANSWER_MEDIA_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-		                   "415 unsupported Content-Encoding: lo2 reads gzip or identity\n", NULL, NULL);
+		                   "415 unsupported Content-Encoding: lo2 reads gzip or identity\n", NULL,
+		                   NULL);
 	if (cl != NULL && strtoull(cl, NULL, 10) > r->o.body_max) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "request body of %s bytes over the cap of %zu", cl, r->o.body_max);
-		return answer_status(r, c, f, OTLP_ANSWER_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE, 8, msg, NULL, NULL);
+		return answer_status(r, c, f, OTLP_ANSWER_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE, 8, msg, NULL,
+		                     NULL);
 	}
 	pthread_mutex_lock(&r->mu);
 	full = queue_full(r);
@@ -328,7 +336,8 @@ static enum MHD_Result req_start(struct otlp_receiver *r, struct MHD_Connection 
 
 		snprintf(ra, sizeof(ra), "%d", r->o.retry_after_s);
 		return answer_status(r, c, f, OTLP_ANSWER_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE, 14,
-		                     "lo2's span queue is full: send again later", MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		                     "lo2's span queue is full: send again later",
+		                     MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->fmt = f;
@@ -372,19 +381,23 @@ static enum MHD_Result req_end(struct otlp_receiver *r, struct MHD_Connection *c
 
 		snprintf(msg, sizeof(msg), "request body over the cap of %zu bytes%s", r->o.body_max,
 		         q->z && q->bytes_in <= r->o.body_max ? " (after gunzip)" : "");
-		return answer_status(r, c, q->fmt, OTLP_ANSWER_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE, 8, msg, NULL, NULL);
+		return answer_status(r, c, q->fmt, OTLP_ANSWER_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE, 8, msg,
+		                     NULL, NULL);
 	}
 	if (q->bad.msg[0] == '\0' && q->z != NULL)
 		lo2_inflate_end(q->z, &q->bad);
 	if (q->bad.msg[0])
-		return answer_status(r, c, q->fmt, OTLP_ANSWER_MALFORMED, MHD_HTTP_BAD_REQUEST, 3, q->bad.msg, NULL, NULL);
+		return answer_status(r, c, q->fmt, OTLP_ANSWER_MALFORMED, MHD_HTTP_BAD_REQUEST, 3, q->bad.msg,
+		                     NULL, NULL);
 	b = otlp_batch_new();
 	b->bytes_in = q->bytes_in;
-	if ((q->fmt == OTLP_FORMAT_JSON ? otlp_decode_json(q->body.data ? q->body.data : "", q->body.len, b, &e)
-	                                : otlp_decode_pb(q->body.data, q->body.len, b, &e)) < 0) {
+	if ((q->fmt == OTLP_FORMAT_JSON
+	         ? otlp_decode_json(q->body.data ? q->body.data : "", q->body.len, b, &e)
+	         : otlp_decode_pb(q->body.data, q->body.len, b, &e)) < 0) {
 		otlp_batch_free(b);
 		lo2_debug("otlp: 400: %s", e.msg);
-		return answer_status(r, c, q->fmt, OTLP_ANSWER_MALFORMED, MHD_HTTP_BAD_REQUEST, 3, e.msg, NULL, NULL);
+		return answer_status(r, c, q->fmt, OTLP_ANSWER_MALFORMED, MHD_HTTP_BAD_REQUEST, 3, e.msg,
+		                     NULL, NULL);
 	}
 	otlp_batch_finish(b);
 	pthread_mutex_lock(&r->mu);
@@ -410,7 +423,8 @@ static enum MHD_Result req_end(struct otlp_receiver *r, struct MHD_Connection *c
 			otlp_batch_free(b);
 			snprintf(ra, sizeof(ra), "%d", r->o.retry_after_s);
 			return answer_status(r, c, q->fmt, OTLP_ANSWER_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE, 14,
-			                     "lo2's span queue is full: send again later", MHD_HTTP_HEADER_RETRY_AFTER, ra);
+			                     "lo2's span queue is full: send again later",
+			                     MHD_HTTP_HEADER_RETRY_AFTER, ra);
 		}
 		return answer_ok(r, c, q->fmt, &counts);
 	}
@@ -433,7 +447,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return req_end(r, c, q);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)c;
@@ -473,7 +488,8 @@ static int listen_on(const char *address, int port, bool *v6, int *bound, struct
 		len = sizeof(*in6);
 		*v6 = true;
 	} else {
-		return lo2_err_set(err, LO2_E_USAGE, "OTLP receiver: '%s' is not a numeric IPv4 or IPv6 address", address);
+		return lo2_err_set(err, LO2_E_USAGE,
+		                   "OTLP receiver: '%s' is not a numeric IPv4 or IPv6 address", address);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -483,8 +499,8 @@ static int listen_on(const char *address, int port, bool *v6, int *bound, struct
 		int e = errno;
 
 		close(fd);
-		return lo2_err_errno(err, e, "OTLP receiver: listen on %s%s%s:%d", *v6 ? "[" : "", address, *v6 ? "]" : "",
-		                     port);
+		return lo2_err_errno(err, e, "OTLP receiver: listen on %s%s%s:%d", *v6 ? "[" : "", address,
+		                     *v6 ? "]" : "", port);
 	}
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -500,7 +516,8 @@ int otlp_receiver_start(const struct otlp_opts *o, struct otlp_receiver **out, s
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
 
 	if (o->address == NULL || o->on_span == NULL || o->port < 0 || o->port > 65535)
-		return lo2_err_set(err, LO2_E_USAGE, "OTLP receiver: an address, a port 0..65535 and a consumer are needed");
+		return lo2_err_set(err, LO2_E_USAGE,
+		                   "OTLP receiver: an address, a port 0..65535 and a consumer are needed");
 	r = xcalloc(1, sizeof(*r));
 	r->o = *o;
 	r->o.body_max = o->body_max ? o->body_max : 16u << 20;
@@ -520,14 +537,15 @@ int otlp_receiver_start(const struct otlp_opts *o, struct otlp_receiver **out, s
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_LISTEN_SOCKET, fd,
-	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)r->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-	                        60u, MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
+	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)r->o.threads,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_EXTERNAL_LOGGER,
+	                        mhd_log, r, MHD_OPTION_END);
 	if (r->d == NULL) {
 		close(fd);
 		otlp_receiver_stop(r, NULL);
-		return lo2_err_set(err, LO2_E_GENERIC, "OTLP receiver: libmicrohttpd did not start on %s:%d", o->address,
-		                   o->port);
+		return lo2_err_set(err, LO2_E_GENERIC, "OTLP receiver: libmicrohttpd did not start on %s:%d",
+		                   o->address, o->port);
 	}
 	*out = r;
 	return 0;
