@@ -46,7 +46,8 @@ static void assert_file_equals(const char *path, const char *expected, size_t el
 
 	assert_non_null(got);
 	if (len != elen || memcmp(got, expected, elen) != 0)
-		fprintf(stderr, "%s differs:\n--- got\n%s\n--- expected\n%.*s\n", path, got, (int)elen, expected);
+		fprintf(stderr, "%s differs:\n--- got\n%s\n--- expected\n%.*s\n", path, got, (int)elen,
+		        expected);
 	assert_int_equal(len, elen);
 	assert_memory_equal(got, expected, elen);
 	free(got);
@@ -69,7 +70,8 @@ static int to_writer(void *user, const struct otlp_span *s, struct lo2_err *err)
 }
 
 /* Decodes each body (format, data, len; NULL data ends the list) into dir's files. */
-static void write_files(const char *dir, struct otlp_decoded *dec, enum otlp_format f, const char *body, size_t n)
+static void write_files(const char *dir, struct otlp_decoded *dec, enum otlp_format f, const char *body,
+                        size_t n)
 {
 	struct otlp_writer *w = NULL;
 	struct lo2_err err = {0};
@@ -332,10 +334,12 @@ static struct lo2_buf handbuilt(void)
 }
 
 #define HANDBUILT_ROW \
-	"0102030405060708,1122334455667788,op,2023-11-14T22:13:20.123456+00:00,2023-11-14T22:13:20.123457+00:00," \
-	"\"{'arr': '[1,\"\"a\"\",true,0.5,null,\"\"/w==\"\"]', 'b': True, 'bytes': 'AAEC', 'd': 2, 'd2': 1e-07, "   \
-	"'empty': '', 'error': True, 'i': -5, 'internal.span.format': 'otlp', "                                   \
-	"'kv': '{\"\"a\"\":\"\"second\"\",\"\"z\"\":1}', 'nan': nan, 'otel.status_code': 'ERROR', "                \
+	"0102030405060708,1122334455667788,op,2023-11-14T22:13:20.123456+00:00,2023-11-14T22:13:20.123457+" \
+	"00:00," \
+	"\"{'arr': '[1,\"\"a\"\",true,0.5,null,\"\"/w==\"\"]', 'b': True, 'bytes': 'AAEC', 'd': 2, 'd2': " \
+	"1e-07, " \
+	"'empty': '', 'error': True, 'i': -5, 'internal.span.format': 'otlp', " \
+	"'kv': '{\"\"a\"\":\"\"second\"\",\"\"z\"\":1}', 'nan': nan, 'otel.status_code': 'ERROR', " \
 	"'otel.status_description': 'bad', 's': \"\"x'y\"\"}\"\n"
 
 static void handbuilt_protobuf_rows(void **state)
@@ -361,20 +365,28 @@ static void handbuilt_protobuf_rows(void **state)
 static void handbuilt_json_rows(void **state)
 {
 	static const char body[] =
-	    "{\"resource_spans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
-	    "\"js\"}}],\"future\":{\"a\":[1,{\"b\":[]}]}},\"scopeSpans\":[{\"scope\":{\"name\":\"sc\",\"version\":null},"
+	    "{\"resource_spans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+	    "\"stringValue\":"
+	    "\"js\"}}],\"future\":{\"a\":[1,{\"b\":[]}]}},\"scopeSpans\":[{\"scope\":{\"name\":\"sc\","
+	    "\"version\":null},"
 	    "\"spans\":[{\"trace_id\":\"0AF7651916CD43DD8448EB211C80319C\",\"spanId\":\"B7AD6B7169203331\","
 	    "\"parentSpanId\":\"\",\"name\":\"GET\",\"kind\":\"SPAN_KIND_SERVER\",\"startTimeUnixNano\":"
-	    "1700000000000000000,\"end_time_unix_nano\":\"1700000001000000000\",\"attributes\":[{\"key\":\"n\","
-	    "\"value\":{\"intValue\":7}},{\"key\":\"s\",\"value\":{\"intValue\":\"-9007199254740993\"}},{\"key\":\"inf\","
-	    "\"value\":{\"doubleValue\":\"Infinity\"}},{\"key\":\"raw\",\"value\":{\"bytesValue\":\"-_8\"}},{\"key\":"
-	    "\"big\",\"value\":{\"doubleValue\":1e20}}],\"status\":{\"code\":\"STATUS_CODE_OK\"},\"unknown\":[[[]]],"
+	    "1700000000000000000,\"end_time_unix_nano\":\"1700000001000000000\",\"attributes\":[{\"key\":"
+	    "\"n\","
+	    "\"value\":{\"intValue\":7}},{\"key\":\"s\",\"value\":{\"intValue\":\"-9007199254740993\"}},{"
+	    "\"key\":\"inf\","
+	    "\"value\":{\"doubleValue\":\"Infinity\"}},{\"key\":\"raw\",\"value\":{\"bytesValue\":\"-_8\"}},{"
+	    "\"key\":"
+	    "\"big\",\"value\":{\"doubleValue\":1e20}}],\"status\":{\"code\":\"STATUS_CODE_OK\"},\"unknown\":"
+	    "[[[]]],"
 	    "\"traceState\":null}]}]}]}";
 	static const char expected[] =
 	    "Trace ID,Span ID,Operation Name,Start Time,End Time,Tags\n"
 	    "0af7651916cd43dd8448eb211c80319c,b7ad6b7169203331,GET,2023-11-14T22:13:20+00:00,"
-	    "2023-11-14T22:13:21+00:00,\"{'big': 100000000000000000000, 'inf': inf, 'internal.span.format': 'otlp', "
-	    "'n': 7, 'otel.scope.name': 'sc', 'otel.status_code': 'OK', 'raw': '+/8=', 's': -9007199254740993, "
+	    "2023-11-14T22:13:21+00:00,\"{'big': 100000000000000000000, 'inf': inf, 'internal.span.format': "
+	    "'otlp', "
+	    "'n': 7, 'otel.scope.name': 'sc', 'otel.status_code': 'OK', 'raw': '+/8=', 's': "
+	    "-9007199254740993, "
 	    "'span.kind': 'server'}\"\n";
 	lo2_autofree char *dir = tu_tmpdir();
 	lo2_autofree char *csv = path_in(dir, "traces_js.csv");
@@ -455,9 +467,12 @@ static void malformed_messages(void **state)
 	lo2_buf_free(&req);
 
 	assert_int_equal(decode_err(OTLP_FORMAT_PROTOBUF, "\x0a\x05\x12", 3, &err), -1);
-	assert_string_equal(err.msg, "malformed protobuf: a truncated length-delimited field in a ExportTraceServiceRequest");
+	assert_string_equal(
+	    err.msg, "malformed protobuf: a truncated length-delimited field in a ExportTraceServiceRequest");
 
-	lo2_buf_puts(&js, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":\"k\",\"value\":");
+	lo2_buf_puts(
+	    &js,
+	    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":\"k\",\"value\":");
 	for (int i = 0; i < 40; i++)
 		lo2_buf_puts(&js, "{\"arrayValue\":{\"values\":[");
 	assert_int_equal(decode_err(OTLP_FORMAT_JSON, js.data, js.len, &err), -1);
@@ -465,16 +480,20 @@ static void malformed_messages(void **state)
 	lo2_buf_free(&js);
 
 	assert_int_equal(decode_err(OTLP_FORMAT_JSON, "{\"resourceSpans\":{}}", 20, &err), -1);
-	assert_string_equal(err.msg, "malformed OTLP/JSON at byte 18 (resourceSpans): an object where a scalar or an "
-	                             "array was expected");
+	assert_string_equal(err.msg,
+	                    "malformed OTLP/JSON at byte 18 (resourceSpans): an object where a scalar or an "
+	                    "array was expected");
 	assert_int_equal(decode_err(OTLP_FORMAT_JSON, "[]", 2, &err), -1);
 	assert_string_equal(err.msg, "malformed OTLP/JSON at byte 1: the request must be an object");
 	{
-		static const char nul[] = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"a\\u0000b\"}]}]}]}";
-		static const char kind[] = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"SERVER\"}]}]}]}";
+		static const char nul[] =
+		    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"a\\u0000b\"}]}]}]}";
+		static const char kind[] =
+		    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"SERVER\"}]}]}]}";
 
 		assert_int_equal(decode_err(OTLP_FORMAT_JSON, nul, strlen(nul), &err), -1);
-		assert_non_null(strstr(err.msg, "resourceSpans[0].scopeSpans[0].spans[0].name): a string with a NUL"));
+		assert_non_null(
+		    strstr(err.msg, "resourceSpans[0].scopeSpans[0].spans[0].name): a string with a NUL"));
 		assert_int_equal(decode_err(OTLP_FORMAT_JSON, kind, strlen(kind), &err), -1);
 		assert_non_null(strstr(err.msg, "spans[0].kind): expected a SpanKind number or name"));
 	}
@@ -500,7 +519,8 @@ static int collect(void *user, const struct otlp_span *s)
 	while (g->hold)
 		pthread_cond_wait(&g->cv, &g->mu);
 	if (g->spans < 64)
-		snprintf(g->names[g->spans], sizeof(g->names[0]), "%s/%s", s->resource->service_name, s->name);
+		snprintf(g->names[g->spans], sizeof(g->names[0]), "%s/%s", s->resource->service_name,
+		         s->name);
 	g->spans++;
 	pthread_mutex_unlock(&g->mu);
 	return 0;
@@ -526,7 +546,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *user)
 	size_t len = size * n;
 
 	if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0)
-		snprintf(a->retry_after, sizeof(a->retry_after), "%.*s", (int)strcspn(p + 13, "\r\n"), p + 13);
+		snprintf(a->retry_after, sizeof(a->retry_after), "%.*s", (int)strcspn(p + 13, "\r\n"),
+		         p + 13);
 	if (len > 7 && strncasecmp(p, "Allow: ", 7) == 0)
 		snprintf(a->allow, sizeof(a->allow), "%.*s", (int)strcspn(p + 7, "\r\n"), p + 7);
 	if (len > 14 && strncasecmp(p, "Content-Type: ", 14) == 0)
@@ -646,19 +667,22 @@ static void http_answers(void **state)
 	assert_int_equal((unsigned char)a.body.data[0], 0x0a);
 	assert_int_equal((unsigned char)a.body.data[2], 0x08);
 	assert_int_equal((unsigned char)a.body.data[3], 4);
-	assert_non_null(strstr(a.body.data + 4, "4 spans rejected: 1 invalid trace id, 1 invalid span id, 1 invalid "
-	                                        "parent span id, 1 invalid link id"));
+	assert_non_null(strstr(a.body.data + 4,
+	                       "4 spans rejected: 1 invalid trace id, 1 invalid span id, 1 invalid "
+	                       "parent span id, 1 invalid link id"));
 	lo2_buf_free(&a.body);
 	/* partial success, JSON */
 	{
-		static const char js[] = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"00\",\"spanId\":"
-		                         "\"0102030405060708\"}]}]}]}";
+		static const char js[] =
+		    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"00\",\"spanId\":"
+		    "\"0102030405060708\"}]}]}]}";
 
 		http(port, "/v1/traces", "application/json; charset=utf-8", NULL, js, strlen(js), false, &a);
 		assert_int_equal(a.status, 200);
 		assert_string_equal(a.ctype, "application/json");
-		assert_string_equal(a.body.data, "{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"1 span "
-		                                 "rejected: 1 invalid trace id\"}}");
+		assert_string_equal(a.body.data,
+		                    "{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"1 span "
+		                    "rejected: 1 invalid trace id\"}}");
 		(void)partial;
 		lo2_buf_free(&a.body);
 		http(port, "/v1/traces", "application/json", NULL, "{}", 2, false, &a);
@@ -669,8 +693,9 @@ static void http_answers(void **state)
 	/* 400 with google.rpc.Status */
 	http(port, "/v1/traces", "application/json", NULL, "{\"resourceSpans\":[", 18, false, &a);
 	assert_int_equal(a.status, 400);
-	assert_string_equal(a.body.data,
-	                    "{\"code\":3,\"message\":\"malformed JSON at byte 18: parse error: premature EOF\"}");
+	assert_string_equal(
+	    a.body.data,
+	    "{\"code\":3,\"message\":\"malformed JSON at byte 18: parse error: premature EOF\"}");
 	lo2_buf_free(&a.body);
 	http(port, "/v1/traces", "application/x-protobuf", NULL, "\x0a\x05\x12", 3, false, &a);
 	assert_int_equal(a.status, 400);
@@ -689,7 +714,8 @@ static void http_answers(void **state)
 	/* 413: by Content-Length, by size when chunked, and after gunzip */
 	http(port, "/v1/traces", "application/json", NULL, zeros, 5000, false, &a);
 	assert_int_equal(a.status, 413);
-	assert_string_equal(a.body.data, "{\"code\":8,\"message\":\"request body of 5000 bytes over the cap of 4096\"}");
+	assert_string_equal(a.body.data,
+	                    "{\"code\":8,\"message\":\"request body of 5000 bytes over the cap of 4096\"}");
 	lo2_buf_free(&a.body);
 	memset(zeros, ' ', 6000);
 	zeros[6000] = '\0';
@@ -698,8 +724,9 @@ static void http_answers(void **state)
 	lo2_buf_free(&a.body);
 	http(port, "/v1/traces", "application/json", "gzip", bomb, nbomb, false, &a);
 	assert_int_equal(a.status, 413);
-	assert_string_equal(a.body.data,
-	                    "{\"code\":8,\"message\":\"request body over the cap of 4096 bytes (after gunzip)\"}");
+	assert_string_equal(
+	    a.body.data,
+	    "{\"code\":8,\"message\":\"request body over the cap of 4096 bytes (after gunzip)\"}");
 	lo2_buf_free(&a.body);
 	/* 415, 404, 405 */
 	http(port, "/v1/traces", "text/plain", NULL, "x", 1, false, &a);
@@ -748,7 +775,8 @@ static void queue_full_503(void **state)
 	lo2_autofree char *pb = fixture("python-a.pb", &n);
 
 	g.hold = true;
-	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false, &a); /* 5 spans: the queue is full */
+	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false,
+	     &a); /* 5 spans: the queue is full */
 	assert_int_equal(a.status, 200);
 	lo2_buf_free(&a.body);
 	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false, &a);
@@ -821,7 +849,8 @@ static void listen_addresses(void **state)
 	assert_int_equal(port, 0);
 	free(addr);
 	assert_int_equal(otlp_parse_listen("localhost:80", &addr, &port, &err), -1);
-	assert_string_equal(err.msg, "listen address 'localhost:80': 'localhost' is not a numeric IPv4 or IPv6 address");
+	assert_string_equal(
+	    err.msg, "listen address 'localhost:80': 'localhost' is not a numeric IPv4 or IPv6 address");
 	assert_int_equal(otlp_parse_listen("127.0.0.1:70000", &addr, &port, &err), -1);
 	assert_int_equal(otlp_parse_listen("127.0.0.1", &addr, &port, &err), -1);
 	/* an address that is not this host's: the error says where */
@@ -836,8 +865,13 @@ static void writer_names(void **state)
 	lo2_autofree char *jsonl = path_in(dir, OTLP_JSONL_FILE);
 	struct otlp_resource res = {.schema_url = "", .service_name = "bad\nname"};
 	struct otlp_scope sc = {.name = "", .version = "", .schema_url = ""};
-	struct otlp_span s = {.trace_id = {1}, .span_id = {2}, .trace_state = "", .name = "x", .status_message = "",
-	                      .resource = &res, .scope = &sc};
+	struct otlp_span s = {.trace_id = {1},
+	                      .span_id = {2},
+	                      .trace_state = "",
+	                      .name = "x",
+	                      .status_message = "",
+	                      .resource = &res,
+	                      .scope = &sc};
 	struct otlp_writer *w = NULL;
 	struct otlp_writer_stats ws;
 	struct lo2_err err = {0};
