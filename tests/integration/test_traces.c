@@ -151,22 +151,21 @@ static void record_on_loopback(void **state)
 static void write_compose(const char *path, bool poster)
 {
 	const char *id = tu_run_id();
-	lo2_autofree char *text = xasprintf(
-	    "services:\n"
-	    "  sleeper:\n"
-	    "    image: " IMAGE "\n"
-	    "    command: [sleep, \"600\"]\n"
-	    "    labels: [lo2.test=%s]\n",
-	    id);
-	lo2_autofree char *post = xasprintf(
-	    "%s"
-	    "  poster:\n"
-	    "    image: " IMAGE "\n"
-	    "    command: [wget, -q, -O, /dev/null, --header, \"Content-Type: application/json\",\n"
-	    "              --post-file, /f/python-a.json, \"${LO2_OTLP_ENDPOINT}/v1/traces\"]\n"
-	    "    volumes: [\"" LO2_FIXTURES "/otlp:/f:ro\"]\n"
-	    "    labels: [lo2.test=%s]\n",
-	    text, id);
+	lo2_autofree char *text = xasprintf("services:\n"
+	                                    "  sleeper:\n"
+	                                    "    image: " IMAGE "\n"
+	                                    "    command: [sleep, \"600\"]\n"
+	                                    "    labels: [lo2.test=%s]\n",
+	                                    id);
+	lo2_autofree char *post =
+	    xasprintf("%s"
+	              "  poster:\n"
+	              "    image: " IMAGE "\n"
+	              "    command: [wget, -q, -O, /dev/null, --header, \"Content-Type: application/json\",\n"
+	              "              --post-file, /f/python-a.json, \"${LO2_OTLP_ENDPOINT}/v1/traces\"]\n"
+	              "    volumes: [\"" LO2_FIXTURES "/otlp:/f:ro\"]\n"
+	              "    labels: [lo2.test=%s]\n",
+	              text, id);
 	struct lo2_err err = {0};
 	const char *full = poster ? post : text;
 
