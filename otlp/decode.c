@@ -104,21 +104,9 @@ int otlp_decode(enum otlp_format f, const void *body, size_t n,
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (f == OTLP_FORMAT_PROTOBUF) {
-		if (otlp_decode_pb(body, n, b, err) < 0)
-			goto out;
-	} else {
-		/* the JSON decoder reads NUL-terminated text */
-		char *text = xmalloc(n + 1);
-
-		memcpy(text, body, n);
-		text[n] = '\0';
-		ret = otlp_decode_json(text, n, b, err);
-		free(text);
-		if (ret < 0)
-			goto out;
-		ret = -1;
-	}
+	if ((f == OTLP_FORMAT_PROTOBUF ? otlp_decode_pb(body, n, b, err)
+	                               : otlp_decode_json(body, n, b, err)) < 0)
+		goto out;
 	otlp_batch_finish(b);
 	out->spans = b->n;
 	memcpy(out->rejected, b->rejected, sizeof(out->rejected));

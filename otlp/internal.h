@@ -48,7 +48,8 @@ void otlp_batch_push(struct otlp_batch *b, const struct otlp_span *s, const stru
 /* Sets every resource's service_name; called once a body is decoded. */
 void otlp_batch_finish(struct otlp_batch *b);
 
-/* The decoders fill b (decode_pb.c, decode_json.c); -1: malformed, LO2_E_INVALID. */
+/* The decoders fill b (decode_pb.c, decode_json.c); -1: malformed, LO2_E_INVALID. The body
+ * need not be NUL-terminated. */
 int otlp_decode_pb(const void *body, size_t n, struct otlp_batch *b, struct lo2_err *err);
 int otlp_decode_json(const char *body, size_t n, struct otlp_batch *b, struct lo2_err *err);
 

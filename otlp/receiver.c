@@ -393,7 +393,7 @@ static enum MHD_Result req_end(struct otlp_receiver *r, struct MHD_Connection *c
 	b->bytes_in = q->bytes_in;
 	if ((q->fmt == OTLP_FORMAT_JSON
 	         ? otlp_decode_json(q->body.data ? q->body.data : "", q->body.len, b, &e)
-	         : otlp_decode_pb(q->body.data, q->body.len, b, &e)) < 0) {
+	         : otlp_decode_pb(q->body.data ? q->body.data : "", q->body.len, b, &e)) < 0) {
 		otlp_batch_free(b);
 		lo2_debug("otlp: 400: %s", e.msg);
 		return answer_status(r, c, q->fmt, OTLP_ANSWER_MALFORMED, MHD_HTTP_BAD_REQUEST, 3, e.msg,
@@ -457,6 +457,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -538,7 +539,7 @@ int otlp_receiver_start(const struct otlp_opts *o, struct otlp_receiver **out, s
 		flags |= MHD_USE_IPv6;
 	r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_LISTEN_SOCKET, fd,
 	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)r->o.threads,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 64u,
 	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_EXTERNAL_LOGGER,
 	                        mhd_log, r, MHD_OPTION_END);
 	if (r->d == NULL) {

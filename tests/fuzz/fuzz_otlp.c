@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct lo2_buf out = {NULL, 0, 0, 1u << 20};
 		struct lo2_err err = {0};
 
-		if (lo2_inflate_feed(z, data, size, collect, &out, &err) == 0 && lo2_inflate_end(z, &err) == 0)
+		if (lo2_inflate_feed(z, data, size, collect, &out, &err) == 0 &&
+		    lo2_inflate_end(z, &err) == 0)
 			decode_both(out.data ? out.data : "", out.len);
 		lo2_inflate_free(z);
 		lo2_buf_free(&out);
