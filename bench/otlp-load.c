@@ -46,9 +46,10 @@ static void id_bytes(uint64_t hi, uint64_t lo, uint8_t *out, int n)
 }
 
 /* Attributes of a typical HTTP server span. */
-static const char *const keys[] = {"http.method", "http.route", "http.target", "net.peer.ip", "http.user_agent"};
-static const char *const vals[] = {"POST", "/oauth2/token", "/oauth2/token?grant_type=client_credentials", "172.18.0.7",
-                                   "python-requests/2.31.0"};
+static const char *const keys[] = {"http.method", "http.route", "http.target", "net.peer.ip",
+                                   "http.user_agent"};
+static const char *const vals[] = {"POST", "/oauth2/token", "/oauth2/token?grant_type=client_credentials",
+                                   "172.18.0.7", "python-requests/2.31.0"};
 
 /* A protobuf body of per_req spans with ids from first (caller frees). */
 static uint8_t *body_pb(uint64_t first, size_t *len)
@@ -149,7 +150,8 @@ static uint8_t *body_json(uint64_t first, size_t *len)
 	*len = 0;
 	snprintf(tmp, sizeof(tmp),
 	         "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
-	         "\"stringValue\":\"bench-%d\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"opentelemetry.instrumentation."
+	         "\"stringValue\":\"bench-%d\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"opentelemetry."
+	         "instrumentation."
 	         "flask\",\"version\":\"0.48b0\"},\"spans\":[",
 	         (int)(first / (uint64_t)per_req % 4));
 	app(&b, len, &cap, tmp);
@@ -157,19 +159,23 @@ static uint8_t *body_json(uint64_t first, size_t *len)
 		uint64_t id = first + (uint64_t)i;
 		uint64_t start = (uint64_t)time(NULL) * 1000000000u + id % 1000000000u;
 
-		snprintf(tmp, sizeof(tmp),
-		         "%s{\"traceId\":\"00000000004c4f32%016llx\",\"spanId\":\"%016llx\",\"parentSpanId\":\"\","
-		         "\"name\":\"POST /oauth2/token\",\"kind\":2,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":"
-		         "\"%llu\",\"attributes\":[",
-		         i ? "," : "", (unsigned long long)id, (unsigned long long)id, (unsigned long long)start,
-		         (unsigned long long)start + 1500000);
+		snprintf(
+		    tmp, sizeof(tmp),
+		    "%s{\"traceId\":\"00000000004c4f32%016llx\",\"spanId\":\"%016llx\",\"parentSpanId\":\"\","
+		    "\"name\":\"POST "
+		    "/oauth2/token\",\"kind\":2,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":"
+		    "\"%llu\",\"attributes\":[",
+		    i ? "," : "", (unsigned long long)id, (unsigned long long)id, (unsigned long long)start,
+		    (unsigned long long)start + 1500000);
 		app(&b, len, &cap, tmp);
 		for (int k = 0; k < 5; k++) {
-			snprintf(tmp, sizeof(tmp), "{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}},", keys[k], vals[k]);
+			snprintf(tmp, sizeof(tmp), "{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}},",
+			         keys[k], vals[k]);
 			app(&b, len, &cap, tmp);
 		}
 		app(&b, len, &cap,
-		    "{\"key\":\"http.status_code\",\"value\":{\"intValue\":\"200\"}},{\"key\":\"duration.ratio\","
+		    "{\"key\":\"http.status_code\",\"value\":{\"intValue\":\"200\"}},{\"key\":\"duration."
+		    "ratio\","
 		    "\"value\":{\"doubleValue\":0.25}}],\"events\":[],\"links\":[],\"status\":{}}");
 	}
 	app(&b, len, &cap, "]}]}]}");
@@ -256,7 +262,8 @@ static int read_response(int fd, int *retry, int *closed)
 
 static void *worker(void *arg)
 {
-	double interval = rate > 0 ? per_req * nconn / rate : 0, next = t0 + (double)(intptr_t)arg * interval / nconn;
+	double interval = rate > 0 ? per_req * nconn / rate : 0,
+	       next = t0 + (double)(intptr_t)arg * interval / nconn;
 	int fd = -1;
 
 	while (now() - t0 < seconds) {
@@ -274,8 +281,9 @@ static void *worker(void *arg)
 			next += interval;
 		}
 		snprintf(head, sizeof(head),
-		         "POST /v1/traces HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", host,
-		         port, json ? "application/json" : "application/x-protobuf", len);
+		         "POST /v1/traces HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: %s\r\nContent-Length: "
+		         "%zu\r\n\r\n",
+		         host, port, json ? "application/json" : "application/x-protobuf", len);
 		while (!done) {
 			int retry, closed, st;
 
@@ -321,7 +329,8 @@ int main(int argc, char **argv)
 	double t;
 
 	if (argc != 8) {
-		fprintf(stderr, "usage: otlp-load HOST PORT pb|json SPANS_PER_REQUEST CONNECTIONS RATE SECONDS\n");
+		fprintf(stderr,
+		        "usage: otlp-load HOST PORT pb|json SPANS_PER_REQUEST CONNECTIONS RATE SECONDS\n");
 		return 2;
 	}
 	host = argv[1];
@@ -340,7 +349,7 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	t = now() - t0;
 	printf("sent %llu requests, acked %llu spans in %.1f s = %.0f spans/s; 503: %llu; errors: %llu\n",
-	       (unsigned long long)requests, (unsigned long long)acked, t, acked / t, (unsigned long long)busy,
-	       (unsigned long long)errors);
+	       (unsigned long long)requests, (unsigned long long)acked, t, acked / t,
+	       (unsigned long long)busy, (unsigned long long)errors);
 	return errors ? 1 : 0;
 }

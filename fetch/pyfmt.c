@@ -287,14 +287,22 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	char quote = (memchr(s, '\'', n) != NULL && memchr(s, '"', n) == NULL) ? '"' : '\'';
-	size_t i = 0;
+	size_t i = 0, run = 0; /* run: plain ASCII bytes before i not yet appended */
 
 	lo2_buf_append(b, &quote, 1);
 	while (i < n) {
 		uint32_t cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
+		size_t len;
 		char esc[16];
 
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != (unsigned char)quote && p[i] != '\\') {
+			i++;
+			run++;
+			continue;
+		}
+		lo2_buf_append(b, s + i - run, run);
+		run = 0;
+		len = utf8_next(p + i, n - i, &cp);
 		if (cp == (uint32_t)quote || cp == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)cp;
@@ -314,12 +322,14 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 		}
 		i += len;
 	}
+	lo2_buf_append(b, s + i - run, run);
 	lo2_buf_append(b, &quote, 1);
 }
 
 void py_csv_field(struct lo2_buf *b, const char *s, size_t n)
 {
 	bool quote = false;
+	size_t from = 0;
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
@@ -329,10 +339,13 @@ void py_csv_field(struct lo2_buf *b, const char *s, size_t n)
 	}
 	lo2_buf_append(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			lo2_buf_append(b, "\"", 1);
-		lo2_buf_append(b, s + i, 1);
+		if (s[i] != '"')
+			continue;
+		lo2_buf_append(b, s + from, i + 1 - from); /* up to and with the quote, then it again */
+		lo2_buf_append(b, "\"", 1);
+		from = i + 1;
 	}
+	lo2_buf_append(b, s + from, n - from);
 	lo2_buf_append(b, "\"", 1);
 }
 
