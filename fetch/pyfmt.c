@@ -91,6 +91,38 @@ static void shortest_digits(double d, char *digits, size_t dsz, int *decpt)
 	*decpt = atoi(e + 1) + 1;
 }
 
+/* The digits (nd of them, decimal point decpt places in) in fixed notation into out:
+ * "0.00123", "1234.5", and for a whole number "1200" plus ".0" when point0 (Python's repr). */
+static void fixed_notation(const char *digits, int nd, int decpt, bool point0, char *out)
+{
+	size_t k = 0;
+
+	if (decpt <= 0) {
+		out[k++] = '0';
+		out[k++] = '.';
+		for (int i = 0; i < -decpt; i++)
+			out[k++] = '0';
+		memcpy(out + k, digits, (size_t)nd);
+		k += (size_t)nd;
+	} else if (decpt >= nd) {
+		memcpy(out + k, digits, (size_t)nd);
+		k += (size_t)nd;
+		for (int i = nd; i < decpt; i++)
+			out[k++] = '0';
+		if (point0) {
+			out[k++] = '.';
+			out[k++] = '0';
+		}
+	} else {
+		memcpy(out + k, digits, (size_t)decpt);
+		k += (size_t)decpt;
+		out[k++] = '.';
+		memcpy(out + k, digits + decpt, (size_t)(nd - decpt));
+		k += (size_t)(nd - decpt);
+	}
+	out[k] = '\0';
+}
+
 void py_float_repr(double d, char *out, size_t outsz)
 {
 	char digits[32];
@@ -113,30 +145,8 @@ void py_float_repr(double d, char *out, size_t outsz)
 	nd = (int)strlen(digits);
 	if (decpt > -4 && decpt <= 16) {
 		char fixed[64];
-		size_t k = 0;
 
-		if (decpt <= 0) {
-			fixed[k++] = '0';
-			fixed[k++] = '.';
-			for (int i = 0; i < -decpt; i++)
-				fixed[k++] = '0';
-			memcpy(fixed + k, digits, (size_t)nd);
-			k += (size_t)nd;
-		} else if (decpt >= nd) {
-			memcpy(fixed + k, digits, (size_t)nd);
-			k += (size_t)nd;
-			for (int i = nd; i < decpt; i++)
-				fixed[k++] = '0';
-			fixed[k++] = '.';
-			fixed[k++] = '0';
-		} else {
-			memcpy(fixed + k, digits, (size_t)decpt);
-			k += (size_t)decpt;
-			fixed[k++] = '.';
-			memcpy(fixed + k, digits + decpt, (size_t)(nd - decpt));
-			k += (size_t)(nd - decpt);
-		}
-		fixed[k] = '\0';
+		fixed_notation(digits, nd, decpt, true, fixed);
 		snprintf(out, outsz, "%s%s", sign, fixed);
 		return;
 	}
@@ -151,11 +161,10 @@ void fetch_py_float(double d, char *out, size_t outsz)
 
 void fetch_go_json_float(double d, char *out, size_t outsz)
 {
-	char digits[32], fixed[400];
+	char digits[32], fixed[64];
 	int decpt, nd;
 	double a = fabs(d);
 	const char *sign = signbit(d) ? "-" : "";
-	size_t k = 0;
 
 	if (a == 0) {
 		snprintf(out, outsz, "%s0", sign);
@@ -171,26 +180,7 @@ void fetch_go_json_float(double d, char *out, size_t outsz)
 		         e < 0 ? '-' : '+', e <= -10 || e >= 10 ? 2 : (e < 0 ? 1 : 2), abs(e));
 		return;
 	}
-	if (decpt <= 0) {
-		fixed[k++] = '0';
-		fixed[k++] = '.';
-		for (int i = 0; i < -decpt; i++)
-			fixed[k++] = '0';
-		memcpy(fixed + k, digits, (size_t)nd);
-		k += (size_t)nd;
-	} else if (decpt >= nd) {
-		memcpy(fixed + k, digits, (size_t)nd);
-		k += (size_t)nd;
-		for (int i = nd; i < decpt; i++)
-			fixed[k++] = '0';
-	} else {
-		memcpy(fixed + k, digits, (size_t)decpt);
-		k += (size_t)decpt;
-		fixed[k++] = '.';
-		memcpy(fixed + k, digits + decpt, (size_t)(nd - decpt));
-		k += (size_t)(nd - decpt);
-	}
-	fixed[k] = '\0';
+	fixed_notation(digits, nd, decpt, false, fixed);
 	snprintf(out, outsz, "%s%s", sign, fixed);
 }
 

@@ -479,16 +479,22 @@ struct tok {
 	bool b;
 };
 
-static int parse_u64(const struct tok *t, uint64_t *out)
+/* A number or a string token as NUL-terminated text in buf (size bytes); -1 when it is
+ * neither, empty or too long. */
+static int tok_text(const struct tok *t, char *buf, size_t size)
 {
-	char buf[32];
-	char *end;
-
-	if ((t->type != 's' && t->type != 'n') || t->n == 0 || t->n >= sizeof(buf))
+	if ((t->type != 's' && t->type != 'n') || t->n == 0 || t->n >= size)
 		return -1;
 	memcpy(buf, t->s, t->n);
 	buf[t->n] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
+	return 0;
+}
+
+static int parse_u64(const struct tok *t, uint64_t *out)
+{
+	char buf[32], *end;
+
+	if (tok_text(t, buf, sizeof(buf)) < 0 || buf[0] < '0' || buf[0] > '9')
 		return -1;
 	errno = 0;
 	*out = strtoull(buf, &end, 10);
@@ -497,14 +503,9 @@ static int parse_u64(const struct tok *t, uint64_t *out)
 
 static int parse_i64(const struct tok *t, int64_t *out)
 {
-	char buf[32];
-	char *end;
+	char buf[32], *end;
 
-	if ((t->type != 's' && t->type != 'n') || t->n == 0 || t->n >= sizeof(buf))
-		return -1;
-	memcpy(buf, t->s, t->n);
-	buf[t->n] = '\0';
-	if (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9'))
+	if (tok_text(t, buf, sizeof(buf)) < 0 || (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9')))
 		return -1;
 	errno = 0;
 	*out = strtoll(buf, &end, 10);
@@ -523,13 +524,10 @@ static int parse_u32(const struct tok *t, uint32_t *out)
 
 static int parse_double(const struct tok *t, double *out)
 {
-	char buf[64];
-	char *end;
+	char buf[64], *end;
 
-	if ((t->type != 's' && t->type != 'n') || t->n == 0 || t->n >= sizeof(buf))
+	if (tok_text(t, buf, sizeof(buf)) < 0)
 		return -1;
-	memcpy(buf, t->s, t->n);
-	buf[t->n] = '\0';
 	if (t->type == 's' && strcmp(buf, "NaN") == 0)
 		*out = NAN;
 	else if (t->type == 's' && strcmp(buf, "Infinity") == 0)

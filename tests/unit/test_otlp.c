@@ -647,9 +647,7 @@ static void http_answers(void **state)
 	lo2_autofree char *pbgz = fixture("python-a.pb.gz", &ngz);
 	lo2_autofree char *zeros = xcalloc(1, 100000);
 	lo2_autofree char *bomb = gz(zeros, 100000, &nbomb);
-	lo2_autofree char *cut = NULL;
 	struct lo2_buf hb = handbuilt();
-	static const char partial[] = "1 span rejected: 1 invalid trace id";
 
 	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false, &a);
 	assert_int_equal(a.status, 200);
@@ -683,7 +681,6 @@ static void http_answers(void **state)
 		assert_string_equal(a.body.data,
 		                    "{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"1 span "
 		                    "rejected: 1 invalid trace id\"}}");
-		(void)partial;
 		lo2_buf_free(&a.body);
 		http(port, "/v1/traces", "application/json", NULL, "{}", 2, false, &a);
 		assert_int_equal(a.status, 200);
@@ -759,8 +756,24 @@ static void http_answers(void **state)
 	assert_int_equal(st.spans_rejected[OTLP_REJECT_TRACE_ID], 2);
 	assert_int_equal(st.spans_rejected[OTLP_REJECT_SPAN_ID], 1);
 	assert_int_equal(st.spans_rejected[OTLP_REJECT_LINK_ID], 1);
-	(void)cut;
 	lo2_buf_free(&hb);
+}
+
+static void hold(struct got *g, bool on)
+{
+	pthread_mutex_lock(&g->mu);
+	g->hold = on;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void post_pb_ok(int port, const char *body, size_t n)
+{
+	struct answer a;
+
+	http(port, "/v1/traces", "application/x-protobuf", NULL, body, n, false, &a);
+	assert_int_equal(a.status, 200);
+	lo2_buf_free(&a.body);
 }
 
 /* A full queue answers 503 with Retry-After and loses nothing: the retry gets in. */
@@ -774,11 +787,8 @@ static void queue_full_503(void **state)
 	size_t n;
 	lo2_autofree char *pb = fixture("python-a.pb", &n);
 
-	g.hold = true;
-	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false,
-	     &a); /* 5 spans: the queue is full */
-	assert_int_equal(a.status, 200);
-	lo2_buf_free(&a.body);
+	hold(&g, true);
+	post_pb_ok(port, pb, n); /* 5 spans: the queue is full */
 	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false, &a);
 	assert_int_equal(a.status, 503);
 	assert_string_equal(a.retry_after, "2");
@@ -787,19 +797,14 @@ static void queue_full_503(void **state)
 	otlp_receiver_stats(r, &st);
 	assert_int_equal(st.answers[OTLP_ANSWER_BUSY], 1);
 	assert_int_equal(st.queue_spans, 5);
-	pthread_mutex_lock(&g.mu);
-	g.hold = false;
-	pthread_cond_broadcast(&g.cv);
-	pthread_mutex_unlock(&g.mu);
+	hold(&g, false);
 	for (int i = 0; i < 500; i++) {
 		otlp_receiver_stats(r, &st);
 		if (st.queue_spans == 0)
 			break;
 		usleep(10000);
 	}
-	http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false, &a);
-	assert_int_equal(a.status, 200);
-	lo2_buf_free(&a.body);
+	post_pb_ok(port, pb, n);
 	otlp_receiver_stop(r, &st);
 	assert_int_equal(g.spans, 10);
 	assert_int_equal(st.spans_delivered, 10);
@@ -813,20 +818,13 @@ static void stop_drains(void **state)
 	struct otlp_receiver *r = start(&g, 0, 0);
 	int port = otlp_receiver_port(r);
 	struct otlp_stats st;
-	struct answer a;
 	size_t n;
 	lo2_autofree char *pb = fixture("python-b.pb", &n);
 
-	g.hold = true;
-	for (int i = 0; i < 4; i++) {
-		http(port, "/v1/traces", "application/x-protobuf", NULL, pb, n, false, &a);
-		assert_int_equal(a.status, 200);
-		lo2_buf_free(&a.body);
-	}
-	pthread_mutex_lock(&g.mu);
-	g.hold = false;
-	pthread_cond_broadcast(&g.cv);
-	pthread_mutex_unlock(&g.mu);
+	hold(&g, true);
+	for (int i = 0; i < 4; i++)
+		post_pb_ok(port, pb, n);
+	hold(&g, false);
 	otlp_receiver_stop(r, &st);
 	assert_int_equal(g.spans, 20);
 	assert_int_equal(st.spans_delivered, 20);
