@@ -103,7 +103,8 @@ void fetch_traces_row(struct lo2_buf *out, const struct fetch_span_row *r)
 			lo2_buf_puts(&text, t->b ? "True" : "False");
 			break;
 		case FETCH_TAG_INT64:
-			lo2_buf_printf(&text, "%lld", (long long)t->i);
+			snprintf(num, sizeof(num), "%lld", (long long)t->i);
+			lo2_buf_puts(&text, num);
 			break;
 		case FETCH_TAG_FLOAT64:
 			/* Jaeger's JSON has the number as Go writes it; Python reads that text */

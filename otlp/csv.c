@@ -11,6 +11,7 @@
  *    sorted by key as the query service's adjuster sorts them (then by type and value).
  * Resource attributes are the Jaeger process's tags, not the span's: they are in the jsonl. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,7 +148,8 @@ static void go_json(struct lo2_buf *b, const struct otlp_value *v)
 		lo2_buf_puts(b, v->b ? "true" : "false");
 		break;
 	case OTLP_VALUE_INT:
-		lo2_buf_printf(b, "%lld", (long long)v->i);
+		snprintf(num, sizeof(num), "%lld", (long long)v->i);
+		lo2_buf_puts(b, num);
 		break;
 	case OTLP_VALUE_DOUBLE:
 		fetch_go_json_float(v->d, num, sizeof(num));

@@ -5,6 +5,7 @@
  * shortest text that reads back exactly (Python's repr), non-finite ones as "NaN", "Infinity",
  * "-Infinity" as proto3 JSON does; bytes as base64. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,25 @@ void otlp_json_str(struct lo2_buf *b, const char *s, size_t n)
 	lo2_buf_append(b, "\"", 1);
 }
 
+/* A number (quoted: a JSON string, as OTLP/JSON writes 64-bit integers); printf without the
+ * allocation lo2_buf_printf makes, since this runs for every field of every span. */
+static void num(struct lo2_buf *b, bool quoted, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void num(struct lo2_buf *b, bool quoted, const char *fmt, ...)
+{
+	char t[48];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t + 1, sizeof(t) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n > sizeof(t) - 3)
+		n = 0;
+	t[0] = '"';
+	t[n + 1] = '"';
+	lo2_buf_append(b, quoted ? t : t + 1, (size_t)n + (quoted ? 2 : 0));
+}
+
 static void key(struct lo2_buf *b, const char *k, bool first)
 {
 	if (!first)
@@ -73,14 +93,14 @@ static void kid(struct lo2_buf *b, const char *k, const uint8_t *id, size_t n)
 static void ku64(struct lo2_buf *b, const char *k, uint64_t v)
 {
 	key(b, k, false);
-	lo2_buf_printf(b, "\"%llu\"", (unsigned long long)v);
+	num(b, true, "%llu", (unsigned long long)v);
 }
 
 static void attrs(struct lo2_buf *b, const struct otlp_attr *v, size_t n);
 
 static void value(struct lo2_buf *b, const struct otlp_value *v)
 {
-	char num[40];
+	char dbl[40];
 
 	lo2_buf_append(b, "{", 1);
 	switch (v->type) {
@@ -96,7 +116,7 @@ static void value(struct lo2_buf *b, const struct otlp_value *v)
 		break;
 	case OTLP_VALUE_INT:
 		key(b, "intValue", true);
-		lo2_buf_printf(b, "\"%lld\"", (long long)v->i);
+		num(b, true, "%lld", (long long)v->i);
 		break;
 	case OTLP_VALUE_DOUBLE:
 		key(b, "doubleValue", true);
@@ -105,8 +125,8 @@ static void value(struct lo2_buf *b, const struct otlp_value *v)
 		else if (isinf(v->d))
 			lo2_buf_puts(b, v->d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 		else {
-			fetch_py_float(v->d, num, sizeof(num));
-			lo2_buf_puts(b, num);
+			fetch_py_float(v->d, dbl, sizeof(dbl));
+			lo2_buf_puts(b, dbl);
 		}
 		break;
 	case OTLP_VALUE_BYTES:
@@ -156,14 +176,14 @@ static void kattrs(struct lo2_buf *b, const struct otlp_attrs *a)
 	attrs(b, a->v, a->n);
 	if (a->dropped) {
 		key(b, "droppedAttributesCount", false);
-		lo2_buf_printf(b, "%u", (unsigned)a->dropped);
+		num(b, false, "%u", (unsigned)a->dropped);
 	}
 }
 
 static void kuint(struct lo2_buf *b, const char *k, uint32_t v)
 {
 	key(b, k, false);
-	lo2_buf_printf(b, "%u", (unsigned)v);
+	num(b, false, "%u", (unsigned)v);
 }
 
 void otlp_jsonl_line(struct lo2_buf *b, const struct otlp_span *s)
@@ -185,7 +205,7 @@ void otlp_jsonl_line(struct lo2_buf *b, const struct otlp_span *s)
 	kuint(b, "flags", s->flags);
 	kstr(b, "name", s->name);
 	key(b, "kind", false);
-	lo2_buf_printf(b, "%d", s->kind);
+	num(b, false, "%d", s->kind);
 	ku64(b, "startTimeUnixNano", s->start_ns);
 	ku64(b, "endTimeUnixNano", s->end_ns);
 	kattrs(b, &s->attrs);
@@ -194,7 +214,7 @@ void otlp_jsonl_line(struct lo2_buf *b, const struct otlp_span *s)
 	for (size_t i = 0; i < s->n_events; i++) {
 		lo2_buf_puts(b, i ? ",{" : "{");
 		key(b, "timeUnixNano", true);
-		lo2_buf_printf(b, "\"%llu\"", (unsigned long long)s->events[i].time_ns);
+		num(b, true, "%llu", (unsigned long long)s->events[i].time_ns);
 		kstr(b, "name", s->events[i].name);
 		kattrs(b, &s->events[i].attrs);
 		lo2_buf_append(b, "}", 1);
@@ -222,7 +242,7 @@ void otlp_jsonl_line(struct lo2_buf *b, const struct otlp_span *s)
 		kuint(b, "droppedLinksCount", s->dropped_links);
 	key(b, "status", false);
 	lo2_buf_puts(b, "{\"code\":");
-	lo2_buf_printf(b, "%d", s->status_code);
+	num(b, false, "%d", s->status_code);
 	kstr(b, "message", s->status_message);
 	lo2_buf_append(b, "}", 1);
 	key(b, "resource", false);

@@ -185,6 +185,16 @@ static enum MHD_Result answer_ok(struct otlp_receiver *r, struct MHD_Connection 
 	return ret;
 }
 
+/* 503 with Retry-After: the queue is full. */
+static enum MHD_Result answer_busy(struct otlp_receiver *r, struct MHD_Connection *c, enum otlp_format f)
+{
+	char ra[16];
+
+	snprintf(ra, sizeof(ra), "%d", r->o.retry_after_s);
+	return answer_status(r, c, f, OTLP_ANSWER_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE, 14,
+	                     "lo2's span queue is full: send again later", MHD_HTTP_HEADER_RETRY_AFTER, ra);
+}
+
 /* ---- the queue ---- */
 
 /* queue_spans and qbytes count the batch the consumer is on too. */
@@ -331,14 +341,8 @@ static enum MHD_Result req_start(struct otlp_receiver *r, struct MHD_Connection 
 	pthread_mutex_lock(&r->mu);
 	full = queue_full(r);
 	pthread_mutex_unlock(&r->mu);
-	if (full) {
-		char ra[16];
-
-		snprintf(ra, sizeof(ra), "%d", r->o.retry_after_s);
-		return answer_status(r, c, f, OTLP_ANSWER_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE, 14,
-		                     "lo2's span queue is full: send again later",
-		                     MHD_HTTP_HEADER_RETRY_AFTER, ra);
-	}
+	if (full)
+		return answer_busy(r, c, f);
 	q = xcalloc(1, sizeof(*q));
 	q->fmt = f;
 	q->body.max = r->o.body_max;
@@ -368,9 +372,8 @@ static void req_data(struct otlp_receiver *r, struct req *q, const char *data, s
 /* The body is complete: decode, queue, answer. */
 static enum MHD_Result req_end(struct otlp_receiver *r, struct MHD_Connection *c, struct req *q)
 {
-	struct otlp_batch *b;
+	struct otlp_batch *b, counts;
 	struct lo2_err e = {0};
-	enum MHD_Result ret;
 
 	pthread_mutex_lock(&r->mu);
 	r->st.bytes_received += q->bytes_in;
@@ -400,34 +403,18 @@ static enum MHD_Result req_end(struct otlp_receiver *r, struct MHD_Connection *c
 		                     NULL, NULL);
 	}
 	otlp_batch_finish(b);
+	counts = *b; /* the answer's numbers: once queued, the consumer may free b */
+	if (b->n > 0 && !enqueue(r, b)) {
+		otlp_batch_free(b); /* the exporter sends it again */
+		return answer_busy(r, c, q->fmt);
+	}
 	pthread_mutex_lock(&r->mu);
 	for (int i = 0; i < OTLP_REJECT__N; i++)
-		r->st.spans_rejected[i] += b->rejected[i];
+		r->st.spans_rejected[i] += counts.rejected[i];
 	pthread_mutex_unlock(&r->mu);
-	if (b->n == 0) {
-		ret = answer_ok(r, c, q->fmt, b);
+	if (counts.n == 0)
 		otlp_batch_free(b);
-		return ret;
-	}
-	/* the answer is built before the consumer may free the batch */
-	{
-		struct otlp_batch counts = *b;
-
-		if (!enqueue(r, b)) {
-			char ra[16];
-
-			pthread_mutex_lock(&r->mu);
-			for (int i = 0; i < OTLP_REJECT__N; i++)
-				r->st.spans_rejected[i] -= b->rejected[i]; /* they come again */
-			pthread_mutex_unlock(&r->mu);
-			otlp_batch_free(b);
-			snprintf(ra, sizeof(ra), "%d", r->o.retry_after_s);
-			return answer_status(r, c, q->fmt, OTLP_ANSWER_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE, 14,
-			                     "lo2's span queue is full: send again later",
-			                     MHD_HTTP_HEADER_RETRY_AFTER, ra);
-		}
-		return answer_ok(r, c, q->fmt, &counts);
-	}
+	return answer_ok(r, c, q->fmt, &counts);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
