@@ -214,10 +214,22 @@ void py_json_number(struct lo2_buf *b, const char *text, size_t n)
 	lo2_buf_puts(b, out);
 }
 
+/* Appends the printable ASCII bytes from s[*i] on that need no escape (not quote, not '\\'),
+ * in one piece; *i moves past them. */
+static void plain_run(struct lo2_buf *b, const char *s, size_t n, size_t *i, char quote)
+{
+	size_t k = *i;
+
+	while (k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != quote && s[k] != '\\')
+		k++;
+	lo2_buf_append(b, s + *i, k - *i);
+	*i = k;
+}
+
 void py_json_string(struct lo2_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
+	size_t i = 0;
 
 	lo2_buf_append(b, "\"", 1);
 	while (i < n) {
@@ -225,13 +237,9 @@ void py_json_string(struct lo2_buf *b, const char *s, size_t n)
 		size_t len;
 		char esc[16];
 
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
-			i++;
-			run++;
-			continue;
-		}
-		lo2_buf_append(b, s + i - run, run);
-		run = 0;
+		plain_run(b, s, n, &i, '"');
+		if (i == n)
+			break;
 		len = utf8_next(p + i, n - i, &cp);
 		i += len;
 		switch (cp) {
@@ -269,7 +277,6 @@ void py_json_string(struct lo2_buf *b, const char *s, size_t n)
 		}
 		lo2_buf_puts(b, esc);
 	}
-	lo2_buf_append(b, s + i - run, run);
 	lo2_buf_append(b, "\"", 1);
 }
 
@@ -277,7 +284,7 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	char quote = (memchr(s, '\'', n) != NULL && memchr(s, '"', n) == NULL) ? '"' : '\'';
-	size_t i = 0, run = 0; /* run: plain ASCII bytes before i not yet appended */
+	size_t i = 0;
 
 	lo2_buf_append(b, &quote, 1);
 	while (i < n) {
@@ -285,13 +292,9 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 		size_t len;
 		char esc[16];
 
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != (unsigned char)quote && p[i] != '\\') {
-			i++;
-			run++;
-			continue;
-		}
-		lo2_buf_append(b, s + i - run, run);
-		run = 0;
+		plain_run(b, s, n, &i, quote);
+		if (i == n)
+			break;
 		len = utf8_next(p + i, n - i, &cp);
 		if (cp == (uint32_t)quote || cp == '\\') {
 			esc[0] = '\\';
@@ -312,7 +315,6 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 		}
 		i += len;
 	}
-	lo2_buf_append(b, s + i - run, run);
 	lo2_buf_append(b, &quote, 1);
 }
 
