@@ -64,5 +64,7 @@ int cli_logs_project(int argc, char **argv);
 /* cmd_fetch.c: `lo2 metrics list` and `lo2 fetch` (Prometheus and Jaeger for a window). */
 int cmd_metrics(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+/* cmd_traces.c: `lo2 traces record` (the OTLP receiver on its own). */
+int cmd_traces(int argc, char **argv);
 
 #endif

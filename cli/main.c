@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
     {"mysql", "mysql wait|exec: wait for a MySQL server, run an SQL script", cmd_mysql},
     {"metrics", "metrics list: the metric names a Prometheus knows", cmd_metrics},
     {"fetch", "fetch a window's Prometheus series and Jaeger spans as the original's files", cmd_fetch},
+    {"traces", "traces record: receive OpenTelemetry spans (OTLP/HTTP) and write the trace files",
+     cmd_traces},
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,7 @@
 /* gzip.c - the gzip file sink (zlib deflate into a temp file, fsync, rename on commit) and a
  * streaming gzip reader. The only file of lo2 that includes <zlib.h>. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -121,4 +122,90 @@ int lo2_gzip_read(const char *path, int (*fn)(void *user, const char *p, size_t 
 	}
 	gzclose(f);
 	return ret;
+}
+
+/* ---- inflating a gzip stream that arrives in pieces (request bodies) ---- */
+#define INFLATE_OUT (64 * 1024)
+
+struct lo2_inflate {
+	z_stream zs;
+	bool ended; /* a member ended; more input starts another */
+	uint64_t in, out;
+	unsigned char buf[INFLATE_OUT];
+};
+
+struct lo2_inflate *lo2_inflate_new(void)
+{
+	struct lo2_inflate *z = xcalloc(1, sizeof(*z));
+
+	/* windowBits 15 + 16: gzip only (a header and a CRC-checked trailer) */
+	if (inflateInit2(&z->zs, 15 + 16) != Z_OK)
+		abort();
+	return z;
+}
+
+int lo2_inflate_feed(struct lo2_inflate *z, const void *p, size_t n,
+                     int (*fn)(void *user, const char *p, size_t n, struct lo2_err *err), void *user,
+                     struct lo2_err *err)
+{
+	const unsigned char *in = p;
+
+	while (n > 0) {
+		uInt take = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		int zr;
+
+		if (z->ended) {
+			/* concatenated members are one stream, as gunzip reads them */
+			if (inflateReset(&z->zs) != Z_OK)
+				return lo2_err_set(err, LO2_E_INVALID, "gzip: cannot start the next member");
+			z->ended = false;
+		}
+		z->zs.next_in = (unsigned char *)(uintptr_t)in;
+		z->zs.avail_in = take;
+		do {
+			z->zs.next_out = z->buf;
+			z->zs.avail_out = INFLATE_OUT;
+			zr = inflate(&z->zs, Z_NO_FLUSH);
+			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+				return lo2_err_set(err, LO2_E_INVALID,
+				                   "gzip: corrupt data at byte %llu of the stream: %s",
+				                   (unsigned long long)(z->in + (take - z->zs.avail_in)),
+				                   z->zs.msg ? z->zs.msg : "inflate failed");
+			z->out += INFLATE_OUT - z->zs.avail_out;
+			if (INFLATE_OUT - z->zs.avail_out > 0 &&
+			    fn(user, (const char *)z->buf, INFLATE_OUT - z->zs.avail_out, err) < 0)
+				return -1;
+			if (zr == Z_STREAM_END) {
+				z->ended = true;
+				break;
+			}
+		} while (z->zs.avail_out == 0 || (zr == Z_OK && z->zs.avail_in > 0));
+		z->in += take - z->zs.avail_in;
+		in += take - z->zs.avail_in;
+		n -= take - z->zs.avail_in;
+		if (!z->ended && z->zs.avail_in > 0)
+			return lo2_err_set(err, LO2_E_INVALID, "gzip: inflate made no progress");
+	}
+	return 0;
+}
+
+int lo2_inflate_end(struct lo2_inflate *z, struct lo2_err *err)
+{
+	if (!z->ended)
+		return lo2_err_set(err, LO2_E_INVALID, "gzip: the stream ends early (after %llu bytes)",
+		                   (unsigned long long)z->in);
+	return 0;
+}
+
+uint64_t lo2_inflate_total_out(const struct lo2_inflate *z)
+{
+	return z->out;
+}
+
+void lo2_inflate_free(struct lo2_inflate *z)
+{
+	if (z == NULL)
+		return;
+	inflateEnd(&z->zs);
+	free(z);
 }

@@ -45,4 +45,19 @@ int lo2_sink_open_path(const char *path, struct lo2_sink **out, struct lo2_err *
 int lo2_gzip_read(const char *path, int (*fn)(void *user, const char *p, size_t n, struct lo2_err *err),
                   void *user, struct lo2_err *err);
 
+/* A gzip stream that arrives in pieces (an HTTP body), inflated in 64 KiB chunks handed to fn;
+ * fn returns -1 (err set) to stop, e.g. past the caller's size cap. Concatenated members
+ * are one stream, as gunzip reads them. */
+struct lo2_inflate;
+struct lo2_inflate *lo2_inflate_new(void);
+/* Feeds n compressed bytes; -1 with LO2_E_INVALID naming the byte on corrupt data, or fn's -1. */
+int lo2_inflate_feed(struct lo2_inflate *z, const void *p, size_t n,
+                     int (*fn)(void *user, const char *p, size_t n, struct lo2_err *err), void *user,
+                     struct lo2_err *err);
+/* After the last piece: -1 when the stream stopped inside a member (truncated). */
+int lo2_inflate_end(struct lo2_inflate *z, struct lo2_err *err);
+/* Bytes inflated so far. */
+uint64_t lo2_inflate_total_out(const struct lo2_inflate *z);
+void lo2_inflate_free(struct lo2_inflate *z);
+
 #endif

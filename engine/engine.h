@@ -320,6 +320,7 @@ struct engine_network_info {
 	bool internal;
 	struct lo2_kvv labels;
 	struct lo2_strv containers; /* ids of attached containers */
+	char *gateway; /* the IPAM gateway (the host's address on the network; IPv4 first), or NULL */
 };
 int engine_network_inspect(struct engine *e, const char *name, struct engine_network_info *out,
                            struct lo2_err *err);

@@ -88,6 +88,25 @@ int engine_network_create(struct engine *e, const struct engine_network_spec *s,
 	return 0;
 }
 
+/* The first IPv4 gateway of IPAM.Config, else the first gateway. */
+static char *read_gateway(const struct lo2_json *doc)
+{
+	const struct lo2_json *cfg = lo2_json_path(doc, "IPAM", "Config", NULL);
+	const char *any = NULL;
+
+	for (size_t i = 0; i < lo2_json_len(cfg); i++) {
+		const char *g = lo2_json_str(lo2_json_get(lo2_json_at(cfg, i), "Gateway"));
+
+		if (g == NULL || g[0] == '\0')
+			continue;
+		if (strchr(g, ':') == NULL)
+			return xstrdup(g);
+		if (any == NULL)
+			any = g;
+	}
+	return xstrdup(any);
+}
+
 static void read_network(const struct lo2_json *doc, struct engine_network_info *out)
 {
 	const struct lo2_json *cs = lo2_json_get(doc, "Containers");
@@ -97,6 +116,7 @@ static void read_network(const struct lo2_json *doc, struct engine_network_info 
 	out->driver = engine_json_strdup(doc, "Driver");
 	out->internal = lo2_json_is_true(lo2_json_get(doc, "Internal"));
 	engine_json_kvv(lo2_json_get(doc, "Labels"), &out->labels);
+	out->gateway = read_gateway(doc);
 	for (size_t i = 0; lo2_json_is_object(cs) && i < lo2_json_len(cs); i++)
 		lo2_strv_push(&out->containers, lo2_json_key_at(cs, i));
 }
@@ -126,6 +146,7 @@ void engine_network_info_free(struct engine_network_info *n)
 	free(n->driver);
 	lo2_kvv_free(&n->labels);
 	lo2_strv_free(&n->containers);
+	free(n->gateway);
 	memset(n, 0, sizeof(*n));
 }
 

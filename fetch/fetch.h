@@ -83,6 +83,36 @@ int fetch_jaeger_csv(const char *body, struct lo2_buf *out, size_t *ntraces, str
 /* The CSV header line the original writes. */
 #define FETCH_TRACES_HEADER "Trace ID,Span ID,Operation Name,Start Time,End Time,Tags\n"
 
+/* ---- traces_<service>.csv rows of spans from another source (otlp/) ---- */
+/* A span tag as Jaeger's JSON types it (binary tags are base64 strings there). */
+enum fetch_tag_type { FETCH_TAG_STRING, FETCH_TAG_BOOL, FETCH_TAG_INT64, FETCH_TAG_FLOAT64 };
+struct fetch_tag {
+	const char *key;
+	enum fetch_tag_type type;
+	const char *s; /* STRING: n bytes of UTF-8 */
+	size_t n;
+	bool b;
+	int64_t i;
+	double d;
+};
+struct fetch_span_row {
+	const char *trace_id, *span_id; /* as Jaeger's JSON writes them */
+	const char *name;
+	int64_t start_us, duration_us; /* Jaeger's microseconds */
+	const struct fetch_tag *tags; /* in the order Jaeger's JSON lists them */
+	size_t n_tags;
+};
+/* Appends the row the Jaeger path writes for a span Jaeger's /api/traces would show as r:
+ * the original's CSV fields, Tags as str() of the dict Python reads from that JSON (a float64
+ * as Go writes it and Python reads it back: 2.0 is the int 2). */
+void fetch_traces_row(struct lo2_buf *out, const struct fetch_span_row *r);
+/* A float64 as Go's encoding/json writes it (Jaeger's JSON): shortest digits, exponent form
+ * below 1e-6 and from 1e21 ("1e-7", "1e+21"), "-0" for negative zero; d must be finite. */
+void fetch_go_json_float(double d, char *out, size_t outsz);
+/* repr(float(d)) as Python 3 writes it: the shortest text that reads back as d ("0.5", "1e-07",
+ * "1.0", "inf", "nan"); a JSON number when d is finite. */
+void fetch_py_float(double d, char *out, size_t outsz);
+
 /* last_fetch_time.txt: end as ISO 8601 with +00:00 (whole seconds), no newline. */
 int fetch_write_last_fetch_time(const char *dir, int64_t end_ns, struct lo2_err *err);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fetch/fetch.h"
 #include "fetch/internal.h"
 #include "fetch/pyprint.h"
 
@@ -90,6 +91,38 @@ static void shortest_digits(double d, char *digits, size_t dsz, int *decpt)
 	*decpt = atoi(e + 1) + 1;
 }
 
+/* The digits (nd of them, decimal point decpt places in) in fixed notation into out:
+ * "0.00123", "1234.5", and for a whole number "1200" plus ".0" when point0 (Python's repr). */
+static void fixed_notation(const char *digits, int nd, int decpt, bool point0, char *out)
+{
+	size_t k = 0;
+
+	if (decpt <= 0) {
+		out[k++] = '0';
+		out[k++] = '.';
+		for (int i = 0; i < -decpt; i++)
+			out[k++] = '0';
+		memcpy(out + k, digits, (size_t)nd);
+		k += (size_t)nd;
+	} else if (decpt >= nd) {
+		memcpy(out + k, digits, (size_t)nd);
+		k += (size_t)nd;
+		for (int i = nd; i < decpt; i++)
+			out[k++] = '0';
+		if (point0) {
+			out[k++] = '.';
+			out[k++] = '0';
+		}
+	} else {
+		memcpy(out + k, digits, (size_t)decpt);
+		k += (size_t)decpt;
+		out[k++] = '.';
+		memcpy(out + k, digits + decpt, (size_t)(nd - decpt));
+		k += (size_t)(nd - decpt);
+	}
+	out[k] = '\0';
+}
+
 void py_float_repr(double d, char *out, size_t outsz)
 {
 	char digits[32];
@@ -112,35 +145,43 @@ void py_float_repr(double d, char *out, size_t outsz)
 	nd = (int)strlen(digits);
 	if (decpt > -4 && decpt <= 16) {
 		char fixed[64];
-		size_t k = 0;
 
-		if (decpt <= 0) {
-			fixed[k++] = '0';
-			fixed[k++] = '.';
-			for (int i = 0; i < -decpt; i++)
-				fixed[k++] = '0';
-			memcpy(fixed + k, digits, (size_t)nd);
-			k += (size_t)nd;
-		} else if (decpt >= nd) {
-			memcpy(fixed + k, digits, (size_t)nd);
-			k += (size_t)nd;
-			for (int i = nd; i < decpt; i++)
-				fixed[k++] = '0';
-			fixed[k++] = '.';
-			fixed[k++] = '0';
-		} else {
-			memcpy(fixed + k, digits, (size_t)decpt);
-			k += (size_t)decpt;
-			fixed[k++] = '.';
-			memcpy(fixed + k, digits + decpt, (size_t)(nd - decpt));
-			k += (size_t)(nd - decpt);
-		}
-		fixed[k] = '\0';
+		fixed_notation(digits, nd, decpt, true, fixed);
 		snprintf(out, outsz, "%s%s", sign, fixed);
 		return;
 	}
 	snprintf(out, outsz, "%s%c%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
 	         decpt - 1 < 0 ? '-' : '+', abs(decpt - 1));
+}
+
+void fetch_py_float(double d, char *out, size_t outsz)
+{
+	py_float_repr(d, out, outsz);
+}
+
+void fetch_go_json_float(double d, char *out, size_t outsz)
+{
+	char digits[32], fixed[64];
+	int decpt, nd;
+	double a = fabs(d);
+	const char *sign = signbit(d) ? "-" : "";
+
+	if (a == 0) {
+		snprintf(out, outsz, "%s0", sign);
+		return;
+	}
+	shortest_digits(a, digits, sizeof(digits), &decpt);
+	nd = (int)strlen(digits);
+	if (a < 1e-6 || a >= 1e21) {
+		/* strconv 'e' ("1e-07"), then encoding/json drops the exponent's leading zero */
+		int e = decpt - 1;
+
+		snprintf(out, outsz, "%s%c%s%se%c%0*d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
+		         e < 0 ? '-' : '+', e <= -10 || e >= 10 ? 2 : (e < 0 ? 1 : 2), abs(e));
+		return;
+	}
+	fixed_notation(digits, nd, decpt, false, fixed);
+	snprintf(out, outsz, "%s%s", sign, fixed);
 }
 
 void py_json_number(struct lo2_buf *b, const char *text, size_t n)
@@ -173,10 +214,22 @@ void py_json_number(struct lo2_buf *b, const char *text, size_t n)
 	lo2_buf_puts(b, out);
 }
 
+/* Appends the printable ASCII bytes from s[*i] on that need no escape (not quote, not '\\'),
+ * in one piece; *i moves past them. */
+static void plain_run(struct lo2_buf *b, const char *s, size_t n, size_t *i, char quote)
+{
+	size_t k = *i;
+
+	while (k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != quote && s[k] != '\\')
+		k++;
+	lo2_buf_append(b, s + *i, k - *i);
+	*i = k;
+}
+
 void py_json_string(struct lo2_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
+	size_t i = 0;
 
 	lo2_buf_append(b, "\"", 1);
 	while (i < n) {
@@ -184,13 +237,9 @@ void py_json_string(struct lo2_buf *b, const char *s, size_t n)
 		size_t len;
 		char esc[16];
 
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
-			i++;
-			run++;
-			continue;
-		}
-		lo2_buf_append(b, s + i - run, run);
-		run = 0;
+		plain_run(b, s, n, &i, '"');
+		if (i == n)
+			break;
 		len = utf8_next(p + i, n - i, &cp);
 		i += len;
 		switch (cp) {
@@ -228,7 +277,6 @@ void py_json_string(struct lo2_buf *b, const char *s, size_t n)
 		}
 		lo2_buf_puts(b, esc);
 	}
-	lo2_buf_append(b, s + i - run, run);
 	lo2_buf_append(b, "\"", 1);
 }
 
@@ -241,9 +289,13 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 	lo2_buf_append(b, &quote, 1);
 	while (i < n) {
 		uint32_t cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
+		size_t len;
 		char esc[16];
 
+		plain_run(b, s, n, &i, quote);
+		if (i == n)
+			break;
+		len = utf8_next(p + i, n - i, &cp);
 		if (cp == (uint32_t)quote || cp == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)cp;
@@ -269,6 +321,7 @@ void py_str_repr(struct lo2_buf *b, const char *s, size_t n)
 void py_csv_field(struct lo2_buf *b, const char *s, size_t n)
 {
 	bool quote = false;
+	size_t from = 0;
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
@@ -278,10 +331,13 @@ void py_csv_field(struct lo2_buf *b, const char *s, size_t n)
 	}
 	lo2_buf_append(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			lo2_buf_append(b, "\"", 1);
-		lo2_buf_append(b, s + i, 1);
+		if (s[i] != '"')
+			continue;
+		lo2_buf_append(b, s + from, i + 1 - from); /* up to and with the quote, then it again */
+		lo2_buf_append(b, "\"", 1);
+		from = i + 1;
 	}
+	lo2_buf_append(b, s + from, n - from);
 	lo2_buf_append(b, "\"", 1);
 }
 

@@ -4,7 +4,8 @@ Prints the port it listens on, then serves until killed. Metrics by query name:
 good/many/empty (recorded answers in tests/fixtures/fetch), bad (400 bad_data), proxy (502 HTML),
 trunc (body cut short), stall (half a body, then silence), flaky (503 once, then good).
 Jaeger: /api/services; /api/traces for svc (recorded), busy (50 traces, 1 s apart from
-1739746400 s, newest first, cut at limit as Jaeger does), anything else (none)."""
+1739746400 s, newest first, cut at limit as Jaeger does), huge (20000 traces of 4 spans, about
+75 MB, streamed without a Content-Length), anything else (none)."""
 import json
 import os
 import sys
@@ -73,10 +74,30 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, good)
         self.send(200, fixture("empty.json"))
 
+    def huge(self):
+        """20000 traces of 4 spans: h00000..h19999, spans s<trace>-<0..3>."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        tags = [{"key": "k%d" % i, "type": "string", "value": "v" * 40} for i in range(8)]
+        tags += [{"key": "n", "type": "int64", "value": 7}, {"key": "f", "type": "float64", "value": 0.25}]
+        self.wfile.write(b'{"data": [')
+        for t in range(20000):
+            spans = [{"traceID": "h%05d" % t, "spanID": "s%05d-%d" % (t, k), "operationName": "op %d" % k,
+                      "startTime": 1739746400000000 + t, "duration": 10, "tags": tags, "processID": "p1"}
+                     for k in range(4)]
+            trace = {"traceID": "h%05d" % t, "spans": spans, "processes": {"p1": {"serviceName": "huge"}}}
+            self.wfile.write((", " if t else "").encode() + json.dumps(trace).encode())
+        self.wfile.write(b'], "total": 0, "limit": 0, "offset": 0, "errors": null}')
+
     def traces(self, q):
         service = q.get("service", "")
         if service == "svc":
             return self.send(200, fixture("traces.json"))
+        if service == "huge":
+            return self.huge()
         data = []
         if service == "busy":
             start, end, limit = int(q["start"]), int(q["end"]), int(q.get("limit", 100))

@@ -250,6 +250,52 @@ static void fetch_traces_and_prometheus_down(void **state)
 	tu_rm_rf(dir);
 }
 
+/* A Jaeger answer of about 75 MB is read as a stream: every row is written, and lo2's peak
+ * memory stays far below the answer's size (the whole-body parser held the body and its tree). */
+static void fetch_traces_large_answer(void **state)
+{
+	lo2_autofree char *dir = tu_tmpdir();
+	lo2_autofree char *url = xasprintf("http://127.0.0.1:%d", fake_port);
+	lo2_autofree char *path = path_in(dir, "traces_huge.csv");
+	const char *argv[] = {
+	    "/usr/bin/time", "-f",         "maxrss %M", tu_lo2(), "fetch",    "--start", "1739746339",
+	    "--end",         "1739746519", "-o",        dir,      "--jaeger", url,       "--services",
+	    "huge",          "--limit",    "100000",    NULL};
+	char *out = NULL, *err = NULL, *text, *m;
+	size_t len, rows = 0;
+	long kb;
+
+	if (fake_port < 0)
+		skip();
+	if (!have("/usr/bin/time")) {
+		printf("skip fetch_traces_large_answer: install the Debian package time\n");
+		return;
+	}
+	assert_int_equal(tu_run(argv, NULL, &out, &err), 0);
+	m = strstr(err, "maxrss ");
+	assert_non_null(m);
+	kb = atol(m + 7);
+	text = tu_read(path, &len);
+	for (size_t i = 0; i < len; i++)
+		rows += text[i] == '\n';
+	assert_int_equal(rows, 1 + 20000 * 4);
+	assert_non_null(
+	    strstr(text, "\nh00000,s00000-0,op 0,2025-02-16T22:53:20+00:00,2025-02-16T22:53:20.000010+00:00,"
+	                 "\"{'k0': 'vvvv"));
+	assert_non_null(strstr(text, "\nh19999,s19999-3,op 3,"));
+	assert_non_null(strstr(text, "'n': 7, 'f': 0.25}\"\n"));
+	printf("fetch of a 75 MB Jaeger answer: peak RSS %ld kB\n", kb);
+#ifdef __SANITIZE_ADDRESS__
+	assert_true(kb < 256 * 1024); /* ASan's shadow and quarantine; the whole-body parser: > 1 GB */
+#else
+	assert_true(kb < 40 * 1024);
+#endif
+	free(text);
+	free(out);
+	free(err);
+	tu_rm_rf(dir);
+}
+
 /* A real Prometheus scraping a real node-exporter: list, then every metric of a short window. */
 static void real_prometheus(void **state)
 {
@@ -445,6 +491,7 @@ int main(void)
 	    cmocka_unit_test(fetch_failures_named),
 	    cmocka_unit_test(fetch_chunks_equal_one_query),
 	    cmocka_unit_test(fetch_traces_and_prometheus_down),
+	    cmocka_unit_test(fetch_traces_large_answer),
 	    cmocka_unit_test(real_prometheus),
 	    cmocka_unit_test(logs_adjacent_windows), /* last: it skips the process without an engine */
 	};
