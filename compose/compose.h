@@ -140,6 +140,8 @@ struct compose_load_opts {
 	const char *project_name; /* -p, or NULL */
 	/* Variables for interpolation; NULL: the process environment over the .env beside the file. */
 	const struct lo2_kvv *env;
+	/* Variables set over those (a program's own, such as lo2's LO2_OTLP_ENDPOINT); may be NULL. */
+	const struct lo2_kvv *extra_env;
 	size_t max_nodes; /* YAML expansion cap; 0 = default */
 };
 

@@ -639,7 +639,11 @@ int compose_load_text(const char *text, size_t len, const struct compose_load_op
 		oo.file = "compose.yaml";
 	if (o->env == NULL && default_env(dir, &env, err) < 0)
 		goto out;
-	ret = load_common(text, len, &oo, dir, o->env ? o->env : &env, out, warnings, err);
+	if (o->env)
+		lo2_kvv_copy(&env, o->env);
+	for (size_t i = 0; o->extra_env && i < o->extra_env->n; i++)
+		lo2_kvv_set(&env, o->extra_env->v[i].key, o->extra_env->v[i].val);
+	ret = load_common(text, len, &oo, dir, &env, out, warnings, err);
 out:
 	lo2_kvv_free(&env);
 	return ret;

@@ -1,5 +1,6 @@
 /* networks.c - networks: create (labels, IPAM, CheckDuplicate), inspect, list, connect,
  * disconnect, remove. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +89,23 @@ int engine_network_create(struct engine *e, const struct engine_network_spec *s,
 	return 0;
 }
 
-/* The first IPv4 gateway of IPAM.Config, else the first gateway. */
+/* The first host address of an IPv4 subnet "a.b.c.d/n" (what the engine gives a bridge's
+ * gateway when the configuration names none), or NULL. */
+static char *first_host(const char *subnet)
+{
+	unsigned a, b, c, d, n;
+	uint32_t ip, mask;
+
+	if (subnet == NULL || sscanf(subnet, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &n) != 5 || a > 255 ||
+	    b > 255 || c > 255 || d > 255 || n < 1 || n > 30)
+		return NULL;
+	mask = n == 32 ? 0xffffffffu : ~(0xffffffffu >> n);
+	ip = ((a << 24 | b << 16 | c << 8 | d) & mask) + 1;
+	return xasprintf("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+/* The first IPv4 gateway of IPAM.Config, else the first gateway; the default bridge's config
+ * (docker0) names no gateway: then the first host of its first IPv4 subnet, as the engine does. */
 static char *read_gateway(const struct lo2_json *doc)
 {
 	const struct lo2_json *cfg = lo2_json_path(doc, "IPAM", "Config", NULL);
@@ -104,7 +121,15 @@ static char *read_gateway(const struct lo2_json *doc)
 		if (any == NULL)
 			any = g;
 	}
-	return xstrdup(any);
+	if (any)
+		return xstrdup(any);
+	for (size_t i = 0; i < lo2_json_len(cfg); i++) {
+		char *g = first_host(lo2_json_str(lo2_json_get(lo2_json_at(cfg, i), "Subnet")));
+
+		if (g)
+			return g;
+	}
+	return NULL;
 }
 
 static void read_network(const struct lo2_json *doc, struct engine_network_info *out)

@@ -600,7 +600,8 @@ static void *closer_main(void *arg)
 				break;
 			}
 		if (iv == NULL && !due && !atomic_load(&L->stopping))
-			timed_wait(&L->cond, &L->lock, CLOSER_IDLE_NS); /* nothing to close: an end set wakes it */
+			timed_wait(&L->cond, &L->lock,
+			           CLOSER_IDLE_NS); /* nothing to close: an end set wakes it */
 		pthread_mutex_unlock(&L->lock);
 		if (iv) {
 			commit(L, iv);

@@ -5,6 +5,7 @@
  *
  * Timeline, as every collector sees it (all times on the engine's clock, ns since the epoch):
  *   make(session)      constructor (NULL: not configured, e.g. no Prometheus URL)
+ *   vars(vars)         variables for the compose file's interpolation (the file is read again)
  *   resume(prior)      --resume only, before anything is deployed: repair what the killed
  *                      session left (recover lines, revert faults); prior = its run.json section
  *   start()            before deploy: streams that must see the deploy (logs, events) begin here
@@ -63,6 +64,9 @@ struct run_collector;
 struct run_collector_ops {
 	const char *name; /* also the key of its sections in run.json */
 	int (*resume)(struct run_collector *c, const struct lo2_json *prior, struct lo2_err *err);
+	/* Variables the compose file may use (LO2_OTLP_ENDPOINT, say), set into vars; the file is
+	 * read again with them before anything is deployed. */
+	int (*vars)(struct run_collector *c, struct lo2_kvv *vars, struct lo2_err *err);
 	int (*start)(struct run_collector *c, struct lo2_err *err);
 	int (*ready)(struct run_collector *c, int64_t deadline_mono_ns, struct lo2_err *err);
 	int (*test_begin)(struct run_collector *c, struct run_window *w, struct lo2_err *err);
@@ -109,11 +113,14 @@ int run_session_section(struct run_session *s, const char *name, const char *jso
 /* Records a run-level file (path relative to the run folder: a committed _between segment)
  * with its size and checksum; written to run.json at the next save. */
 int run_session_add_file(struct run_session *s, const char *rel, struct lo2_err *err);
+/* Records every file under <run>/<rel> as a run-level file (run_session_add_file for each). */
+int run_session_add_dir(struct run_session *s, const char *rel, struct lo2_err *err);
 /* Counts lines recovered from the previous session's containers into this session's record. */
 void run_session_recovered(struct run_session *s, uint64_t lines);
 /* Writes run.json now. */
 int run_session_save(struct run_session *s, struct lo2_err *err);
-/* The compose project as deployed (NULL before deploy). */
+/* The compose project (read before the collectors are made, and read again after their vars:
+ * keep no pointer into it from before start). */
 const struct compose_project *run_session_compose(const struct run_session *s);
 /* The tests of the schedule, for collectors that look across them (read-only). */
 size_t run_session_n_tests(const struct run_session *s);

@@ -24,3 +24,17 @@ int run_collectors_make(struct run_session *s, struct lo2_err *err)
 	}
 	return 0;
 }
+
+int run_collectors_vars(struct run_session *s, struct lo2_err *err)
+{
+	struct lo2_kvv vars = {0};
+	int ret = 0;
+
+	for (size_t i = 0; i < s->n_cols && ret == 0; i++)
+		if (s->cols[i]->ops->vars && s->cols[i]->ops->vars(s->cols[i], &vars, err) < 0)
+			ret = lo2_err_prefix(err, "%s", s->cols[i]->ops->name);
+	if (ret == 0)
+		ret = run_stack_load(s, vars.n ? &vars : NULL, true, err);
+	lo2_kvv_free(&vars);
+	return ret;
+}

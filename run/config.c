@@ -69,6 +69,13 @@ static const struct setting settings[] = {
     S("jaeger.url", T_STR, jaeger_url, "", "Jaeger query URL (empty: no traces)"),
     S("jaeger.services", T_STR, jaeger_services, "all", "comma-separated services, or all"),
     S("jaeger.limit", T_INT, jaeger_limit, "1000", "traces per service and window"),
+    S("traces.receive", T_BOOL, traces_receive, "true",
+      "receive OpenTelemetry spans (OTLP/HTTP) at ${LO2_OTLP_ENDPOINT}, the compose file's variable"),
+    S("traces.listen", T_STR, traces_listen, "",
+      "ADDR:PORT to receive spans at (default: where containers reach the host, docker0's address, "
+      "port 4318 or a free one)"),
+    S("traces.settle", T_INT, traces_settle, "5",
+      "seconds after a test before its traces are complete (the OTel SDK's batch delay is 5 s)"),
     S("durations.min", T_INT, duration_min, "20", "shortest test, seconds"),
     S("durations.max", T_INT, duration_max, "180", "longest test, seconds"),
     S("waits.min", T_INT, wait_min, "1", "shortest pause between tests, seconds"),

@@ -23,6 +23,9 @@ struct run_config {
 	char *prometheus_url, *prometheus_metrics, *prometheus_step;
 	char *jaeger_url, *jaeger_services;
 	int jaeger_limit;
+	bool traces_receive;
+	char *traces_listen;
+	int traces_settle;
 	int duration_min, duration_max, wait_min, wait_max;
 	char *seed; /* decimal; empty: a random seed, printed and recorded */
 	char *output_root, *output;

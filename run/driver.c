@@ -550,7 +550,8 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 		goto out;
 	run_session_say(&s, "%s run with seed %" PRIu64 ", %zu tests (session %d)",
 	                resume_dir ? "Resuming" : "Starting", s.m.seed, s.m.n_tests, run_session_number(&s));
-	if (run_stack_load(&s, err) < 0 || run_collectors_make(&s, err) < 0)
+	if (run_stack_load(&s, NULL, false, err) < 0 || run_collectors_make(&s, err) < 0 ||
+	    run_collectors_vars(&s, err) < 0)
 		goto done;
 	if (h->started)
 		h->started(h->user, s.dir, s.proj->name);

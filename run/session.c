@@ -180,6 +180,22 @@ int run_session_record_dir(struct run_session *s, struct run_files *fs, const ch
 	return lo2_walk_files(dir, add_file, &fr, err);
 }
 
+int run_session_add_dir(struct run_session *s, const char *rel, struct lo2_err *err)
+{
+	struct run_files fs = {0};
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = run_session_record_dir(s, &fs, rel, err);
+	for (size_t i = 0; i < fs.n; i++) {
+		s->m.files.v = xrealloc(s->m.files.v, (s->m.files.n + 1) * sizeof(*s->m.files.v));
+		s->m.files.v[s->m.files.n++] = fs.v[i];
+	}
+	free(fs.v);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 size_t run_session_n_tests(const struct run_session *s)
 {
 	return s->m.n_tests;

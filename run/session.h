@@ -44,8 +44,12 @@ int run_session_record_dir(struct run_session *s, struct run_files *fs, const ch
 bool run_session_cancelled_now(const struct run_session *s);
 
 /* ---- the system under test (stack.c) ---- */
-/* Loads and plans the compose file (pinning image digests on a --resume with --pin-digests). */
-int run_stack_load(struct run_session *s, struct lo2_err *err);
+/* Loads and plans the compose file (pinning image digests on a --resume with --pin-digests),
+ * with vars (may be NULL) over the environment; final: its warnings are said. */
+int run_stack_load(struct run_session *s, const struct lo2_kvv *vars, bool final, struct lo2_err *err);
+/* Each collector's variables for the compose file (collector.h, vars); the file read again
+ * with them when there are any. */
+int run_collectors_vars(struct run_session *s, struct lo2_err *err);
 /* Deploys (force-recreate; unrotated logs); records each service's image in run.json. */
 int run_stack_deploy(struct run_session *s, struct lo2_err *err);
 /* Health, MySQL and its init SQL, then each collector's own readiness, within ready.timeout. */

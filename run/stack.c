@@ -129,17 +129,22 @@ static void check_pinned_ids(struct run_session *s, const char *prior)
 	lo2_json_free(doc);
 }
 
-int run_stack_load(struct run_session *s, struct lo2_err *err)
+int run_stack_load(struct run_session *s, const struct lo2_kvv *vars, bool final, struct lo2_err *err)
 {
 	struct compose_load_opts lo = {.file = s->c->compose_file,
-	                               .project_name = s->c->project[0] ? s->c->project : NULL};
+	                               .project_name = s->c->project[0] ? s->c->project : NULL,
+	                               .extra_env = vars};
 	struct lo2_strv warnings = {0};
 	char sum[65];
 
+	compose_project_free(s->proj);
+	s->proj = NULL;
 	if (compose_load(&lo, &s->proj, &warnings, err) < 0 || pin_digests(s, err) < 0 ||
-	    compose_plan(s->proj, err) < 0)
+	    compose_plan(s->proj, err) < 0) {
+		lo2_strv_free(&warnings);
 		return lo2_err_prefix(err, "deploy");
-	for (size_t i = 0; i < warnings.n; i++)
+	}
+	for (size_t i = 0; final && i < warnings.n; i++)
 		run_session_warn(s, "%s", warnings.v[i]);
 	lo2_strv_free(&warnings);
 	pthread_mutex_lock(&s->lock);

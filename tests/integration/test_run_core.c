@@ -666,6 +666,94 @@ static void test_hung_locust(void **state)
 	free(errs);
 }
 
+/* Counts "op-<n>" spans of a traces CSV into seen[n]. */
+static void count_spans(const char *path, uint8_t *seen, size_t max, size_t *rows)
+{
+	char *text = tu_read(path, NULL);
+
+	*rows = 0;
+	for (char *save = NULL, *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *op = strstr(l, ",op-");
+		unsigned long n = op ? strtoul(op + 4, NULL, 10) : 0;
+
+		if (op == NULL)
+			continue;
+		assert_true(n > 0 && n < max);
+		seen[n]++;
+		(*rows)++;
+	}
+	free(text);
+}
+
+/* lo2 receives the run's spans itself: a service sends OTLP/JSON to ${LO2_OTLP_ENDPOINT}; every
+ * span it sent is in the test's traces_<service>.csv or in _between, once; the test's record
+ * counts its own. */
+static void test_traces_received(void **state)
+{
+	char *tmp = tu_tmpdir(), *project = project_name("traces"), *text = NULL, *path;
+	const char *extra[] = {"--traces-settle", "2", NULL};
+	char *dir = xasprintf("%s/run", tmp), *go = xasprintf("%s/go", tmp), *gofile = xasprintf("%s/go", go);
+	uint8_t seen[4096] = {0};
+	size_t in_test = 0, between = 0, sent = 0;
+	struct run_manifest m;
+	struct lo2_json *sec = NULL;
+	int64_t spans = -1;
+	char *errs = NULL;
+	int rc;
+
+	assert_int_equal(mkdir(go, 0777), 0);
+	setenv("GO_DIR", go, 1);
+	setenv("LO2_STANDIN_GO", gofile, 1);
+	rc = tu_run(core_argv(CORE "/traced.yml", project, dir, "first", "6", "6", "1", "1", extra), NULL,
+	            NULL, &errs);
+	unsetenv("LO2_STANDIN_GO");
+	if (rc != 0)
+		fail_msg("lo2 run exited %d:\n%s", rc, errs);
+	path = xasprintf("%s/first/metrics/traces_traced.csv", dir);
+	count_spans(path, seen, sizeof(seen), &in_test);
+	free(path);
+	path = xasprintf("%s/_between/s1-traces/traces_traced.csv", dir);
+	count_spans(path, seen, sizeof(seen), &between);
+	free(path);
+	assert_true(in_test > 10);
+	/* what the service says it sent (its log, across the run's files) */
+	path = xasprintf("%s/first/%s-traced-1.log.gz", dir, project);
+	text = tu_read(path, NULL);
+	for (char *save = NULL, *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *p = strstr(l, " sent ");
+		unsigned long n = p ? strtoul(p + 6, NULL, 10) : 0;
+
+		if (n == 0)
+			continue;
+		assert_true(n < sizeof(seen));
+		if (seen[n] != 1)
+			fail_msg("span op-%lu was sent during the test and is in the run %u times", n,
+			         seen[n]);
+		sent++;
+	}
+	assert_true(sent > 10);
+	for (size_t n = 1; n < sizeof(seen); n++)
+		assert_true(seen[n] <= 1);
+	read_manifest(dir, &m);
+	assert_int_equal(lo2_json_parse(lo2_kvv_get(&m.tests[0].sections, "traces"), "traces", &sec, NULL),
+	                 0);
+	assert_true(lo2_json_int(lo2_json_get(sec, "spans"), &spans));
+	assert_int_equal(spans, (int64_t)in_test);
+	lo2_json_free(sec);
+	run_manifest_free(&m);
+	tu_rm_rf(tmp);
+	free(tmp);
+	free(text);
+	free(path);
+	free(dir);
+	free(go);
+	free(gofile);
+	free(project);
+	free(errs);
+}
+
 /* Prometheus is ready (every target scraped after the deploy) before the first test begins: the
  * first test's node-exporter series covers its whole window, second by second. */
 static void test_first_test_measured(void **state)
@@ -733,6 +821,7 @@ int main(void)
 	    cmocka_unit_test(test_sigint_during_fetch),
 	    cmocka_unit_test(test_second_signal),
 	    cmocka_unit_test(test_first_test_measured),
+	    cmocka_unit_test(test_traces_received),
 	};
 
 	tu_engine();
