@@ -78,7 +78,8 @@ static int on_span(void *user, const struct otlp_span *sp)
 	}
 	if (to == NULL) {
 		if (T->between == NULL) {
-			lo2_autofree char *dir = xasprintf("%s/%s", run_session_dir(T->base.s), T->between_rel);
+			lo2_autofree char *dir =
+			    xasprintf("%s/%s", run_session_dir(T->base.s), T->between_rel);
 
 			if (lo2_mkdir_p(dir, 0755, &err) < 0 || otlp_writer_open(dir, &T->between, &err) < 0)
 				rc = -1;
@@ -114,8 +115,9 @@ static int listen_address(struct traces *T, struct lo2_err *err)
 	T->address = xstrdup(ni.gateway);
 	engine_network_info_free(&ni);
 	if (T->address == NULL)
-		return lo2_err_set(err, LO2_E_GENERIC,
-		                   "the engine's bridge network has no gateway to listen on (set traces.listen)");
+		return lo2_err_set(
+		    err, LO2_E_GENERIC,
+		    "the engine's bridge network has no gateway to listen on (set traces.listen)");
 	T->port = DEFAULT_PORT;
 	return 0;
 }
@@ -144,8 +146,9 @@ static int traces_vars(struct run_collector *c, struct lo2_kvv *vars, struct lo2
 	int rc = listen_address(T, err);
 
 	if (rc > 0) {
-		run_session_warn(c->s, "traces: the engine %s is not on this host: set traces.listen to an address "
-		                       "of this host its containers reach to receive spans",
+		run_session_warn(c->s,
+		                 "traces: the engine %s is not on this host: set traces.listen to an address "
+		                 "of this host its containers reach to receive spans",
 		                 engine_display(run_session_engine(c->s)));
 		return 0;
 	}
@@ -153,7 +156,7 @@ static int traces_vars(struct run_collector *c, struct lo2_kvv *vars, struct lo2
 		return lo2_err_prefix(err, "traces");
 	T->port = otlp_receiver_port(T->rx);
 	T->endpoint = strchr(T->address, ':') ? xasprintf("http://[%s]:%d", T->address, T->port)
-	                                       : xasprintf("http://%s:%d", T->address, T->port);
+	                                      : xasprintf("http://%s:%d", T->address, T->port);
 	lo2_kvv_set(vars, "LO2_OTLP_ENDPOINT", T->endpoint);
 	run_session_say(c->s, "Receiving traces at %s (LO2_OTLP_ENDPOINT)", T->endpoint);
 	return 0;
@@ -183,7 +186,11 @@ static int traces_test_begin(struct run_collector *c, struct run_window *w, stru
 	/* the last few windows are kept, to tell a late span of theirs from one between tests */
 	t = &T->win[w->index % MAX_WINDOWS];
 	otlp_writer_abort(t->writer);
-	*t = (struct twin){.w = w, .index = (long)w->index, .start = w->start_ns, .end = INT64_MAX, .writer = wr,
+	*t = (struct twin){.w = w,
+	                   .index = (long)w->index,
+	                   .start = w->start_ns,
+	                   .end = INT64_MAX,
+	                   .writer = wr,
 	                   .used = true};
 	otlp_receiver_stats(T->rx, &t->at_begin);
 	pthread_mutex_unlock(&T->lock);
@@ -223,7 +230,8 @@ static int traces_test_finish(struct run_collector *c, struct run_window *w, str
 	otlp_receiver_stats(T->rx, &now);
 	if (now.spans_accepted == 0 && now.answers[OTLP_ANSWER_MALFORMED] == 0)
 		settle = 0;
-	while (!w->interrupted && !run_session_cancelled(c->s) && run_session_engine_now(c->s) < w->end_ns + settle)
+	while (!w->interrupted && !run_session_cancelled(c->s) &&
+	       run_session_engine_now(c->s) < w->end_ns + settle)
 		lo2_sleep_ns(50 * 1000 * 1000);
 	pthread_mutex_lock(&T->lock);
 	t = twin_of(T, w);
@@ -261,7 +269,8 @@ static int traces_test_finish(struct run_collector *c, struct run_window *w, str
 	json = lo2_jw_finish(j, NULL);
 	run_window_section(w, "traces", json);
 	if (rejected > 0)
-		run_session_say(c->s, "Traces of '%s': %" PRIu64 " spans, %" PRIu64 " rejected", w->tag, spans, rejected);
+		run_session_say(c->s, "Traces of '%s': %" PRIu64 " spans, %" PRIu64 " rejected", w->tag,
+		                spans, rejected);
 	return rc < 0 ? lo2_err_prefix(err, "traces of %s", w->tag) : 0;
 }
 

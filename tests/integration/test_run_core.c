@@ -754,6 +754,63 @@ static void test_traces_received(void **state)
 	free(errs);
 }
 
+/* kill -9 in the second test, then --resume: the first test's traces stay as committed, and the
+ * receiver comes back: the redone test receives spans again. */
+static void test_traces_after_kill(void **state)
+{
+	char *tmp = tu_tmpdir(), *project = project_name("tracekill"), *errs = NULL;
+	const char *extra[] = {"--traces-settle", "1", NULL};
+	char *dir = xasprintf("%s/run", tmp), *go = xasprintf("%s/go", tmp), *gofile = xasprintf("%s/go", go);
+	char *log = xasprintf("%s/lo2.out", tmp), *runlog = xasprintf("%s/run/run_log.log", tmp);
+	struct run_manifest m;
+	int status, rc;
+	pid_t pid;
+
+	assert_int_equal(mkdir(go, 0777), 0);
+	setenv("GO_DIR", go, 1);
+	setenv("LO2_STANDIN_GO", gofile, 1);
+	pid = tu_spawn(core_argv(CORE "/traced.yml", project, dir, "first,second", "4", "4", "1", "1", extra),
+	               log);
+	assert_true(tu_wait_for_text(runlog, "Waiting for", 120));
+	usleep(2500 * 1000); /* inside the second test */
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	rc = tu_lo2_run(NULL, &errs, "run", "--resume", dir, NULL);
+	unsetenv("LO2_STANDIN_GO");
+	if (rc != 0)
+		fail_msg("lo2 run --resume exited %d:\n%s", rc, errs);
+	read_manifest(dir, &m);
+	assert_string_equal(m.status, "complete");
+	for (size_t i = 0; i < m.n_tests; i++) {
+		struct lo2_json *sec = NULL;
+		int64_t spans = 0;
+		bool csv = false;
+
+		assert_int_equal(m.tests[i].status, RUN_TEST_COMPLETE);
+		assert_int_equal(
+		    lo2_json_parse(lo2_kvv_get(&m.tests[i].sections, "traces"), "traces", &sec, NULL), 0);
+		assert_true(lo2_json_int(lo2_json_get(sec, "spans"), &spans));
+		assert_true(spans > 5);
+		for (size_t f = 0; f < m.tests[i].files.n; f++)
+			csv = csv ||
+			      lo2_str_has_suffix(m.tests[i].files.v[f].path, "/metrics/traces_traced.csv");
+		assert_true(csv);
+		lo2_json_free(sec);
+	}
+	assert_int_equal(m.tests[0].session + m.tests[1].session, 3); /* one test per session */
+	run_manifest_free(&m);
+	summary_ok(dir);
+	tu_rm_rf(tmp);
+	free(tmp);
+	free(dir);
+	free(go);
+	free(gofile);
+	free(log);
+	free(runlog);
+	free(project);
+	free(errs);
+}
+
 /* Prometheus is ready (every target scraped after the deploy) before the first test begins: the
  * first test's node-exporter series covers its whole window, second by second. */
 static void test_first_test_measured(void **state)
@@ -822,6 +879,7 @@ int main(void)
 	    cmocka_unit_test(test_second_signal),
 	    cmocka_unit_test(test_first_test_measured),
 	    cmocka_unit_test(test_traces_received),
+	    cmocka_unit_test(test_traces_after_kill),
 	};
 
 	tu_engine();
