@@ -49,7 +49,7 @@ demo: images
 fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)" >&2; exit 1; }
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DLO2_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
-	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option" \
+	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-unknown-warning-option" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 	@set -e; for src in tests/fuzz/fuzz_*.c; do \
 	  t=$$(basename $$src .c); seeds=tests/fixtures/$${t#fuzz_}; out=$(FUZZ_BUILD)/findings/$$t; \

@@ -1,4 +1,5 @@
 /* volumes.c - volumes: create with labels, inspect, list, remove. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +25,17 @@ int engine_volume_create(struct engine *e, const struct engine_volume_spec *s, s
 	return engine_call(e, &r, NULL, err, "create volume %s", s->name);
 }
 
-static void read_volume(const struct lo2_json *doc, struct engine_volume_info *out)
+static int read_volume(const struct lo2_json *doc, const char *what, struct engine_volume_info *out,
+                       struct lo2_err *err)
 {
-	out->name = engine_json_strdup(doc, "Name");
-	out->driver = engine_json_strdup(doc, "Driver");
-	out->mountpoint = engine_json_strdup(doc, "Mountpoint");
-	engine_json_kvv(lo2_json_get(doc, "Labels"), &out->labels);
+	if (!lo2_json_is_object(doc))
+		return lo2_err_set(err, LO2_E_INVALID, "%s is not an object", what);
+	if (engine_field_strdup(doc, "Name", true, what, &out->name, err) < 0 ||
+	    engine_field_strdup(doc, "Driver", false, what, &out->driver, err) < 0 ||
+	    engine_field_strdup(doc, "Mountpoint", false, what, &out->mountpoint, err) < 0 ||
+	    engine_field_kvv(doc, "Labels", what, &out->labels, err) < 0)
+		return -1;
+	return 0;
 }
 
 int engine_volume_inspect(struct engine *e, const char *name, struct engine_volume_info *out,
@@ -39,12 +45,17 @@ int engine_volume_inspect(struct engine *e, const char *name, struct engine_volu
 	lo2_autofree char *path = xasprintf("/volumes/%s", en);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "volume inspect", &doc, err, "inspect volume %s", name) < 0)
 		return -1;
-	read_volume(doc, out);
+	ret = read_volume(doc, "the answer", out, err);
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_volume_info_free(out);
+		return lo2_err_prefix(err, "inspect volume %s", name);
+	}
 	return 0;
 }
 
@@ -71,10 +82,21 @@ int engine_volume_list(struct engine *e, const struct lo2_strv *filters, struct 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "volume list", &doc, err, "list volumes") < 0)
 		return -1;
-	vols = lo2_json_get(doc, "Volumes");
+	if (engine_field(doc, "Volumes", ENGINE_J_ARR, false, "the answer", &vols, err) < 0) {
+		lo2_json_free(doc);
+		return lo2_err_prefix(err, "list volumes");
+	}
 	out->v = xcalloc(lo2_json_len(vols) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(vols); i++)
-		read_volume(lo2_json_at(vols, i), &out->v[out->n++]);
+	for (size_t i = 0; i < lo2_json_len(vols); i++) {
+		char what[40];
+
+		snprintf(what, sizeof(what), "entry %zu", i + 1);
+		if (read_volume(lo2_json_at(vols, i), what, &out->v[out->n++], err) < 0) {
+			lo2_json_free(doc);
+			engine_volume_list_free(out);
+			return lo2_err_prefix(err, "list volumes");
+		}
+	}
 	lo2_json_free(doc);
 	return 0;
 }

@@ -121,6 +121,9 @@ static void test_time(void **state)
 	assert_int_equal(lo2_time_parse("2025-02-16T23:55:05+01:00", &ns, &err), 0);
 	assert_int_equal(ns, 1739746505000000000LL);
 	assert_int_equal(lo2_time_parse("yesterday", &ns, &err), -1);
+	/* Outside int64 nanoseconds (found by fuzz_container_inspect): refused, no overflow. */
+	assert_int_equal(lo2_time_parse("1012-01-01T00:00:00Z", &ns, &err), -1);
+	assert_int_equal(lo2_time_parse("2300-01-01T00:00:00.5+01:00", &ns, &err), -1);
 	assert_string_equal(
 	    err.msg,
 	    "invalid time \"yesterday\": expected unix seconds (with optional fraction) or RFC 3339");

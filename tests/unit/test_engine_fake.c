@@ -131,7 +131,7 @@ static struct fake *fake_start(const char *api, const char *min_api)
 	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(f->lfd, 16), 0);
-	pthread_create(&f->thread, NULL, fake_main, f);
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
 	return f;
 }
 
@@ -230,6 +230,11 @@ static void test_pin_version(void **state)
 	setenv("DOCKER_API_VERSION", "1.30", 1);
 	assert_int_equal(fake_open(f, &e, &err), -1);
 	assert_string_equal(err.msg, "DOCKER_API_VERSION 1.30 is older than 1.41, the oldest lo2 supports");
+	setenv("DOCKER_API_VERSION", "1.99", 1);
+	assert_int_equal(fake_open(f, &e, &err), -1);
+	assert_string_equal(err.msg, "DOCKER_API_VERSION 1.99 is newer than 1.47, the newest lo2 speaks (lo2 "
+	                             "does not clamp a pinned version: unset it to negotiate, or pin "
+	                             "1.41..1.47)");
 	setenv("DOCKER_API_VERSION", "1.43", 1);
 	assert_int_equal(fake_open(f, &e, &err), 0);
 	assert_string_equal(engine_api_version(e), "1.43");
@@ -256,8 +261,8 @@ static void test_malformed_json(void **state)
 }
 
 static const char logs_inspect[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n"
-    "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{}}";
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 79\r\n\r\n"
+    "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"running\"}}";
 
 static int collect(void *user, int stream, const char *p, size_t n, bool s, bool en, struct lo2_err *err)
 {
@@ -316,7 +321,9 @@ static void test_logs_truncated_body(void **state)
 	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
 	assert_true(
 	    lo2_str_has_prefix(err.msg, "read logs of container web-1: request /v1.41/containers/c2/logs"));
-	assert_true(strstr(err.msg, "Transferred a partial file") != NULL);
+	assert_true(strstr(err.msg, ": the engine closed the connection before the whole answer arrived (the "
+	                            "answer is incomplete; did the engine restart?)") != NULL);
+	assert_null(strstr(err.msg, "Transferred a partial file"));
 	lo2_buf_free(&got);
 }
 
@@ -360,6 +367,115 @@ static void test_pull_error_in_stream(void **state)
 	fake_stop(f);
 }
 
+/* A 200 answer with a JSON body (the text must outlive the request). */
+static char *json_answer(const char *body)
+{
+	return xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 strlen(body), body);
+}
+
+/* Answers of the wrong shape are named errors, never a crash or a "(null)". */
+static void test_list_wrong_shape(void **state)
+{
+	static const struct {
+		const char *body, *msg;
+	} cases[] = {
+	    {"[{\"Id\":\"a\",\"State\":\"running\"},{\"Id\":\"b\",\"State\":\"exited\"},"
+	     "{\"Names\":[\"/c\"],\"State\":\"running\"}]",
+	     "list containers: entry 3 has no Id"},
+	    {"[{\"Id\":\"a\",\"Names\":[\"/a\"]}]", "list containers: entry 1 has no State"},
+	    {"[{\"Id\":7,\"State\":\"running\"}]", "list containers: entry 1: Id is not a string"},
+	    {"[{\"Id\":\"a\",\"State\":\"up\",\"Names\":[5]}]",
+	     "list containers: entry 1: Names[0] is not a string"},
+	    {"[{\"Id\":\"a\",\"State\":\"up\",\"Labels\":{\"x\":1}}]",
+	     "list containers: entry 1: Labels.x is not a string"},
+	    {"[\"a\"]", "list containers: entry 1 is not an object"},
+	    {"{\"message\":\"x\"}", "list containers: the answer is not an array"},
+	};
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *a = json_answer(cases[i].body);
+		struct engine_container_list l;
+
+		route(f, 0, "/containers/json", a, 0);
+		assert_int_equal(engine_container_list(e, NULL, true, &l, &err), -1);
+		assert_string_equal(err.msg, cases[i].msg);
+		assert_int_equal(l.n, 0);
+		free(a);
+	}
+	engine_free(e);
+	fake_stop(f);
+}
+
+static void test_inspect_wrong_shape(void **state)
+{
+	static const struct {
+		const char *body, *msg;
+	} cases[] = {
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\"}", "inspect container c1: the answer has no State"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{}}", "inspect container c1: State has no Status"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\",\"Pid\":\"12\"}}",
+	     "inspect container c1: State: Pid is not an integer"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"},\"Config\":{\"Env\":[1]}}",
+	     "inspect container c1: Config: Env[0] is not a string"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"},"
+	     "\"NetworkSettings\":{\"Ports\":{\"80/tcp\":[7]}}}",
+	     "inspect container c1: NetworkSettings.Ports.80/tcp[0] is not an object"},
+	    {"{\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}",
+	     "inspect container c1: the answer has no Id"},
+	};
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *a = json_answer(cases[i].body);
+		struct engine_container_info ci;
+
+		route(f, 0, "/containers/c1/json", a, 0);
+		assert_int_equal(engine_container_inspect(e, "c1", &ci, &err), -1);
+		assert_string_equal(err.msg, cases[i].msg);
+		assert_null(ci.id);
+		free(a);
+	}
+	engine_free(e);
+	fake_stop(f);
+}
+
+/* Names the engine cannot take as a path segment never reach it (it answered "301 Error"). */
+static void test_bad_container_names(void **state)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct engine_container_info ci;
+	struct lo2_buf got = LO2_BUF_INIT;
+	struct engine_logs_opts o = {0};
+	struct lo2_err err = {0};
+	size_t seen;
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	seen = f->seen.n;
+	assert_int_equal(engine_container_inspect(e, "", &ci, &err), -1);
+	assert_string_equal(err.msg, "inspect container: the name is empty");
+	assert_int_equal(engine_container_inspect(e, "..", &ci, &err), -1);
+	assert_string_equal(err.msg, "inspect container \"..\": not a container name or ID");
+	assert_int_equal(engine_container_logs(e, "a\nb", &o, collect, &got, &err), -1);
+	assert_string_equal(err.msg,
+	                    "read logs of container \"a\\x0ab\": a container name or ID holds no '/' "
+	                    "or control character");
+	assert_int_equal(engine_container_stop(e, ".", 1, &err), -1);
+	assert_string_equal(err.msg, "stop container \".\": not a container name or ID");
+	assert_int_equal(engine_container_remove(e, "", true, false, &err), -1);
+	assert_int_equal(f->seen.n, seen);
+	engine_free(e);
+	fake_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +489,9 @@ int main(void)
 	    cmocka_unit_test(test_logs_truncated_body),
 	    cmocka_unit_test(test_logs_404),
 	    cmocka_unit_test(test_pull_error_in_stream),
+	    cmocka_unit_test(test_list_wrong_shape),
+	    cmocka_unit_test(test_inspect_wrong_shape),
+	    cmocka_unit_test(test_bad_container_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
