@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/sha256.h"
 #include "common/sink.h"
@@ -307,6 +308,10 @@ static void test_output_devices(void **state)
 		int e = errno;
 
 		tu_rm_rf(dir);
+		free(dir);
+		free(null);
+		free(full);
+		free(nullgz);
 		if (getenv("CI") != NULL && strcmp(getenv("CI"), "true") == 0)
 			fail_msg("mknod in %s: %s (CI runs as root)", dir, strerror(e));
 		skip(); /* mknod needs CAP_MKNOD (root) */
@@ -325,6 +330,7 @@ static void test_output_devices(void **state)
 	assert_int_equal(kind_of(nullgz), S_IFCHR);
 	assert_no_tmp(dir);
 	tu_rm_rf(dir);
+	free(dir);
 	free(null);
 	free(full);
 	free(nullgz);
@@ -380,6 +386,7 @@ static void test_output_fifo_and_symlinks(void **state)
 	assert_true(strstr(err.msg, " is a folder: name a file") != NULL);
 	assert_no_tmp(dir);
 	tu_rm_rf(dir);
+	free(dir);
 	free(fifo);
 	free(file);
 	free(link);
@@ -411,7 +418,50 @@ static void test_output_stdout(void **state)
 	assert_string_equal(text, "to stdout\n");
 	free(text);
 	tu_rm_rf(dir);
+	free(dir);
 	free(path);
+}
+
+/* ---- logging: the library prints nothing unless the program installed a sink ---- */
+
+static void collect_log(void *user, enum lo2_log_level level, const char *msg)
+{
+	lo2_buf_printf(user, "%s|%s;", lo2_log_level_name(level), msg);
+}
+
+static void test_log_sink(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = xasprintf("%s/stderr", dir);
+	int saved = dup(STDERR_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct lo2_buf got = LO2_BUF_INIT;
+	size_t len = 1;
+	char *text;
+
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	lo2_log_set_level(LO2_LOG_DEBUG);
+	lo2_warn("no sink: %d", 1);
+	lo2_debug("no sink either");
+	lo2_log_set_sink(collect_log, &got);
+	lo2_warn("a %s", "warning");
+	lo2_debug("engine: GET %s", "/v1.41/_ping");
+	lo2_log_set_level(LO2_LOG_INFO);
+	lo2_debug("below the level");
+	lo2_log_set_sink(NULL, NULL);
+	lo2_info("sink removed");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	text = tu_read(path, &len);
+	assert_int_equal(len, 0);
+	assert_string_equal(got.data, "warning|a warning;debug|engine: GET /v1.41/_ping;");
+	free(text);
+	lo2_buf_free(&got);
+	tu_rm_rf(dir);
+	free(path);
+	free(dir);
 }
 
 int main(void)
@@ -423,6 +473,7 @@ int main(void)
 	    cmocka_unit_test(test_atomic_write),    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_sha256),          cmocka_unit_test(test_output_devices),
 	    cmocka_unit_test(test_output_fifo_and_symlinks), cmocka_unit_test(test_output_stdout),
+	    cmocka_unit_test(test_log_sink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
