@@ -2,7 +2,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
-CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# lo2's own builds treat warnings as errors; a plain `cmake` build (a packager's) does not.
+CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLO2_WERROR=ON
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
 
@@ -18,7 +19,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLO2_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLO2_SANITIZE=ON -DLO2_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Images the integration tests and the demo run (built offline; a no-op when present).

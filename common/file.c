@@ -90,12 +90,14 @@ int lo2_out_resolve(const char *path, enum lo2_out_mode *mode, char **target, st
 	}
 	if (S_ISLNK(st.st_mode)) {
 		if (stat(path, &to) != 0)
-			return lo2_err_errno(err, errno,
-			                     "output %s is a symlink lo2 cannot follow (it writes through a symlink "
-			                     "only to something that exists)",
-			                     path);
+			return lo2_err_errno(
+			    err, errno,
+			    "output %s is a symlink lo2 cannot follow (it writes through a symlink "
+			    "only to something that exists)",
+			    path);
 		if (S_ISDIR(to.st_mode))
-			return lo2_err_set(err, LO2_E_INVALID, "output %s is a symlink to a folder: name a file", path);
+			return lo2_err_set(err, LO2_E_INVALID,
+			                   "output %s is a symlink to a folder: name a file", path);
 		if (!S_ISREG(to.st_mode)) {
 			*mode = LO2_OUT_DIRECT;
 			*target = xstrdup(path);

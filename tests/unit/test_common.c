@@ -303,7 +303,8 @@ static void test_output_devices(void **state)
 	struct lo2_sink *s = NULL;
 	struct lo2_err err = {0};
 
-	if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0 || mknod(full, S_IFCHR | 0666, makedev(1, 7)) != 0 ||
+	if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0 ||
+	    mknod(full, S_IFCHR | 0666, makedev(1, 7)) != 0 ||
 	    mknod(nullgz, S_IFCHR | 0666, makedev(1, 3)) != 0) {
 		int e = errno;
 
@@ -353,7 +354,8 @@ static void test_output_fifo_and_symlinks(void **state)
 	assert_int_equal(lo2_sink_write(s, "hello\n", 6, &err), 0);
 	assert_int_equal(lo2_sink_commit(s, &err), 0);
 	pthread_join(r.th, NULL);
-	assert_true(r.got.len > 2 && (unsigned char)r.got.data[0] == 0x1f && (unsigned char)r.got.data[1] == 0x8b);
+	assert_true(r.got.len > 2 && (unsigned char)r.got.data[0] == 0x1f &&
+	            (unsigned char)r.got.data[1] == 0x8b);
 	assert_int_equal(kind_of(fifo), S_IFIFO);
 	lo2_buf_free(&r.got);
 
@@ -378,8 +380,9 @@ static void test_output_fifo_and_symlinks(void **state)
 	assert_int_equal(symlink("missing", dangle), 0);
 	assert_int_equal(lo2_write_file_atomic(dangle, "x", 1, &err), -1);
 	assert_true(lo2_str_has_prefix(err.msg, "output "));
-	assert_true(strstr(err.msg, "/dangle is a symlink lo2 cannot follow (it writes through a symlink only "
-	                            "to something that exists): No such file or directory") != NULL);
+	assert_true(strstr(err.msg,
+	                   "/dangle is a symlink lo2 cannot follow (it writes through a symlink only "
+	                   "to something that exists): No such file or directory") != NULL);
 	assert_int_equal(kind_of(dangle), S_IFLNK);
 	assert_false(exists(missing));
 	assert_int_equal(lo2_write_file_atomic(dir, "x", 1, &err), -1);
@@ -467,12 +470,18 @@ static void test_log_sink(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_gzip_roundtrip),  cmocka_unit_test(test_sink_abort_leaves_nothing),
-	    cmocka_unit_test(test_memory_sink_cap), cmocka_unit_test(test_time),
-	    cmocka_unit_test(test_name_check),      cmocka_unit_test(test_buf_and_err),
-	    cmocka_unit_test(test_atomic_write),    cmocka_unit_test(test_json),
-	    cmocka_unit_test(test_sha256),          cmocka_unit_test(test_output_devices),
-	    cmocka_unit_test(test_output_fifo_and_symlinks), cmocka_unit_test(test_output_stdout),
+	    cmocka_unit_test(test_gzip_roundtrip),
+	    cmocka_unit_test(test_sink_abort_leaves_nothing),
+	    cmocka_unit_test(test_memory_sink_cap),
+	    cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_name_check),
+	    cmocka_unit_test(test_buf_and_err),
+	    cmocka_unit_test(test_atomic_write),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_sha256),
+	    cmocka_unit_test(test_output_devices),
+	    cmocka_unit_test(test_output_fifo_and_symlinks),
+	    cmocka_unit_test(test_output_stdout),
 	    cmocka_unit_test(test_log_sink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
