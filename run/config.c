@@ -404,9 +404,10 @@ void run_config_help(FILE *f)
 		fprintf(f, "  --%-30s %s%s%s%s\n", shown, settings[i].help, settings[i].def[0] ? " [" : "",
 		        settings[i].def, settings[i].def[0] ? "]" : "");
 	}
-	fprintf(f, "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
-	           "...}).\nA true/false option takes --X, --no-X, --X=false or --X false (also yes/no, on/off, "
-	           "1/0).\n");
+	fprintf(f,
+	        "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
+	        "...}).\nA true/false option takes --X, --no-X, --X=false or --X false (also yes/no, on/off, "
+	        "1/0).\n");
 }
 
 int run_config_seed(const struct run_config *c, uint64_t *seed, struct lo2_err *err)
