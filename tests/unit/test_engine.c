@@ -515,6 +515,46 @@ static void test_event_and_progress_shapes(void **state)
 	engine_progress_free(&p);
 }
 
+/* Plain tcp:// to a host that is not loopback: connects as docker does, after one warning line. */
+static void test_cleartext_warning(void **state)
+{
+	char *out = NULL, *err = NULL;
+
+	/* 0.0.0.0 is not a loopback name but connects to this machine: nothing leaves it. */
+	setenv("DOCKER_HOST", "tcp://0.0.0.0:1", 1);
+	assert_int_equal(tu_lo2_run(&out, &err, "engine", "ping", NULL), 1);
+	assert_true(lo2_str_has_prefix(err, "lo2: warning: tcp://0.0.0.0:1 is plain HTTP: the engine API "
+	                                    "(environments, secrets) crosses the network unencrypted; set "
+	                                    "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH for TLS\nlo2: "));
+	free(out);
+	free(err);
+	setenv("DOCKER_HOST", "tcp://127.0.0.1:1", 1);
+	assert_int_equal(tu_lo2_run(&out, &err, "engine", "ping", NULL), 1);
+	assert_null(strstr(err, "plain HTTP"));
+	free(out);
+	free(err);
+	setenv("DOCKER_HOST", "tcp://user:s3cret@127.0.0.1:1", 1);
+	assert_int_equal(tu_lo2_run(&out, &err, "engine", "ping", NULL), 1);
+	assert_null(strstr(err, "s3cret"));
+	free(out);
+	free(err);
+	unsetenv("DOCKER_HOST");
+}
+
+/* lo2 version without an engine: lo2's line, the engine's "not reachable", then the error; exit 1. */
+static void test_version_unreachable(void **state)
+{
+	char *out = NULL, *err = NULL;
+
+	assert_int_equal(tu_lo2_run(&out, &err, "version", "-H", "unix:///nonexistent/docker.sock", NULL), 1);
+	assert_string_equal(out, "lo2 " LO2_VERSION " (engine API 1.41 to 1.47)\n"
+	                         "engine unix:///nonexistent/docker.sock: not reachable\n");
+	assert_true(lo2_str_has_prefix(err, "lo2: ping engine unix:///nonexistent/docker.sock: connect to "));
+	assert_null(strchr(err, '\n') == err + strlen(err) - 1 ? NULL : "one line");
+	free(out);
+	free(err);
+}
+
 static void test_dead_socket(void **state)
 {
 	struct engine *e = NULL;
@@ -570,6 +610,7 @@ int main(void)
 	    cmocka_unit_test(test_docker_host),       cmocka_unit_test(test_dead_socket),
 	    cmocka_unit_test(test_stats_parse),       cmocka_unit_test(test_docker_host_hardening),
 	    cmocka_unit_test(test_not_a_socket),      cmocka_unit_test(test_event_and_progress_shapes),
+	    cmocka_unit_test(test_cleartext_warning), cmocka_unit_test(test_version_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
