@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/sink.h"
+#include "common/str.h"
 #include "common/time.h"
 #include "engine/engine.h"
 #include "run/follow.h"
@@ -129,7 +130,12 @@ static int export(const char *host, const char *id, const char *out, struct engi
 	ret = CLI_OK;
 	goto out;
 fail:
-	lo2_err_prefix(&err, "logs %s", id);
+	{
+		char shown[300]; /* a name with a newline must not split the message */
+
+		lo2_str_escape(id, shown, sizeof(shown));
+		lo2_err_prefix(&err, "logs %s", shown);
+	}
 	ret = cli_fail(&err);
 out:
 	engine_free(e);

@@ -476,6 +476,21 @@ static void test_bad_container_names(void **state)
 	fake_stop(f);
 }
 
+/* The CLI never echoes a name raw: a newline in it would forge a second message line. */
+static void test_cli_escapes_names(void **state)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	char host[160], *out = NULL, *err = NULL;
+
+	snprintf(host, sizeof(host), "unix://%s", f->path);
+	assert_int_equal(tu_lo2_run(&out, &err, "logs", "-H", host, "web\nlo2: forged", "-o", "-", NULL), 1);
+	assert_string_equal(err, "lo2: logs web\\x0alo2: forged: read logs of container \"web\\x0alo2: forged\": a "
+	                         "container name or ID holds no '/' or control character\n");
+	free(out);
+	free(err);
+	fake_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_list_wrong_shape),
 	    cmocka_unit_test(test_inspect_wrong_shape),
 	    cmocka_unit_test(test_bad_container_names),
+	    cmocka_unit_test(test_cli_escapes_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
