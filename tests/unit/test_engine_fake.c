@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/mem.h"
 #include "engine/engine.h"
+#include "engine/internal.h"
 
 /* ---- the fake engine: one response per connection (Connection: close) ---- */
 
@@ -24,6 +25,8 @@ struct fake {
 	const char *api; /* ApiVersion it reports */
 	const char *min_api; /* MinAPIVersion */
 	int too_old_once; /* answer the next versioned call with "client version ... is too old" */
+	int alternate; /* /version answers 1.44 and 1.45 in turn */
+	int n_version;
 	struct {
 		const char *prefix; /* request path prefix */
 		const char *answer; /* raw HTTP response */
@@ -81,6 +84,9 @@ static void serve_one(struct fake *f, int fd)
 		reply(fd, "200 OK", "text/plain", "OK", 2);
 	} else if (strstr(line, " /version ")) {
 		char body[256];
+
+		if (f->alternate)
+			f->api = f->n_version++ % 2 ? "1.45" : "1.44";
 		int len = snprintf(body, sizeof(body),
 		                   "{\"Version\":\"99.0-fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%"
 		                   "s\",\"Os\":\"linux\"}",
@@ -484,10 +490,69 @@ static void test_cli_escapes_names(void **state)
 
 	snprintf(host, sizeof(host), "unix://%s", f->path);
 	assert_int_equal(tu_lo2_run(&out, &err, "logs", "-H", host, "web\nlo2: forged", "-o", "-", NULL), 1);
-	assert_string_equal(err, "lo2: logs web\\x0alo2: forged: read logs of container \"web\\x0alo2: forged\": a "
-	                         "container name or ID holds no '/' or control character\n");
+	assert_string_equal(
+	    err, "lo2: logs web\\x0alo2: forged: read logs of container \"web\\x0alo2: forged\": a "
+	         "container name or ID holds no '/' or control character\n");
 	free(out);
 	free(err);
+	fake_stop(f);
+}
+
+struct lister {
+	struct engine *e;
+	int failures;
+};
+
+static void *list_many(void *arg)
+{
+	struct lister *l = arg;
+
+	for (int i = 0; i < 40; i++) {
+		struct engine_container_list cl;
+		struct lo2_err err = {0};
+		const char *v = engine_api_version(l->e);
+
+		if (strcmp(v, "1.44") != 0 && strcmp(v, "1.45") != 0)
+			l->failures++;
+		if (engine_container_list(l->e, NULL, true, &cl, &err) < 0)
+			l->failures++;
+		else
+			engine_container_list_free(&cl);
+	}
+	return NULL;
+}
+
+/* Renegotiation rewrites the version while other threads build URLs from it: every URL carries a
+ * whole version (run under TSan to see the race main had). */
+static void test_renegotiate_while_calling(void **state)
+{
+	struct fake *f = fake_start("1.44", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	struct lister l[3];
+	pthread_t th[3];
+
+	f->alternate = 1;
+	route(f, 0, "/containers/json",
+	      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]", 0);
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		l[i] = (struct lister){.e = e};
+		assert_int_equal(pthread_create(&th[i], NULL, list_many, &l[i]), 0);
+	}
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(engine_negotiate(e, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(l[i].failures, 0);
+	}
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->seen.n; i++)
+		if (strstr(f->seen.v[i], "/containers/json"))
+			assert_true(lo2_str_has_prefix(f->seen.v[i], "GET /v1.44/containers/json") ||
+			            lo2_str_has_prefix(f->seen.v[i], "GET /v1.45/containers/json"));
+	pthread_mutex_unlock(&f->lock);
+	engine_free(e);
 	fake_stop(f);
 }
 
@@ -508,6 +573,7 @@ int main(void)
 	    cmocka_unit_test(test_inspect_wrong_shape),
 	    cmocka_unit_test(test_bad_container_names),
 	    cmocka_unit_test(test_cli_escapes_names),
+	    cmocka_unit_test(test_renegotiate_while_calling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
