@@ -241,6 +241,21 @@ static void metric_file_collision(void **state)
 	free(dir);
 }
 
+/* Failures say what lo2 was doing and what it means, not curl's wording. */
+static void http_failure_words(void **state)
+{
+	struct lo2_strv names = {0};
+	struct lo2_err err = {0};
+
+	assert_int_equal(fetch_prom_list("http://127.0.0.1:1", 2000, &names, &err), -1);
+	assert_string_equal(err.msg,
+	                    "list Prometheus metrics: GET http://127.0.0.1:1/api/v1/label/__name__/values: "
+	                    "could not connect: nothing listens at that address, or the host is "
+	                    "unreachable");
+	assert_int_equal(err.kind, LO2_E_CONNECT);
+	lo2_strv_free(&names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,7 +264,7 @@ int main(void)
 	    cmocka_unit_test(prom_error_body),        cmocka_unit_test(prom_truncated_body),
 	    cmocka_unit_test(metric_file_names),      cmocka_unit_test(jaeger_csv_as_original),
 	    cmocka_unit_test(last_fetch_time_file),   cmocka_unit_test(metric_list_file_lines),
-	    cmocka_unit_test(metric_file_collision),
+	    cmocka_unit_test(metric_file_collision),  cmocka_unit_test(http_failure_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
