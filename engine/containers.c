@@ -705,9 +705,9 @@ void engine_container_info_free(struct engine_container_info *ci)
 	memset(ci, 0, sizeof(*ci));
 }
 
-static int read_summary(const struct lo2_json *c, const char *what, struct engine_container_summary *s,
-                        struct lo2_err *err)
+static int read_summary(const struct lo2_json *c, const char *what, void *slot, struct lo2_err *err)
 {
+	struct engine_container_summary *s = slot;
 	const struct lo2_json *names = NULL;
 	const char *name;
 
@@ -738,17 +738,11 @@ int engine_container_list_read(const struct lo2_json *doc, struct engine_contain
                                struct lo2_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	if (!lo2_json_is_array(doc))
+	if (doc == NULL)
 		return lo2_err_set(err, LO2_E_INVALID, "the answer is not an array");
-	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(doc); i++) {
-		char what[40];
-
-		snprintf(what, sizeof(what), "entry %zu", i + 1);
-		if (read_summary(lo2_json_at(doc, i), what, &out->v[out->n++], err) < 0) {
-			engine_container_list_free(out);
-			return -1;
-		}
+	if (engine_read_entries(doc, sizeof(*out->v), (void **)&out->v, &out->n, read_summary, err) < 0) {
+		engine_container_list_free(out);
+		return -1;
 	}
 	return 0;
 }

@@ -678,6 +678,28 @@ int engine_check_ref(const char *ref, const char *op, struct lo2_err *err)
 	return 0;
 }
 
+int engine_read_entries(const struct lo2_json *arr, size_t sz, void **v, size_t *n,
+                        int (*read)(const struct lo2_json *elem, const char *what, void *slot,
+                                    struct lo2_err *err),
+                        struct lo2_err *err)
+{
+	size_t len = lo2_json_len(arr);
+
+	*n = 0;
+	*v = xcalloc(len + 1, sz);
+	if (arr != NULL && !lo2_json_is_array(arr))
+		return lo2_err_set(err, LO2_E_INVALID, "the answer is not an array");
+	for (size_t i = 0; i < len; i++) {
+		char what[40];
+
+		snprintf(what, sizeof(what), "entry %zu", i + 1);
+		(*n)++;
+		if (read(lo2_json_at(arr, i), what, (char *)*v + i * sz, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static bool has_type(const struct lo2_json *v, enum engine_jtype type)
 {
 	int64_t i;

@@ -138,6 +138,13 @@ int engine_field_kvv(const struct lo2_json *obj, const char *key, const char *wh
 int engine_field_strv(const struct lo2_json *obj, const char *key, const char *what, struct lo2_strv *out,
                       struct lo2_err *err);
 
+/* Reads every element of the array arr (NULL: none) into a new array *v of elements of size sz
+ * with read(element, "entry N", slot, err), N counting from 1; *n counts the slots handed out
+ * (the failing one included, so the list's free releases everything). Not an array: an error. */
+int engine_read_entries(const struct lo2_json *arr, size_t sz, void **v, size_t *n,
+                        int (*read)(const struct lo2_json *elem, const char *what, void *slot,
+                                    struct lo2_err *err),
+                        struct lo2_err *err);
 /* The readers behind the calls (for tests and fuzzing): doc is the parsed response. On error
  * nothing is left to free and err names the entry and the field. */
 int engine_container_list_read(const struct lo2_json *doc, struct engine_container_list *out,

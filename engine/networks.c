@@ -134,9 +134,9 @@ static char *read_gateway(const struct lo2_json *doc)
 	return NULL;
 }
 
-static int read_network(const struct lo2_json *doc, const char *what, struct engine_network_info *out,
-                        struct lo2_err *err)
+static int read_network(const struct lo2_json *doc, const char *what, void *slot, struct lo2_err *err)
 {
+	struct engine_network_info *out = slot;
 	const struct lo2_json *cs = NULL;
 
 	if (!lo2_json_is_object(doc))
@@ -195,26 +195,17 @@ int engine_network_list(struct engine *e, const struct lo2_strv *filters, struct
 	lo2_autofree char *path = xasprintf("/networks?%s", fq);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "network list", &doc, err, "list networks") < 0)
 		return -1;
-	if (!lo2_json_is_array(doc)) {
-		lo2_json_free(doc);
-		return lo2_err_set(err, LO2_E_INVALID, "list networks: the answer is not an array");
-	}
-	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(doc); i++) {
-		char what[40];
-
-		snprintf(what, sizeof(what), "entry %zu", i + 1);
-		if (read_network(lo2_json_at(doc, i), what, &out->v[out->n++], err) < 0) {
-			lo2_json_free(doc);
-			engine_network_list_free(out);
-			return lo2_err_prefix(err, "list networks");
-		}
-	}
+	ret = engine_read_entries(doc, sizeof(*out->v), (void **)&out->v, &out->n, read_network, err);
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_network_list_free(out);
+		return lo2_err_prefix(err, "list networks");
+	}
 	return 0;
 }
 

@@ -25,9 +25,9 @@ int engine_volume_create(struct engine *e, const struct engine_volume_spec *s, s
 	return engine_call(e, &r, NULL, err, "create volume %s", s->name);
 }
 
-static int read_volume(const struct lo2_json *doc, const char *what, struct engine_volume_info *out,
-                       struct lo2_err *err)
+static int read_volume(const struct lo2_json *doc, const char *what, void *slot, struct lo2_err *err)
 {
+	struct engine_volume_info *out = slot;
 	if (!lo2_json_is_object(doc))
 		return lo2_err_set(err, LO2_E_INVALID, "%s is not an object", what);
 	if (engine_field_strdup(doc, "Name", true, what, &out->name, err) < 0 ||
@@ -78,26 +78,18 @@ int engine_volume_list(struct engine *e, const struct lo2_strv *filters, struct 
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
 	const struct lo2_json *vols;
+	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "volume list", &doc, err, "list volumes") < 0)
 		return -1;
-	if (engine_field(doc, "Volumes", ENGINE_J_ARR, false, "the answer", &vols, err) < 0) {
-		lo2_json_free(doc);
+	if (engine_field(doc, "Volumes", ENGINE_J_ARR, false, "the answer", &vols, err) == 0)
+		ret = engine_read_entries(vols, sizeof(*out->v), (void **)&out->v, &out->n, read_volume, err);
+	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_volume_list_free(out);
 		return lo2_err_prefix(err, "list volumes");
 	}
-	out->v = xcalloc(lo2_json_len(vols) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(vols); i++) {
-		char what[40];
-
-		snprintf(what, sizeof(what), "entry %zu", i + 1);
-		if (read_volume(lo2_json_at(vols, i), what, &out->v[out->n++], err) < 0) {
-			lo2_json_free(doc);
-			engine_volume_list_free(out);
-			return lo2_err_prefix(err, "list volumes");
-		}
-	}
-	lo2_json_free(doc);
 	return 0;
 }
 

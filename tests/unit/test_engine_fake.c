@@ -385,12 +385,53 @@ static char *json_answer(const char *body)
 	                 strlen(body), body);
 }
 
+struct shape_case {
+	const char *body, *msg;
+};
+
+static int call_list(struct engine *e, struct lo2_err *err)
+{
+	struct engine_container_list l;
+	int rc = engine_container_list(e, NULL, true, &l, err);
+
+	assert_int_equal(l.n, 0);
+	return rc;
+}
+
+static int call_inspect(struct engine *e, struct lo2_err *err)
+{
+	struct engine_container_info ci;
+	int rc = engine_container_inspect(e, "c1", &ci, err);
+
+	assert_null(ci.id);
+	return rc;
+}
+
+/* Each body, answered to requests under prefix, makes call fail with exactly the case's message. */
+static void run_shapes(const char *prefix, const struct shape_case *c, size_t n,
+                       int (*call)(struct engine *e, struct lo2_err *err))
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		char *a = json_answer(c[i].body);
+
+		route(f, 0, prefix, a, 0);
+		assert_int_equal(call(e, &err), -1);
+		assert_string_equal(err.msg, c[i].msg);
+		free(a);
+	}
+	engine_free(e);
+	fake_stop(f);
+}
+
 /* Answers of the wrong shape are named errors, never a crash or a "(null)". */
 static void test_list_wrong_shape(void **state)
 {
-	static const struct {
-		const char *body, *msg;
-	} cases[] = {
+	static const struct shape_case cases[] = {
 	    {"[{\"Id\":\"a\",\"State\":\"running\"},{\"Id\":\"b\",\"State\":\"exited\"},"
 	     "{\"Names\":[\"/c\"],\"State\":\"running\"}]",
 	     "list containers: entry 3 has no Id"},
@@ -403,30 +444,13 @@ static void test_list_wrong_shape(void **state)
 	    {"[\"a\"]", "list containers: entry 1 is not an object"},
 	    {"{\"message\":\"x\"}", "list containers: the answer is not an array"},
 	};
-	struct fake *f = fake_start("1.41", "1.12");
-	struct engine *e = NULL;
-	struct lo2_err err = {0};
 
-	assert_int_equal(fake_open(f, &e, &err), 0);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *a = json_answer(cases[i].body);
-		struct engine_container_list l;
-
-		route(f, 0, "/containers/json", a, 0);
-		assert_int_equal(engine_container_list(e, NULL, true, &l, &err), -1);
-		assert_string_equal(err.msg, cases[i].msg);
-		assert_int_equal(l.n, 0);
-		free(a);
-	}
-	engine_free(e);
-	fake_stop(f);
+	run_shapes("/containers/json", cases, sizeof(cases) / sizeof(cases[0]), call_list);
 }
 
 static void test_inspect_wrong_shape(void **state)
 {
-	static const struct {
-		const char *body, *msg;
-	} cases[] = {
+	static const struct shape_case cases[] = {
 	    {"{\"Id\":\"c1\",\"Name\":\"/x\"}", "inspect container c1: the answer has no State"},
 	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{}}", "inspect container c1: State has no Status"},
 	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\",\"Pid\":\"12\"}}",
@@ -439,23 +463,8 @@ static void test_inspect_wrong_shape(void **state)
 	    {"{\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}",
 	     "inspect container c1: the answer has no Id"},
 	};
-	struct fake *f = fake_start("1.41", "1.12");
-	struct engine *e = NULL;
-	struct lo2_err err = {0};
 
-	assert_int_equal(fake_open(f, &e, &err), 0);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *a = json_answer(cases[i].body);
-		struct engine_container_info ci;
-
-		route(f, 0, "/containers/c1/json", a, 0);
-		assert_int_equal(engine_container_inspect(e, "c1", &ci, &err), -1);
-		assert_string_equal(err.msg, cases[i].msg);
-		assert_null(ci.id);
-		free(a);
-	}
-	engine_free(e);
-	fake_stop(f);
+	run_shapes("/containers/c1/json", cases, sizeof(cases) / sizeof(cases[0]), call_inspect);
 }
 
 /* Names the engine cannot take as a path segment never reach it (it answered "301 Error"). */
