@@ -414,18 +414,18 @@ static void run_shapes(const char *prefix, const struct shape_case *c, size_t n,
 	struct fake *f = fake_start("1.41", "1.12");
 	struct engine *e = NULL;
 	struct lo2_err err = {0};
+	struct lo2_strv answers = {0}; /* freed after the fake's thread is joined: it writes them */
 
 	assert_int_equal(fake_open(f, &e, &err), 0);
 	for (size_t i = 0; i < n; i++) {
-		char *a = json_answer(c[i].body);
-
-		route(f, 0, prefix, a, 0);
+		lo2_strv_take(&answers, json_answer(c[i].body));
+		route(f, 0, prefix, answers.v[i], 0);
 		assert_int_equal(call(e, &err), -1);
 		assert_string_equal(err.msg, c[i].msg);
-		free(a);
 	}
 	engine_free(e);
 	fake_stop(f);
+	lo2_strv_free(&answers);
 }
 
 /* Answers of the wrong shape are named errors, never a crash or a "(null)". */
