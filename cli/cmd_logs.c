@@ -129,13 +129,12 @@ static int export(const char *host, const char *id, const char *out, struct engi
 		goto fail;
 	ret = CLI_OK;
 	goto out;
-fail:
-	{
-		char shown[300]; /* a name with a newline must not split the message */
+fail : {
+	char shown[300]; /* a name with a newline must not split the message */
 
-		lo2_str_escape(id, shown, sizeof(shown));
-		lo2_err_prefix(&err, "logs %s", shown);
-	}
+	lo2_str_escape(id, shown, sizeof(shown));
+	lo2_err_prefix(&err, "logs %s", shown);
+}
 	ret = cli_fail(&err);
 out:
 	engine_free(e);
