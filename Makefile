@@ -2,7 +2,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
-CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# lo2's own builds treat warnings as errors; a plain `cmake` build (a packager's) does not.
+CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLO2_WERROR=ON
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
 
@@ -18,7 +19,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLO2_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLO2_SANITIZE=ON -DLO2_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Images the integration tests and the demo run (built offline; a no-op when present).
@@ -49,7 +50,7 @@ demo: images
 fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)" >&2; exit 1; }
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DLO2_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
-	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option" \
+	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-unknown-warning-option" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 	@set -e; for src in tests/fuzz/fuzz_*.c; do \
 	  t=$$(basename $$src .c); seeds=tests/fixtures/$${t#fuzz_}; out=$(FUZZ_BUILD)/findings/$$t; \

@@ -104,27 +104,6 @@ static int64_t parse_duration(const char *s)
 	return -1;
 }
 
-/* Reads names one per line (blank lines and surrounding spaces dropped). */
-static int read_names(const char *path, struct lo2_strv *names, struct lo2_err *err)
-{
-	lo2_autofree char *text = NULL;
-	char *save = NULL;
-
-	if (lo2_read_file(path, 64u << 20, &text, NULL, err) < 0)
-		return -1;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *e = line + strlen(line);
-
-		while (isspace((unsigned char)*line))
-			line++;
-		while (e > line && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (*line)
-			lo2_strv_push(names, line);
-	}
-	return 0;
-}
-
 static void split_list(const char *s, struct lo2_strv *out)
 {
 	lo2_autofree char *copy = xstrdup(s);
@@ -310,7 +289,7 @@ static bool fetch_metrics(const struct fetch_args *a)
 	if (a->metrics == NULL || strcmp(a->metrics, "all") == 0) {
 		if (fetch_prom_list(a->prom, o.timeout_ms, &names, &err) < 0)
 			goto fail;
-	} else if (read_names(a->metrics, &names, &err) < 0) {
+	} else if (fetch_read_metric_names(a->metrics, &names, &err) < 0) {
 		goto fail;
 	}
 	if (fetch_prom_metrics(&o, &names, &rep, &err) < 0)

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/sink.h"
+#include "common/str.h"
 #include "common/time.h"
 #include "engine/engine.h"
 #include "run/follow.h"
@@ -51,25 +52,6 @@ static int parse_time_opt(const char *what, const char *s, int64_t *ns)
 		return cli_usage_error("logs", "%s: %s", what, err.msg);
 	return 0;
 }
-
-static int stdout_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err)
-{
-	if (fwrite(p, 1, n, stdout) != n)
-		return lo2_err_errno(err, errno, "write standard output");
-	return 0;
-}
-
-static int stdout_commit(struct lo2_sink *s, struct lo2_err *err)
-{
-	return fflush(stdout) == 0 ? 0 : lo2_err_errno(err, errno, "flush standard output");
-}
-
-static void stdout_abort(struct lo2_sink *s)
-{
-	fflush(stdout);
-}
-
-static const struct lo2_sink_ops stdout_ops = {stdout_write, stdout_commit, stdout_abort};
 
 struct follow_out {
 	struct lo2_sink *sink;
@@ -124,7 +106,6 @@ static int follow(struct engine *e, const char *id, const struct engine_logs_opt
 
 static int export(const char *host, const char *id, const char *out, struct engine_logs_opts *o)
 {
-	struct lo2_sink stdout_sink = {.ops = &stdout_ops};
 	struct lo2_sink *sink = NULL;
 	struct engine *e = NULL;
 	struct lo2_err err = {0};
@@ -132,9 +113,7 @@ static int export(const char *host, const char *id, const char *out, struct engi
 
 	if (cli_engine_open(host, &e) < 0)
 		return CLI_FAIL;
-	if (strcmp(out, "-") == 0)
-		sink = &stdout_sink;
-	else if (lo2_sink_open_path(out, &sink, &err) < 0)
+	if (lo2_sink_open_path(out, &sink, &err) < 0)
 		goto fail;
 	cli_cancel_message("lo2: second signal: exiting now; the output is incomplete");
 	cli_cancel_signals(&interrupted);
@@ -142,16 +121,20 @@ static int export(const char *host, const char *id, const char *out, struct engi
 	/* A follow stopped by a signal keeps what it has; any other failure keeps nothing. */
 	if ((o->follow ? follow(e, id, o, sink, &err) : engine_container_logs_to_sink(e, id, o, sink, &err)) <
 	    0) {
-		lo2_sink_abort(sink == &stdout_sink ? NULL : sink);
+		lo2_sink_abort(sink);
 		sink = NULL;
 		goto fail;
 	}
-	if (sink != &stdout_sink && lo2_sink_commit(sink, &err) < 0)
+	if (lo2_sink_commit(sink, &err) < 0)
 		goto fail;
 	ret = CLI_OK;
 	goto out;
-fail:
-	lo2_err_prefix(&err, "logs %s", id);
+fail : {
+	char shown[300]; /* a name with a newline must not split the message */
+
+	lo2_str_escape(id, shown, sizeof(shown));
+	lo2_err_prefix(&err, "logs %s", shown);
+}
 	ret = cli_fail(&err);
 out:
 	engine_free(e);

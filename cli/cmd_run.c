@@ -225,6 +225,13 @@ int cmd_run(int argc, char **argv)
 			i++;
 		}
 	}
+	if (cfg == NULL && (access(c.compose_file, R_OK) != 0 || access(c.locust_folder, R_OK) != 0)) {
+		run_config_free(&c);
+		return cli_usage_error(
+		    "run", "no settings file: no -c FILE was given and there is no lo2.yml in this "
+		           "folder; give one with -c FILE (its keys are the --options), or name the "
+		           "stack with --compose-file and --locust-folder");
+	}
 	if (run_config_check(&c, &err) < 0) {
 		run_config_free(&c);
 		return cli_usage_error("run", "%s", err.msg);

@@ -1,6 +1,7 @@
 /* cmd_version.c - `lo2 version`: lo2's version, the engine's, and the negotiated API version. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -22,6 +23,7 @@ int cmd_version(int argc, char **argv)
 	    {"host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *host = NULL;
 	struct engine *e = NULL;
+	struct lo2_err err = {0};
 	const struct engine_version_info *v;
 	int c;
 
@@ -40,8 +42,18 @@ int cmd_version(int argc, char **argv)
 	fflush(stdout);
 	if (argc == 1 && strcmp(argv[0], "version") != 0)
 		return CLI_OK; /* `lo2 --version`: lo2's own version only */
-	if (cli_engine_open(host, &e) < 0)
-		return CLI_FAIL;
+	if (engine_open(host, &e, &err) < 0) {
+		struct engine_endpoint ep;
+
+		/* What lo2 knows, then why the engine's part is missing: one block, stdout then stderr. */
+		if (engine_endpoint_parse(host ? host : getenv("DOCKER_HOST"), NULL, NULL, NULL, &ep, NULL) ==
+		    0) {
+			printf("engine %s: not reachable\n", ep.display);
+			engine_endpoint_free(&ep);
+		}
+		fflush(stdout);
+		return cli_fail(&err);
+	}
 	v = engine_version(e);
 	printf("engine %s: Docker %s, API %s (minimum %s), %s/%s, kernel %s\n", engine_display(e), v->version,
 	       v->api_version, v->min_api_version[0] ? v->min_api_version : "?", v->os, v->arch, v->kernel);

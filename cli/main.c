@@ -37,10 +37,18 @@ static void usage(FILE *f)
 	           "Run 'lo2 COMMAND --help' for a command's options.\n");
 }
 
+/* lo2's own diagnostics: "lo2: <level>: <message>" on stderr, one write per line so threads do
+ * not interleave. */
+static void log_to_stderr(void *user, enum lo2_log_level level, const char *msg)
+{
+	fprintf(stderr, "lo2: %s: %s\n", lo2_log_level_name(level), msg);
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
 
+	lo2_log_set_sink(log_to_stderr, NULL);
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
 			lo2_log_set_level(LO2_LOG_DEBUG);

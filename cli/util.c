@@ -25,10 +25,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+/* Plain HTTP to another machine works as docker's does, with one line saying what it means. */
+static void warn_cleartext(const char *host)
+{
+	struct engine_endpoint ep;
+	struct lo2_err err = {0};
+
+	if (engine_endpoint_parse(host ? host : getenv("DOCKER_HOST"), getenv("DOCKER_TLS_VERIFY"),
+	                          getenv("DOCKER_TLS"), getenv("DOCKER_CERT_PATH"), &ep, &err) < 0)
+		return; /* engine_open says what is wrong */
+	if (ep.cleartext)
+		fprintf(stderr,
+		        "lo2: warning: %s is plain HTTP: the engine API (environments, secrets) crosses the "
+		        "network unencrypted; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH for TLS\n",
+		        ep.display);
+	engine_endpoint_free(&ep);
+}
+
 int cli_engine_open(const char *host, struct engine **out)
 {
 	struct lo2_err err = {0};
 
+	warn_cleartext(host);
 	if (engine_open(host, out, &err) < 0) {
 		cli_fail(&err);
 		return -1;

@@ -112,64 +112,99 @@ static bool class_match(const char *p, char c, size_t *len)
 	return hit != neg;
 }
 
-/* Go path.Match on one segment: '*' any run, '?' one byte, [classes], '\' escapes. */
+/* Does the single-byte item at *p ('?', a [class], an escaped or a plain byte) match c? On a
+ * match *p moves past the item. */
+static bool item_match(const char **p, char c)
+{
+	size_t len;
+
+	switch (**p) {
+	case '\0':
+		return false;
+	case '?':
+		(*p)++;
+		return true;
+	case '[':
+		if (!class_match(*p + 1, c, &len))
+			return false;
+		*p += 1 + len;
+		return true;
+	case '\\': {
+		/* "\x" is a literal x; a lone '\' at the end is itself */
+		const char *lit = (*p)[1] != '\0' ? *p + 1 : *p;
+
+		if (*lit != c)
+			return false;
+		*p = lit + 1;
+		return true;
+	}
+	default:
+		if (**p != c)
+			return false;
+		(*p)++;
+		return true;
+	}
+}
+
+/* Go path.Match on one segment: '*' any run, '?' one byte, [classes], '\' escapes. Iterative,
+ * going back only to the last '*' (a pattern of many stars is linear per star, not exponential:
+ * "*a*a*a...b" against "aaaa..." took minutes with recursion). */
 static bool glob(const char *p, const char *s)
 {
-	while (*p) {
-		size_t len;
+	const char *star_p = NULL, *star_s = NULL;
 
-		switch (*p) {
-		case '*':
+	while (*s) {
+		if (*p == '*') {
 			while (*p == '*')
 				p++;
 			if (*p == '\0')
 				return true;
-			for (const char *t = s; *t; t++)
-				if (glob(p, t))
-					return true;
-			return false;
-		case '?':
-			if (*s == '\0')
-				return false;
-			p++;
-			s++;
-			break;
-		case '[':
-			if (*s == '\0' || !class_match(p + 1, *s, &len))
-				return false;
-			p += 1 + len;
-			s++;
-			break;
-		case '\\':
-			if (p[1])
-				p++;
-			/* fall through */
-		default:
-			if (*p != *s)
-				return false;
-			p++;
-			s++;
+			star_p = p;
+			star_s = s;
+			continue;
 		}
+		if (item_match(&p, *s)) {
+			s++;
+			continue;
+		}
+		if (star_p == NULL)
+			return false;
+		p = star_p;
+		s = ++star_s;
 	}
-	return *s == '\0';
+	while (*p == '*')
+		p++;
+	return *p == '\0';
 }
 
-/* Do all of pattern segments p[0..np) match exactly path segments s[0..ns)? */
+/* Do all of pattern segments p[0..np) match exactly path segments s[0..ns)? "**" matches any
+ * number of segments (a trailing one at least one). The same last-star method as glob, over
+ * segments, so many "**" stay polynomial. */
 static bool match_segs(char **p, size_t np, char **s, size_t ns)
 {
-	if (np == 0)
-		return ns == 0;
-	if (strcmp(p[0], "**") == 0) {
-		if (np == 1)
-			return ns >= 1; /* a trailing "**" needs something below it */
-		for (size_t k = 0; k <= ns; k++)
-			if (match_segs(p + 1, np - 1, s + k, ns - k))
-				return true;
-		return false;
+	size_t i = 0, j = 0, star = SIZE_MAX, mark = 0;
+
+	while (j < ns) {
+		if (i < np && strcmp(p[i], "**") == 0) {
+			if (i == np - 1)
+				return true; /* a trailing "**" takes the rest (one or more) */
+			star = i++;
+			mark = j;
+			continue;
+		}
+		if (i < np && glob(p[i], s[j])) {
+			i++;
+			j++;
+			continue;
+		}
+		if (star == SIZE_MAX)
+			return false;
+		i = star + 1;
+		j = ++mark;
 	}
-	if (ns == 0 || !glob(p[0], s[0]))
-		return false;
-	return match_segs(p + 1, np - 1, s + 1, ns - 1);
+	while (i < np - (np > 0) && strcmp(p[i], "**") == 0)
+		i++;
+	return i == np;
 }
 
 int lo2_ignore_add(struct lo2_ignore *ig, const char *line, struct lo2_err *err)

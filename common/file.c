@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "common/sink.h"
 
 int lo2_mkdir_p(const char *path, mode_t mode, struct lo2_err *err)
 {
@@ -69,31 +70,70 @@ int lo2_fsync_parent(const char *path, struct lo2_err *err)
 	return 0;
 }
 
+int lo2_out_resolve(const char *path, enum lo2_out_mode *mode, char **target, struct lo2_err *err)
+{
+	struct stat st, to;
+	char *real;
+
+	*target = NULL;
+	if (strcmp(path, "-") == 0) {
+		*mode = LO2_OUT_STDOUT;
+		*target = xstrdup("standard output");
+		return 0;
+	}
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT)
+			return lo2_err_errno(err, errno, "output %s", path);
+		*mode = LO2_OUT_ATOMIC;
+		*target = xstrdup(path);
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &to) != 0)
+			return lo2_err_errno(
+			    err, errno,
+			    "output %s is a symlink lo2 cannot follow (it writes through a symlink "
+			    "only to something that exists)",
+			    path);
+		if (S_ISDIR(to.st_mode))
+			return lo2_err_set(err, LO2_E_INVALID,
+			                   "output %s is a symlink to a folder: name a file", path);
+		if (!S_ISREG(to.st_mode)) {
+			*mode = LO2_OUT_DIRECT;
+			*target = xstrdup(path);
+			return 0;
+		}
+		/* A regular file behind the link: replace that file, keep the link. */
+		real = realpath(path, NULL);
+		if (real == NULL)
+			return lo2_err_errno(err, errno, "output %s: resolve the symlink", path);
+		*mode = LO2_OUT_ATOMIC;
+		*target = real;
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		*mode = LO2_OUT_ATOMIC;
+		*target = xstrdup(path);
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode))
+		return lo2_err_set(err, LO2_E_INVALID, "output %s is a folder: name a file", path);
+	*mode = LO2_OUT_DIRECT;
+	*target = xstrdup(path);
+	return 0;
+}
+
 int lo2_write_file_atomic(const char *path, const void *data, size_t len, struct lo2_err *err)
 {
-	lo2_autofree char *tmp = lo2_tmp_name(path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct lo2_sink *s = NULL;
 
-	if (fd < 0)
-		return lo2_err_errno(err, errno, "create %s", tmp);
-	if (lo2_write_all(fd, data, len, tmp, err) < 0 || fsync(fd) != 0) {
-		if (err && err->msg[0] == '\0')
-			lo2_err_errno(err, errno, "fsync %s", tmp);
-		close(fd);
-		unlink(tmp);
+	if (lo2_sink_file_open(path, &s, err) < 0)
+		return -1;
+	if (lo2_sink_write(s, data, len, err) < 0) {
+		lo2_sink_abort(s);
 		return -1;
 	}
-	if (close(fd) != 0) {
-		unlink(tmp);
-		return lo2_err_errno(err, errno, "close %s", tmp);
-	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		return lo2_err_errno(err, e, "rename %s to %s", tmp, path);
-	}
-	return lo2_fsync_parent(path, err);
+	return lo2_sink_commit(s, err);
 }
 
 int lo2_read_file(const char *path, size_t max, char **out, size_t *len, struct lo2_err *err)

@@ -9,7 +9,21 @@
 #include "common/err.h"
 
 int lo2_mkdir_p(const char *path, mode_t mode, struct lo2_err *err);
-/* Writes data to path atomically: path.tmp.<pid>, fsync, rename, fsync of the folder. */
+
+/* How an output path is written: the one rule for every file lo2 writes (README "Where output
+ * goes"). "-" is standard output, written directly. A path that does not exist or is a regular
+ * file gets a temp file beside it, fsync and rename (atomic). A device, FIFO or socket is opened
+ * and written directly, never renamed over. A symlink is never replaced: lo2 writes to what it
+ * points to under the same rule (a symlink to a missing file is refused). A folder is refused. */
+enum lo2_out_mode {
+	LO2_OUT_ATOMIC, /* rename a temp file onto *target */
+	LO2_OUT_DIRECT, /* open *target for writing, no create, no rename */
+	LO2_OUT_STDOUT, /* file descriptor 1 */
+};
+/* Decides how to write path: *target (caller frees) is the path to rename onto or to open. */
+int lo2_out_resolve(const char *path, enum lo2_out_mode *mode, char **target, struct lo2_err *err);
+/* Writes data to path under the rule above (atomic: path.tmp.<pid>.<n>, fsync, rename, fsync of
+ * the folder). */
 int lo2_write_file_atomic(const char *path, const void *data, size_t len, struct lo2_err *err);
 /* Reads a whole small file (at most max bytes) into *out (NUL-terminated, caller frees). */
 int lo2_read_file(const char *path, size_t max, char **out, size_t *len, struct lo2_err *err);

@@ -86,6 +86,11 @@ bool lo2_json_is_true(const struct lo2_json *v)
 	return v && YAJL_IS_TRUE(V(v));
 }
 
+bool lo2_json_is_bool(const struct lo2_json *v)
+{
+	return v && (YAJL_IS_TRUE(V(v)) || YAJL_IS_FALSE(V(v)));
+}
+
 bool lo2_json_is_null(const struct lo2_json *v)
 {
 	return v && YAJL_IS_NULL(V(v));

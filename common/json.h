@@ -24,6 +24,7 @@ const char *lo2_json_str(const struct lo2_json *v);
 bool lo2_json_int(const struct lo2_json *v, int64_t *out);
 bool lo2_json_double(const struct lo2_json *v, double *out);
 bool lo2_json_is_true(const struct lo2_json *v);
+bool lo2_json_is_bool(const struct lo2_json *v);
 bool lo2_json_is_null(const struct lo2_json *v);
 bool lo2_json_is_object(const struct lo2_json *v);
 bool lo2_json_is_array(const struct lo2_json *v);

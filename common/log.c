@@ -1,4 +1,4 @@
-/* log.c - leveled stderr logging (see log.h). One fprintf per line so threads do not interleave. */
+/* log.c - leveled logging into the sink the program installed (see log.h); none: dropped. */
 #include "common/log.h"
 
 #include <stdarg.h>
@@ -8,6 +8,22 @@
 #include <string.h>
 
 static atomic_int level = -1;
+static _Atomic(lo2_log_sink_fn) sink_fn;
+static _Atomic(void *) sink_user;
+
+void lo2_log_set_sink(lo2_log_sink_fn fn, void *user)
+{
+	atomic_store(&sink_fn, NULL);
+	atomic_store(&sink_user, user);
+	atomic_store(&sink_fn, fn);
+}
+
+const char *lo2_log_level_name(enum lo2_log_level l)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+
+	return l >= LO2_LOG_ERROR && l <= LO2_LOG_DEBUG ? names[l] : "log";
+}
 
 static int level_from_env(void)
 {
@@ -42,14 +58,14 @@ enum lo2_log_level lo2_log_get_level(void)
 
 void lo2_log(enum lo2_log_level l, const char *fmt, ...)
 {
-	static const char *const names[] = {"error", "warning", "info", "debug"};
+	lo2_log_sink_fn fn = atomic_load(&sink_fn);
 	char line[4096];
 	va_list ap;
 
-	if (l > lo2_log_get_level())
+	if (fn == NULL || l > lo2_log_get_level())
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "lo2: %s: %s\n", names[l], line);
+	fn(atomic_load(&sink_user), l, line);
 }

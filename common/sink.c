@@ -30,20 +30,21 @@ void lo2_sink_abort(struct lo2_sink *s)
 		s->ops->abort(s);
 }
 
-/* ---- plain file ---- */
+/* ---- plain file (atomic, direct or standard output: see lo2_out_resolve) ---- */
 
 struct file_sink {
 	struct lo2_sink base;
+	enum lo2_out_mode mode;
 	int fd;
-	char *path;
-	char *tmp;
+	char *path; /* the target: renamed onto (atomic) or opened (direct) */
+	char *tmp; /* atomic only */
 };
 
 static int file_write(struct lo2_sink *s, const void *p, size_t n, struct lo2_err *err)
 {
 	struct file_sink *f = (struct file_sink *)s;
 
-	return lo2_write_all(f->fd, p, n, f->tmp, err);
+	return lo2_write_all(f->fd, p, n, f->tmp ? f->tmp : f->path, err);
 }
 
 static void file_free(struct file_sink *f)
@@ -57,10 +58,30 @@ static void file_abort(struct lo2_sink *s)
 {
 	struct file_sink *f = (struct file_sink *)s;
 
-	if (f->fd >= 0)
+	if (f->fd >= 0 && f->mode != LO2_OUT_STDOUT)
 		close(f->fd);
-	unlink(f->tmp);
+	if (f->tmp)
+		unlink(f->tmp);
 	file_free(f);
+}
+
+/* fsync where it means something: pipes, terminals and character devices refuse it. */
+static int sync_fd(int fd, const char *what, struct lo2_err *err)
+{
+	if (fsync(fd) == 0 || errno == EINVAL || errno == EROFS || errno == ENOTSUP)
+		return 0;
+	return lo2_err_errno(err, errno, "fsync %s", what);
+}
+
+static int direct_commit(struct file_sink *f, struct lo2_err *err)
+{
+	int ret = sync_fd(f->fd, f->path, err);
+
+	if (f->mode == LO2_OUT_DIRECT && close(f->fd) != 0 && ret == 0)
+		ret = lo2_err_errno(err, errno, "close %s", f->path);
+	f->fd = -1;
+	file_free(f);
+	return ret;
 }
 
 static int file_commit(struct lo2_sink *s, struct lo2_err *err)
@@ -68,6 +89,8 @@ static int file_commit(struct lo2_sink *s, struct lo2_err *err)
 	struct file_sink *f = (struct file_sink *)s;
 	int ret = -1;
 
+	if (f->mode != LO2_OUT_ATOMIC)
+		return direct_commit(f, err);
 	if (fsync(f->fd) != 0) {
 		lo2_err_errno(err, errno, "fsync %s", f->tmp);
 		goto fail;
@@ -94,14 +117,27 @@ static const struct lo2_sink_ops file_ops = {file_write, file_commit, file_abort
 
 int lo2_sink_file_open(const char *path, struct lo2_sink **out, struct lo2_err *err)
 {
-	struct file_sink *f = xcalloc(1, sizeof(*f));
+	struct file_sink *f;
+	enum lo2_out_mode mode;
+	char *target = NULL;
 
+	if (lo2_out_resolve(path, &mode, &target, err) < 0)
+		return -1;
+	f = xcalloc(1, sizeof(*f));
 	f->base.ops = &file_ops;
-	f->path = xstrdup(path);
-	f->tmp = lo2_tmp_name(path);
-	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	f->mode = mode;
+	f->path = target;
+	if (mode == LO2_OUT_STDOUT) {
+		f->fd = STDOUT_FILENO;
+	} else if (mode == LO2_OUT_DIRECT) {
+		/* No O_CREAT, no O_TRUNC: the node is written as it is (a FIFO waits for its reader). */
+		f->fd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	} else {
+		f->tmp = lo2_tmp_name(target);
+		f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	}
 	if (f->fd < 0) {
-		lo2_err_errno(err, errno, "create %s", f->tmp);
+		lo2_err_errno(err, errno, "%s %s", f->tmp ? "create" : "open", f->tmp ? f->tmp : target);
 		file_free(f);
 		return -1;
 	}

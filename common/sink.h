@@ -1,6 +1,8 @@
 /* sink.h - where byte streams go (log exports, fetched files): a small interface with a
- * plain-file, a gzip-file and a memory implementation. File sinks write to a temp file in the
- * target folder and rename on close, so a file never appears half written under its name. */
+ * plain-file, a gzip-file and a memory implementation. File sinks follow lo2_out_resolve (file.h):
+ * a regular file is written to a temp file in its folder and renamed on commit, so it never
+ * appears half written under its name; a device, FIFO or "-" (standard output) is written
+ * directly; a symlink is written through, never replaced. */
 #ifndef LO2_SINK_H
 #define LO2_SINK_H
 
@@ -31,13 +33,14 @@ int lo2_sink_commit(struct lo2_sink *s, struct lo2_err *err);
 /* Aborts and frees; lo2_sink_abort(NULL) is a no-op. */
 void lo2_sink_abort(struct lo2_sink *s);
 
-/* A plain file at path (created on open, under its name only after commit). */
+/* A plain file at path (created on open, under its name only after commit), or a device, FIFO,
+ * "-" written directly (see lo2_out_resolve). */
 int lo2_sink_file_open(const char *path, struct lo2_sink **out, struct lo2_err *err);
 /* A gzip file at path; level 1..9, or -1 for the default (6). */
 int lo2_sink_gzip_open(const char *path, int level, struct lo2_sink **out, struct lo2_err *err);
 /* Appends into *buf (owned by the caller, which must outlive the sink). */
 struct lo2_sink *lo2_sink_memory_new(struct lo2_buf *buf);
-/* gzip when path ends in ".gz", plain otherwise. */
+/* gzip when path ends in ".gz" (also for a device or FIFO of that name), plain otherwise. */
 int lo2_sink_open_path(const char *path, struct lo2_sink **out, struct lo2_err *err);
 
 /* Streams the decompressed bytes of a gzip file (or a plain file: zlib passes it through) to fn

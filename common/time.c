@@ -96,6 +96,10 @@ static int parse_rfc3339(const char *s, int64_t *ns)
 	 * Prometheus's zero time) and other far dates are not times lo2 can hold */
 	if (t == (time_t)-1 || (int64_t)t - off < -9223372035LL || (int64_t)t - off > 9223372035LL)
 		return -1;
+	/* Nanoseconds in an int64_t span 1677..2262: refuse what lies outside (no overflow). */
+	if ((int64_t)t - off < INT64_MIN / LO2_NS_PER_SEC + 1 ||
+	    (int64_t)t - off > INT64_MAX / LO2_NS_PER_SEC - 1)
+		return -1;
 	*ns = ((int64_t)t - off) * LO2_NS_PER_SEC + frac;
 	return 0;
 }

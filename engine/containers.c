@@ -334,7 +334,8 @@ char *engine_container_spec_json(const struct engine_container_spec *s, int api_
 int engine_container_create(struct engine *e, const struct engine_container_spec *s, char **id_out,
                             struct lo2_err *err)
 {
-	lo2_autofree char *body = engine_container_spec_json(s, e->api_minor);
+	int minor = engine_api_minor(e); /* one reading for the body and the connects below */
+	lo2_autofree char *body = engine_container_spec_json(s, minor);
 	lo2_autofree char *ename = s->name ? engine_escape(s->name) : NULL;
 	lo2_autofree char *eplat = s->platform ? engine_escape(s->platform) : NULL;
 	lo2_autofree char *path =
@@ -347,13 +348,13 @@ int engine_container_create(struct engine *e, const struct engine_container_spec
 
 	if (engine_call_json(e, &r, "create response", &doc, err, "create container %s", shown) < 0)
 		return -1;
-	id = engine_json_strdup(doc, "Id");
+	if (engine_field_strdup(doc, "Id", true, "the answer", &id, err) < 0) {
+		lo2_json_free(doc);
+		return lo2_err_prefix(err, "create container %s", shown);
+	}
 	lo2_json_free(doc);
-	if (id == NULL)
-		return lo2_err_set(err, LO2_E_GENERIC, "create container %s: the engine's answer has no Id",
-		                   shown);
 	/* Below API 1.44 the secondary networks are connected after create, before start. */
-	for (size_t i = 1; e->api_minor < 44 && i < s->n_networks; i++) {
+	for (size_t i = 1; minor < 44 && i < s->n_networks; i++) {
 		if (engine_network_connect(e, s->networks[i].network, id, &s->networks[i], err) < 0) {
 			lo2_err_prefix(err, "create container %s", shown);
 			engine_container_remove(e, id, true, true, NULL);
@@ -371,7 +372,11 @@ static int post_simple(struct engine *e, const char *id, const char *op, const c
 	lo2_autofree char *eid = engine_escape(id);
 	lo2_autofree char *path = xasprintf("/containers/%s/%s%s", eid, op, query ? query : "");
 	struct ereq r = {.method = "POST", .path = path, .timeout_ms = timeout_ms};
+	char op_name[64];
 
+	snprintf(op_name, sizeof(op_name), "%s container", what);
+	if (engine_check_ref(id, op_name, err) < 0)
+		return -1;
 	return engine_call(e, &r, NULL, err, "%s container %s", what, id);
 }
 
@@ -436,6 +441,8 @@ int engine_container_remove(struct engine *e, const char *id, bool force, bool v
 	lo2_autofree char *path = xasprintf("/containers/%s?force=%d&v=%d", eid, force, volumes);
 	struct ereq r = {.method = "DELETE", .path = path};
 
+	if (engine_check_ref(id, "remove container", err) < 0)
+		return -1;
 	return engine_call(e, &r, NULL, err, "remove container %s", id);
 }
 
@@ -451,7 +458,8 @@ int engine_container_wait(struct engine *e, const char *id, const char *conditio
 	const char *msg;
 	int ret = 0;
 
-	if (engine_call_json(e, &r, "wait response", &doc, err, "wait for container %s", id) < 0)
+	if (engine_check_ref(id, "wait for container", err) < 0 ||
+	    engine_call_json(e, &r, "wait response", &doc, err, "wait for container %s", id) < 0)
 		return -1;
 	msg = lo2_json_str(lo2_json_path(doc, "Error", "Message", NULL));
 	if (msg != NULL && msg[0] != '\0')
@@ -485,99 +493,185 @@ int engine_container_update(struct engine *e, const char *id, const struct engin
 
 /* ---- inspect and list ---- */
 
-static void read_state(const struct lo2_json *st, struct engine_container_info *ci)
+static int read_time(const struct lo2_json *st, const char *key, int64_t *out, struct lo2_err *err)
 {
-	int64_t n = 0;
+	const struct lo2_json *v;
 
-	ci->status = engine_json_strdup(st, "Status");
-	ci->running = lo2_json_is_true(lo2_json_get(st, "Running"));
-	ci->paused = lo2_json_is_true(lo2_json_get(st, "Paused"));
-	ci->restarting = lo2_json_is_true(lo2_json_get(st, "Restarting"));
-	ci->oom_killed = lo2_json_is_true(lo2_json_get(st, "OOMKilled"));
-	ci->dead = lo2_json_is_true(lo2_json_get(st, "Dead"));
-	if (lo2_json_int(lo2_json_get(st, "Pid"), &n))
-		ci->pid = (int)n;
-	lo2_json_int(lo2_json_get(st, "ExitCode"), &ci->exit_code);
-	ci->error = engine_json_strdup(st, "Error");
-	ci->started_ns = engine_parse_time(lo2_json_str(lo2_json_get(st, "StartedAt")));
-	ci->finished_ns = engine_parse_time(lo2_json_str(lo2_json_get(st, "FinishedAt")));
-	ci->health = engine_json_strdup(lo2_json_get(st, "Health"), "Status");
+	if (engine_field(st, key, ENGINE_J_STR, false, "State", &v, err) < 0)
+		return -1;
+	*out = engine_parse_time(lo2_json_str(v));
+	return 0;
 }
 
-static void read_networks(const struct lo2_json *nets, struct engine_container_info *ci)
+static int read_state(const struct lo2_json *st, struct engine_container_info *ci, struct lo2_err *err)
+{
+	const struct lo2_json *health = NULL;
+	int64_t pid = 0;
+
+	if (engine_field_strdup(st, "Status", true, "State", &ci->status, err) < 0 ||
+	    engine_field_bool(st, "Running", "State", &ci->running, err) < 0 ||
+	    engine_field_bool(st, "Paused", "State", &ci->paused, err) < 0 ||
+	    engine_field_bool(st, "Restarting", "State", &ci->restarting, err) < 0 ||
+	    engine_field_bool(st, "OOMKilled", "State", &ci->oom_killed, err) < 0 ||
+	    engine_field_bool(st, "Dead", "State", &ci->dead, err) < 0 ||
+	    engine_field_int(st, "Pid", "State", &pid, err) < 0 ||
+	    engine_field_int(st, "ExitCode", "State", &ci->exit_code, err) < 0 ||
+	    engine_field_strdup(st, "Error", false, "State", &ci->error, err) < 0 ||
+	    read_time(st, "StartedAt", &ci->started_ns, err) < 0 ||
+	    read_time(st, "FinishedAt", &ci->finished_ns, err) < 0 ||
+	    engine_field(st, "Health", ENGINE_J_OBJ, false, "State", &health, err) < 0)
+		return -1;
+	ci->pid = (int)pid;
+	if (health && engine_field_strdup(health, "Status", true, "State.Health", &ci->health, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int read_network(const char *name, const struct lo2_json *v, struct engine_net_addr *a,
+                        struct lo2_err *err)
+{
+	lo2_autofree char *what = xasprintf("NetworkSettings.Networks.%s", name);
+
+	a->network = xstrdup(name);
+	if (!lo2_json_is_object(v))
+		return lo2_err_set(err, LO2_E_INVALID, "%s is not an object", what);
+	if (engine_field_strdup(v, "IPAddress", false, what, &a->ip, err) < 0 ||
+	    engine_field_strdup(v, "GlobalIPv6Address", false, what, &a->ipv6, err) < 0 ||
+	    engine_field_strv(v, "Aliases", what, &a->aliases, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int read_networks(const struct lo2_json *nets, struct engine_container_info *ci, struct lo2_err *err)
 {
 	size_t n = lo2_json_len(nets);
 
-	if (!lo2_json_is_object(nets) || n == 0)
-		return;
+	if (n == 0)
+		return 0;
 	ci->nets = xcalloc(n, sizeof(*ci->nets));
-	for (size_t i = 0; i < n; i++) {
-		const struct lo2_json *v = lo2_json_val_at(nets, i);
-		const struct lo2_json *al = lo2_json_get(v, "Aliases");
-		struct engine_net_addr *a = &ci->nets[ci->n_nets++];
-
-		a->network = xstrdup(lo2_json_key_at(nets, i));
-		a->ip = engine_json_strdup(v, "IPAddress");
-		a->ipv6 = engine_json_strdup(v, "GlobalIPv6Address");
-		for (size_t k = 0; k < lo2_json_len(al); k++)
-			if (lo2_json_str(lo2_json_at(al, k)))
-				lo2_strv_push(&a->aliases, lo2_json_str(lo2_json_at(al, k)));
-	}
+	for (size_t i = 0; i < n; i++)
+		if (read_network(lo2_json_key_at(nets, i), lo2_json_val_at(nets, i), &ci->nets[ci->n_nets++],
+		                 err) < 0)
+			return -1;
+	return 0;
 }
 
-static void read_ports(const struct lo2_json *ports, struct engine_container_info *ci)
+static int read_ports(const struct lo2_json *ports, struct engine_container_info *ci, struct lo2_err *err)
 {
-	for (size_t i = 0; lo2_json_is_object(ports) && i < lo2_json_len(ports); i++) {
+	for (size_t i = 0; i < lo2_json_len(ports); i++) {
+		const char *port = lo2_json_key_at(ports, i);
 		const struct lo2_json *binds = lo2_json_val_at(ports, i);
+		lo2_autofree char *what = xasprintf("NetworkSettings.Ports.%s", port);
 
+		if (!lo2_json_is_null(binds) && !lo2_json_is_array(binds))
+			return lo2_err_set(err, LO2_E_INVALID, "%s is not an array", what);
 		for (size_t k = 0; k < lo2_json_len(binds); k++) {
 			const struct lo2_json *b = lo2_json_at(binds, k);
 			struct engine_published *p;
 
+			if (!lo2_json_is_object(b))
+				return lo2_err_set(err, LO2_E_INVALID, "%s[%zu] is not an object", what, k);
 			ci->ports = xrealloc(ci->ports, (ci->n_ports + 1) * sizeof(*ci->ports));
 			p = &ci->ports[ci->n_ports++];
-			p->container_port = xstrdup(lo2_json_key_at(ports, i));
-			p->host_ip = engine_json_strdup(b, "HostIp");
-			p->host_port = engine_json_strdup(b, "HostPort");
+			memset(p, 0, sizeof(*p));
+			p->container_port = xstrdup(port);
+			if (engine_field_strdup(b, "HostIp", false, what, &p->host_ip, err) < 0 ||
+			    engine_field_strdup(b, "HostPort", false, what, &p->host_port, err) < 0)
+				return -1;
 		}
 	}
+	return 0;
+}
+
+/* "/name" -> "name" (the engine's names carry a leading slash). */
+static char *strip_slash(const char *name)
+{
+	return xstrdup(name[0] == '/' ? name + 1 : name);
+}
+
+static int read_config(const struct lo2_json *cfg, struct engine_container_info *ci, struct lo2_err *err)
+{
+	if (engine_field_strdup(cfg, "Image", false, "Config", &ci->image, err) < 0 ||
+	    engine_field_bool(cfg, "Tty", "Config", &ci->tty, err) < 0 ||
+	    engine_field_kvv(cfg, "Labels", "Config", &ci->labels, err) < 0 ||
+	    engine_field_strv(cfg, "Env", "Config", &ci->env, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* HostConfig.LogConfig: the log driver and its options, as the engine applied them. */
+static int read_log_config(const struct lo2_json *hc, struct engine_container_info *ci, struct lo2_err *err)
+{
+	const struct lo2_json *lc = NULL;
+
+	if (engine_field(hc, "LogConfig", ENGINE_J_OBJ, false, "HostConfig", &lc, err) < 0 ||
+	    engine_field_strdup(lc, "Type", false, "HostConfig.LogConfig", &ci->log_type, err) < 0 ||
+	    engine_field_kvv(lc, "Config", "HostConfig.LogConfig", &ci->log_opts, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int read_inspect(const struct lo2_json *doc, struct engine_container_info *ci, struct lo2_err *err)
+{
+	const struct lo2_json *name, *cfg, *state, *ns, *hc, *nets = NULL, *ports = NULL;
+	int64_t n = 0;
+
+	if (!lo2_json_is_object(doc))
+		return lo2_err_set(err, LO2_E_INVALID, "the answer is not an object");
+	if (engine_field_strdup(doc, "Id", true, "the answer", &ci->id, err) < 0 ||
+	    engine_field(doc, "Name", ENGINE_J_STR, true, "the answer", &name, err) < 0 ||
+	    engine_field_strdup(doc, "Image", false, "the answer", &ci->image_id, err) < 0 ||
+	    engine_field_int(doc, "RestartCount", "the answer", &n, err) < 0 ||
+	    engine_field(doc, "Config", ENGINE_J_OBJ, false, "the answer", &cfg, err) < 0 ||
+	    engine_field(doc, "State", ENGINE_J_OBJ, true, "the answer", &state, err) < 0 ||
+	    engine_field(doc, "NetworkSettings", ENGINE_J_OBJ, false, "the answer", &ns, err) < 0 ||
+	    engine_field(doc, "HostConfig", ENGINE_J_OBJ, false, "the answer", &hc, err) < 0)
+		return -1;
+	if (ci->id[0] == '\0')
+		return lo2_err_set(err, LO2_E_INVALID, "the answer has an empty Id");
+	ci->name = strip_slash(lo2_json_str(name));
+	ci->restart_count = (int)n;
+	if (read_config(cfg, ci, err) < 0 || read_state(state, ci, err) < 0)
+		return -1;
+	if (read_log_config(hc, ci, err) < 0)
+		return -1;
+	if (engine_field(ns, "Networks", ENGINE_J_OBJ, false, "NetworkSettings", &nets, err) < 0 ||
+	    engine_field(ns, "Ports", ENGINE_J_OBJ, false, "NetworkSettings", &ports, err) < 0)
+		return -1;
+	return read_networks(nets, ci, err) < 0 ? -1 : read_ports(ports, ci, err);
+}
+
+int engine_container_inspect_read(const struct lo2_json *doc, struct engine_container_info *ci,
+                                  struct lo2_err *err)
+{
+	memset(ci, 0, sizeof(*ci));
+	if (read_inspect(doc, ci, err) < 0) {
+		engine_container_info_free(ci);
+		return -1;
+	}
+	return 0;
 }
 
 int engine_container_inspect(struct engine *e, const char *id, struct engine_container_info *ci,
                              struct lo2_err *err)
 {
-	lo2_autofree char *eid = engine_escape(id);
-	lo2_autofree char *path = xasprintf("/containers/%s/json", eid);
-	struct ereq r = {.path = path};
+	lo2_autofree char *eid = NULL;
+	lo2_autofree char *path = NULL;
+	struct ereq r = {0};
 	struct lo2_json *doc = NULL;
-	const struct lo2_json *cfg, *env;
-	const char *name;
-	int64_t n = 0;
+	int ret;
 
 	memset(ci, 0, sizeof(*ci));
+	if (engine_check_ref(id, "inspect container", err) < 0)
+		return -1;
+	eid = engine_escape(id);
+	path = xasprintf("/containers/%s/json", eid);
+	r.path = path;
 	if (engine_call_json(e, &r, "container inspect", &doc, err, "inspect container %s", id) < 0)
 		return -1;
-	ci->id = engine_json_strdup(doc, "Id");
-	name = lo2_json_str(lo2_json_get(doc, "Name"));
-	ci->name = xstrdup(name ? (name[0] == '/' ? name + 1 : name) : "");
-	ci->image_id = engine_json_strdup(doc, "Image");
-	if (lo2_json_int(lo2_json_get(doc, "RestartCount"), &n))
-		ci->restart_count = (int)n;
-	cfg = lo2_json_get(doc, "Config");
-	ci->image = engine_json_strdup(cfg, "Image");
-	ci->tty = lo2_json_is_true(lo2_json_get(cfg, "Tty"));
-	engine_json_kvv(lo2_json_get(cfg, "Labels"), &ci->labels);
-	env = lo2_json_get(cfg, "Env");
-	for (size_t i = 0; i < lo2_json_len(env); i++)
-		if (lo2_json_str(lo2_json_at(env, i)))
-			lo2_strv_push(&ci->env, lo2_json_str(lo2_json_at(env, i)));
-	read_state(lo2_json_get(doc, "State"), ci);
-	ci->log_type = engine_json_strdup(lo2_json_path(doc, "HostConfig", "LogConfig", NULL), "Type");
-	engine_json_kvv(lo2_json_path(doc, "HostConfig", "LogConfig", "Config", NULL), &ci->log_opts);
-	read_networks(lo2_json_path(doc, "NetworkSettings", "Networks", NULL), ci);
-	read_ports(lo2_json_path(doc, "NetworkSettings", "Ports", NULL), ci);
+	ret = engine_container_inspect_read(doc, ci, err);
 	lo2_json_free(doc);
-	return 0;
+	return ret < 0 ? lo2_err_prefix(err, "inspect container %s", id) : 0;
 }
 
 void engine_container_info_free(struct engine_container_info *ci)
@@ -611,17 +705,46 @@ void engine_container_info_free(struct engine_container_info *ci)
 	memset(ci, 0, sizeof(*ci));
 }
 
-static void read_summary(const struct lo2_json *c, struct engine_container_summary *s)
+static int read_summary(const struct lo2_json *c, const char *what, void *slot, struct lo2_err *err)
 {
-	const char *name = lo2_json_str(lo2_json_at(lo2_json_get(c, "Names"), 0));
+	struct engine_container_summary *s = slot;
+	const struct lo2_json *names = NULL;
+	const char *name;
 
-	s->id = engine_json_strdup(c, "Id");
-	s->name = xstrdup(name ? (name[0] == '/' ? name + 1 : name) : "");
-	s->image = engine_json_strdup(c, "Image");
-	s->state = engine_json_strdup(c, "State");
-	s->status = engine_json_strdup(c, "Status");
-	lo2_json_int(lo2_json_get(c, "Created"), &s->created);
-	engine_json_kvv(lo2_json_get(c, "Labels"), &s->labels);
+	if (!lo2_json_is_object(c))
+		return lo2_err_set(err, LO2_E_INVALID, "%s is not an object", what);
+	if (engine_field_strdup(c, "Id", true, what, &s->id, err) < 0 ||
+	    engine_field(c, "Names", ENGINE_J_ARR, false, what, &names, err) < 0 ||
+	    engine_field_strdup(c, "Image", false, what, &s->image, err) < 0 ||
+	    engine_field_strdup(c, "State", true, what, &s->state, err) < 0 ||
+	    engine_field_strdup(c, "Status", false, what, &s->status, err) < 0 ||
+	    engine_field_int(c, "Created", what, &s->created, err) < 0 ||
+	    engine_field_kvv(c, "Labels", what, &s->labels, err) < 0)
+		return -1;
+	if (s->id[0] == '\0')
+		return lo2_err_set(err, LO2_E_INVALID, "%s has an empty Id", what);
+	name = lo2_json_len(names) > 0 ? lo2_json_str(lo2_json_at(names, 0)) : "";
+	if (name == NULL)
+		return lo2_err_set(err, LO2_E_INVALID, "%s: Names[0] is not a string", what);
+	s->name = strip_slash(name);
+	if (s->image == NULL)
+		s->image = xstrdup("");
+	if (s->status == NULL)
+		s->status = xstrdup("");
+	return 0;
+}
+
+int engine_container_list_read(const struct lo2_json *doc, struct engine_container_list *out,
+                               struct lo2_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (doc == NULL)
+		return lo2_err_set(err, LO2_E_INVALID, "the answer is not an array");
+	if (engine_read_entries(doc, sizeof(*out->v), (void **)&out->v, &out->n, read_summary, err) < 0) {
+		engine_container_list_free(out);
+		return -1;
+	}
+	return 0;
 }
 
 int engine_container_list(struct engine *e, const struct lo2_strv *filters, bool all,
@@ -631,15 +754,14 @@ int engine_container_list(struct engine *e, const struct lo2_strv *filters, bool
 	lo2_autofree char *path = xasprintf("/containers/json?all=%d&%s", all ? 1 : 0, fq);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "container list", &doc, err, "list containers") < 0)
 		return -1;
-	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(doc); i++)
-		read_summary(lo2_json_at(doc, i), &out->v[out->n++]);
+	ret = engine_container_list_read(doc, out, err);
 	lo2_json_free(doc);
-	return 0;
+	return ret < 0 ? lo2_err_prefix(err, "list containers") : 0;
 }
 
 void engine_container_list_free(struct engine_container_list *l)

@@ -17,13 +17,6 @@
 
 void engine_pool_free(struct engine *e);
 
-static bool file_exists(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0;
-}
-
 static bool env_set(const char *v)
 {
 	return v != NULL && v[0] != '\0';
@@ -55,6 +48,11 @@ static int parse_tcp(const char *hostport, bool tls, struct engine_endpoint *ep,
 	long port = tls ? 2376 : 2375;
 	lo2_autofree char *host = NULL;
 
+	/* Never echo what follows: it would print a password. */
+	if (strchr(hp, '@') != NULL)
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "invalid DOCKER_HOST: credentials (user:password@) are not supported in "
+		                   "DOCKER_HOST; use TLS client certificates (DOCKER_CERT_PATH)");
 	if (slash && strcmp(slash, "/") != 0)
 		return lo2_err_set(err, LO2_E_INVALID, "invalid DOCKER_HOST \"tcp://%s\": no path is allowed",
 		                   hostport);
@@ -89,22 +87,74 @@ static int parse_tcp(const char *hostport, bool tls, struct engine_endpoint *ep,
 	return 0;
 }
 
-static void tls_files(const char *cert_path, struct engine_endpoint *ep)
+/* Checks one TLS file: 1 when it is there and readable, 0 when missing, -1 (err) when unreadable. */
+static int tls_file(const char *path, struct lo2_err *err)
+{
+	struct stat st;
+	FILE *f;
+
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return lo2_err_set(err, LO2_E_INVALID, "TLS file %s is not a regular file", path);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return lo2_err_errno(err, errno, "TLS file %s cannot be read", path);
+	fclose(f);
+	return 1;
+}
+
+/* Finds ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (or ~/.docker). With verification the CA
+ * is required; a client certificate needs its key and the other way round. Missing or unreadable
+ * files are named here, before any connect turns them into a bare "SSL connect error". */
+static int tls_files(const char *cert_path, struct engine_endpoint *ep, struct lo2_err *err)
 {
 	lo2_autofree char *dir = NULL;
 	const char *home = getenv("HOME");
 	const char *names[3] = {"ca.pem", "cert.pem", "key.pem"};
 	char **dst[3] = {&ep->ca_file, &ep->cert_file, &ep->key_file};
+	struct stat st;
+	int have[3];
 
 	dir = env_set(cert_path) ? xstrdup(cert_path) : xasprintf("%s/.docker", home ? home : "");
+	if (env_set(cert_path) && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "DOCKER_CERT_PATH %s is not a folder (it should hold "
+		                   "ca.pem, cert.pem and key.pem)",
+		                   dir);
 	for (int i = 0; i < 3; i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
 
-		if (file_exists(p))
+		have[i] = tls_file(p, err);
+		if (have[i] < 0) {
+			free(p);
+			return -1;
+		}
+		if (have[i])
 			*dst[i] = p;
 		else
 			free(p);
 	}
+	if (ep->tls_verify && !have[0])
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "TLS verification (DOCKER_TLS_VERIFY) needs the CA certificate %s/ca.pem: "
+		                   "it is missing",
+		                   dir);
+	if (have[1] != have[2])
+		return lo2_err_set(err, LO2_E_INVALID,
+		                   "TLS client certificate: %s/%s is missing (%s is there)", dir,
+		                   names[have[1] ? 2 : 1], names[have[1] ? 1 : 2]);
+	return 0;
+}
+
+/* True for localhost, 127.0.0.0/8 and [::1]: plain HTTP there stays on this machine. */
+static bool is_loopback(const char *base_url)
+{
+	const char *h = strstr(base_url, "://");
+
+	h = h ? h + 3 : base_url;
+	return lo2_str_has_prefix(h, "localhost:") || lo2_str_has_prefix(h, "127.") ||
+	       lo2_str_has_prefix(h, "[::1]:");
 }
 
 int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const char *tls,
@@ -139,7 +189,9 @@ int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const
 		                  shown);
 	}
 	if (ret == 0 && out->tls)
-		tls_files(cert_path, out);
+		ret = tls_files(cert_path, out, err);
+	if (ret == 0 && out->unix_path == NULL && !out->tls && !is_loopback(out->base_url))
+		out->cleartext = true;
 	if (ret < 0)
 		engine_endpoint_free(out);
 	return ret;
@@ -175,10 +227,20 @@ int engine_parse_api_version(const char *s, int *minor)
 	return 0;
 }
 
+/* The API versions lo2 speaks, as URL prefixes take them; the negotiated one is an index into
+ * this table (an atomic int), so threads building URLs never read a half-written string. */
+static const char *const api_names[] = {"1.41", "1.42", "1.43", "1.44", "1.45", "1.46", "1.47"};
+_Static_assert(sizeof(api_names) / sizeof(api_names[0]) == ENGINE_API_MAX_MINOR - ENGINE_API_MIN_MINOR + 1,
+               "api_names covers ENGINE_API_MIN_MINOR..ENGINE_API_MAX_MINOR");
+
 static void set_api(struct engine *e, int minor)
 {
-	e->api_minor = minor;
-	snprintf(e->api, sizeof(e->api), "1.%d", minor);
+	atomic_store(&e->api_minor, minor);
+}
+
+int engine_api_minor(const struct engine *e)
+{
+	return atomic_load(&((struct engine *)(uintptr_t)e)->api_minor);
 }
 
 static void copy_str(char *dst, size_t n, const struct lo2_json *doc, const char *key)
@@ -188,7 +250,7 @@ static void copy_str(char *dst, size_t n, const struct lo2_json *doc, const char
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
-static int read_version(struct engine *e, struct lo2_err *err)
+static int read_version(struct engine *e, struct engine_version_info *v, struct lo2_err *err)
 {
 	struct ereq r = {.path = "/version", .unversioned = true, .timeout_ms = 30000};
 	struct lo2_json *doc = NULL;
@@ -196,26 +258,27 @@ static int read_version(struct engine *e, struct lo2_err *err)
 	if (engine_call_json(e, &r, "engine /version", &doc, err, "read version of engine %s",
 	                     engine_display(e)) < 0)
 		return -1;
-	copy_str(e->ver.version, sizeof(e->ver.version), doc, "Version");
-	copy_str(e->ver.api_version, sizeof(e->ver.api_version), doc, "ApiVersion");
-	copy_str(e->ver.min_api_version, sizeof(e->ver.min_api_version), doc, "MinAPIVersion");
-	copy_str(e->ver.os, sizeof(e->ver.os), doc, "Os");
-	copy_str(e->ver.arch, sizeof(e->ver.arch), doc, "Arch");
-	copy_str(e->ver.kernel, sizeof(e->ver.kernel), doc, "KernelVersion");
+	copy_str(v->version, sizeof(v->version), doc, "Version");
+	copy_str(v->api_version, sizeof(v->api_version), doc, "ApiVersion");
+	copy_str(v->min_api_version, sizeof(v->min_api_version), doc, "MinAPIVersion");
+	copy_str(v->os, sizeof(v->os), doc, "Os");
+	copy_str(v->arch, sizeof(v->arch), doc, "Arch");
+	copy_str(v->kernel, sizeof(v->kernel), doc, "KernelVersion");
 	lo2_json_free(doc);
 	return 0;
 }
 
 /* The version rule: the lower of the engine's maximum and lo2's newest, never below the
  * engine's minimum, and never below lo2's oldest (1.41). */
-static int choose_version(struct engine *e, struct lo2_err *err)
+static int choose_version(struct engine *e, const struct engine_version_info *ver, int *out,
+                          struct lo2_err *err)
 {
 	int max = 0, min = 0, v;
 
-	if (engine_parse_api_version(e->ver.api_version, &max) < 0)
+	if (engine_parse_api_version(ver->api_version, &max) < 0)
 		return lo2_err_set(err, LO2_E_GENERIC, "engine %s reports an unreadable API version \"%s\"",
-		                   engine_display(e), e->ver.api_version);
-	if (e->ver.min_api_version[0] && engine_parse_api_version(e->ver.min_api_version, &min) < 0)
+		                   engine_display(e), ver->api_version);
+	if (ver->min_api_version[0] && engine_parse_api_version(ver->min_api_version, &min) < 0)
 		min = 0;
 	v = max < ENGINE_API_MAX_MINOR ? max : ENGINE_API_MAX_MINOR;
 	if (v < min) {
@@ -223,7 +286,7 @@ static int choose_version(struct engine *e, struct lo2_err *err)
 			return lo2_err_set(
 			    err, LO2_E_GENERIC,
 			    "engine %s (Docker %s) requires API %s or newer; lo2 speaks 1.%d to 1.%d",
-			    engine_display(e), e->ver.version, e->ver.min_api_version, ENGINE_API_MIN_MINOR,
+			    engine_display(e), ver->version, ver->min_api_version, ENGINE_API_MIN_MINOR,
 			    ENGINE_API_MAX_MINOR);
 		v = min;
 	}
@@ -231,21 +294,28 @@ static int choose_version(struct engine *e, struct lo2_err *err)
 		return lo2_err_set(
 		    err, LO2_E_GENERIC,
 		    "engine %s (Docker %s) speaks API %s at most; lo2 needs 1.%d or newer (Docker 20.10+)",
-		    engine_display(e), e->ver.version, e->ver.api_version, ENGINE_API_MIN_MINOR);
-	set_api(e, v);
+		    engine_display(e), ver->version, ver->api_version, ENGINE_API_MIN_MINOR);
+	*out = v;
 	return 0;
 }
 
 int engine_negotiate(struct engine *e, struct lo2_err *err)
 {
-	if (engine_ping(e, err) < 0 || read_version(e, err) < 0)
+	struct engine_version_info v = {0};
+	int minor = 0;
+
+	if (engine_ping(e, err) < 0 || read_version(e, &v, err) < 0)
 		return -1;
+	/* e->ver is written once, while opening (one thread); a renegotiation leaves it alone. */
+	if (!e->opened)
+		e->ver = v;
 	if (e->api_pinned)
 		return 0;
-	if (choose_version(e, err) < 0)
+	if (choose_version(e, &v, &minor, err) < 0)
 		return -1;
-	lo2_debug("engine: %s is Docker %s, API %s (min %s); using %s", engine_display(e), e->ver.version,
-	          e->ver.api_version, e->ver.min_api_version, e->api);
+	set_api(e, minor);
+	lo2_debug("engine: %s is Docker %s, API %s (min %s); using %s", engine_display(e), v.version,
+	          v.api_version, v.min_api_version, api_names[minor - ENGINE_API_MIN_MINOR]);
 	return 0;
 }
 
@@ -260,6 +330,12 @@ static int pin_version(struct engine *e, const char *pin, struct lo2_err *err)
 		return lo2_err_set(err, LO2_E_INVALID,
 		                   "DOCKER_API_VERSION %s is older than 1.%d, the oldest lo2 supports", pin,
 		                   ENGINE_API_MIN_MINOR);
+	if (minor > ENGINE_API_MAX_MINOR)
+		return lo2_err_set(
+		    err, LO2_E_INVALID,
+		    "DOCKER_API_VERSION %s is newer than 1.%d, the newest lo2 speaks (lo2 does not "
+		    "clamp a pinned version: unset it to negotiate, or pin 1.%d..1.%d)",
+		    pin, ENGINE_API_MAX_MINOR, ENGINE_API_MIN_MINOR, ENGINE_API_MAX_MINOR);
 	e->api_pinned = true;
 	set_api(e, minor);
 	return 0;
@@ -279,6 +355,7 @@ int engine_open(const char *docker_host, struct engine **out, struct lo2_err *er
 		goto fail;
 	if (engine_negotiate(e, err) < 0)
 		goto fail;
+	e->opened = true;
 	*out = e;
 	return 0;
 fail:
@@ -304,12 +381,17 @@ void engine_set_cancel(struct engine *e, const atomic_bool *cancel)
 
 const char *engine_api_version(const struct engine *e)
 {
-	return e->api;
+	return api_names[engine_api_minor(e) - ENGINE_API_MIN_MINOR];
 }
 
 bool engine_api_at_least(const struct engine *e, int minor)
 {
-	return e->api_minor >= minor;
+	return engine_api_minor(e) >= minor;
+}
+
+bool engine_is_cleartext(const struct engine *e)
+{
+	return e->ep.cleartext;
 }
 
 const char *engine_display(const struct engine *e)
@@ -460,51 +542,84 @@ int engine_lines_finish(struct engine_lines *l, struct lo2_err *err)
 	return ret;
 }
 
+/* The fields of one progress line; every one optional, each of its type when present. */
+struct progress_fields {
+	const struct lo2_json *error, *detail, *detail_msg, *aux, *aux_id, *status, *stream, *id, *progress;
+};
+
+static int read_progress(const struct lo2_json *doc, struct progress_fields *f, struct lo2_err *err)
+{
+	const char *w = "the line";
+
+	if (!lo2_json_is_object(doc))
+		return lo2_err_set(err, LO2_E_INVALID, "the line is not an object");
+	if (engine_field(doc, "error", ENGINE_J_STR, false, w, &f->error, err) < 0 ||
+	    engine_field(doc, "errorDetail", ENGINE_J_OBJ, false, w, &f->detail, err) < 0 ||
+	    engine_field(f->detail, "message", ENGINE_J_STR, false, "errorDetail", &f->detail_msg, err) < 0 ||
+	    engine_field(doc, "aux", ENGINE_J_OBJ, false, w, &f->aux, err) < 0 ||
+	    engine_field(doc, "status", ENGINE_J_STR, false, w, &f->status, err) < 0 ||
+	    engine_field(doc, "stream", ENGINE_J_STR, false, w, &f->stream, err) < 0 ||
+	    engine_field(doc, "id", ENGINE_J_STR, false, w, &f->id, err) < 0 ||
+	    engine_field(doc, "progress", ENGINE_J_STR, false, w, &f->progress, err) < 0)
+		return -1;
+	/* aux carries other shapes too (build: {"ID":..}; push: {"Tag":..}): only an ID is read. */
+	f->aux_id = lo2_json_get(f->aux, "ID");
+	if (f->aux_id != NULL && lo2_json_str(f->aux_id) == NULL)
+		return lo2_err_set(err, LO2_E_INVALID, "aux: ID is not a string");
+	return 0;
+}
+
+static void progress_report(struct engine_progress *p, const struct progress_fields *f)
+{
+	const char *s = lo2_json_str(f->status), *text = lo2_json_str(f->stream);
+	const char *id = lo2_json_str(f->id), *prog = lo2_json_str(f->progress);
+	lo2_autofree char *msg = NULL;
+	lo2_autofree char *t = NULL;
+	size_t l;
+
+	if (text == NULL && s != NULL) {
+		msg = xasprintf("%s%s%s%s%s", id ? id : "", id ? ": " : "", s, prog ? " " : "",
+		                prog ? prog : "");
+		text = msg;
+	}
+	if (text == NULL)
+		return;
+	t = xstrdup(text);
+	l = strlen(t);
+	while (l > 0 && (t[l - 1] == '\n' || t[l - 1] == '\r'))
+		t[--l] = '\0';
+	if (l > 0)
+		p->fn(p->user, t);
+}
+
 static int progress_line(void *user, const char *line, size_t n, struct lo2_err *err)
 {
 	struct engine_progress *p = user;
 	struct lo2_json *doc = NULL;
+	struct progress_fields f = {0};
 	const char *s;
-	const struct lo2_json *v;
 
+	p->n_lines++;
 	if (lo2_json_parse(line, "engine progress stream", &doc, err) < 0)
 		return -1;
-	v = lo2_json_path(doc, "errorDetail", "message", NULL);
-	s = v ? lo2_json_str(v) : lo2_json_str(lo2_json_get(doc, "error"));
+	if (read_progress(doc, &f, err) < 0) {
+		lo2_json_free(doc);
+		return lo2_err_prefix(err, "engine progress stream, line %llu", p->n_lines);
+	}
+	s = f.detail_msg ? lo2_json_str(f.detail_msg) : lo2_json_str(f.error);
 	if (s != NULL && p->error == NULL)
 		p->error = xstrdup(s);
-	s = lo2_json_str(lo2_json_path(doc, "aux", "ID", NULL));
-	if (s != NULL) {
+	if (f.aux_id != NULL) {
 		free(p->last_id);
-		p->last_id = xstrdup(s);
+		p->last_id = xstrdup(lo2_json_str(f.aux_id));
 	}
-	s = lo2_json_str(lo2_json_get(doc, "status"));
+	s = lo2_json_str(f.status);
 	if (s != NULL && lo2_str_has_prefix(s, "sha256:")) {
 		free(p->last_id);
 		p->last_id = xstrdup(s);
 	}
-	if (p->fn != NULL) {
-		const char *text = lo2_json_str(lo2_json_get(doc, "stream"));
-		lo2_autofree char *msg = NULL;
-
-		if (text == NULL && s != NULL) {
-			const char *id = lo2_json_str(lo2_json_get(doc, "id"));
-			const char *prog = lo2_json_str(lo2_json_get(doc, "progress"));
-
-			msg = xasprintf("%s%s%s%s%s", id ? id : "", id ? ": " : "", s, prog ? " " : "",
-			                prog ? prog : "");
-			text = msg;
-		}
-		if (text != NULL) {
-			lo2_autofree char *t = xstrdup(text);
-			size_t l = strlen(t);
-
-			while (l > 0 && (t[l - 1] == '\n' || t[l - 1] == '\r'))
-				t[--l] = '\0';
-			if (l > 0)
-				p->fn(p->user, t);
-		}
-	}
+	if (p->fn != NULL)
+		progress_report(p, &f);
 	lo2_json_free(doc);
 	return 0;
 }
@@ -524,15 +639,6 @@ void engine_progress_free(struct engine_progress *p)
 	free(p->last_id);
 	free(p->error);
 	lo2_buf_free(&p->lines.buf);
-}
-
-void engine_json_kvv(const struct lo2_json *obj, struct lo2_kvv *out)
-{
-	for (size_t i = 0; i < lo2_json_len(obj) && lo2_json_is_object(obj); i++) {
-		const char *v = lo2_json_str(lo2_json_val_at(obj, i));
-
-		lo2_kvv_set(out, lo2_json_key_at(obj, i), v ? v : "");
-	}
 }
 
 void engine_jw_kvv(struct lo2_jw *w, const char *key, const struct lo2_kvv *kv)
@@ -555,9 +661,150 @@ void engine_jw_strv(struct lo2_jw *w, const char *key, const struct lo2_strv *v)
 	lo2_jw_arr_end(w);
 }
 
-char *engine_json_strdup(const struct lo2_json *obj, const char *key)
+int engine_check_ref(const char *ref, const char *op, struct lo2_err *err)
 {
-	return xstrdup(lo2_json_str(lo2_json_get(obj, key)));
+	char shown[300];
+
+	if (ref == NULL || ref[0] == '\0')
+		return lo2_err_set(err, LO2_E_INVALID, "%s: the name is empty", op);
+	lo2_str_escape(ref, shown, sizeof(shown));
+	if (strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0)
+		return lo2_err_set(err, LO2_E_INVALID, "%s \"%s\": not a container name or ID", op, shown);
+	for (const char *p = ref; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/')
+			return lo2_err_set(
+			    err, LO2_E_INVALID,
+			    "%s \"%s\": a container name or ID holds no '/' or control character", op, shown);
+	return 0;
+}
+
+int engine_read_entries(const struct lo2_json *arr, size_t sz, void **v, size_t *n,
+                        int (*read)(const struct lo2_json *elem, const char *what, void *slot,
+                                    struct lo2_err *err),
+                        struct lo2_err *err)
+{
+	size_t len = lo2_json_len(arr);
+
+	*n = 0;
+	*v = xcalloc(len + 1, sz);
+	if (arr != NULL && !lo2_json_is_array(arr))
+		return lo2_err_set(err, LO2_E_INVALID, "the answer is not an array");
+	for (size_t i = 0; i < len; i++) {
+		char what[40];
+
+		snprintf(what, sizeof(what), "entry %zu", i + 1);
+		(*n)++;
+		if (read(lo2_json_at(arr, i), what, (char *)*v + i * sz, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool has_type(const struct lo2_json *v, enum engine_jtype type)
+{
+	int64_t i;
+
+	switch (type) {
+	case ENGINE_J_STR:
+		return lo2_json_str(v) != NULL;
+	case ENGINE_J_OBJ:
+		return lo2_json_is_object(v);
+	case ENGINE_J_ARR:
+		return lo2_json_is_array(v);
+	case ENGINE_J_INT:
+		return lo2_json_int(v, &i);
+	case ENGINE_J_BOOL:
+		return lo2_json_is_bool(v);
+	}
+	return false;
+}
+
+int engine_field(const struct lo2_json *obj, const char *key, enum engine_jtype type, bool required,
+                 const char *what, const struct lo2_json **out, struct lo2_err *err)
+{
+	static const char *const names[] = {"a string", "an object", "an array", "an integer", "a boolean"};
+	const struct lo2_json *v = lo2_json_get(obj, key);
+
+	*out = NULL;
+	if (v == NULL || lo2_json_is_null(v)) {
+		if (required)
+			return lo2_err_set(err, LO2_E_INVALID, "%s has no %s", what, key);
+		return 0;
+	}
+	if (!has_type(v, type))
+		return lo2_err_set(err, LO2_E_INVALID, "%s: %s is not %s", what, key, names[type]);
+	*out = v;
+	return 0;
+}
+
+int engine_field_strdup(const struct lo2_json *obj, const char *key, bool required, const char *what,
+                        char **out, struct lo2_err *err)
+{
+	const struct lo2_json *v;
+
+	if (engine_field(obj, key, ENGINE_J_STR, required, what, &v, err) < 0)
+		return -1;
+	*out = v ? xstrdup(lo2_json_str(v)) : NULL;
+	return 0;
+}
+
+int engine_field_int(const struct lo2_json *obj, const char *key, const char *what, int64_t *out,
+                     struct lo2_err *err)
+{
+	const struct lo2_json *v;
+
+	if (engine_field(obj, key, ENGINE_J_INT, false, what, &v, err) < 0)
+		return -1;
+	if (v != NULL)
+		lo2_json_int(v, out);
+	return 0;
+}
+
+int engine_field_bool(const struct lo2_json *obj, const char *key, const char *what, bool *out,
+                      struct lo2_err *err)
+{
+	const struct lo2_json *v;
+
+	if (engine_field(obj, key, ENGINE_J_BOOL, false, what, &v, err) < 0)
+		return -1;
+	if (v != NULL)
+		*out = lo2_json_is_true(v);
+	return 0;
+}
+
+int engine_field_kvv(const struct lo2_json *obj, const char *key, const char *what, struct lo2_kvv *out,
+                     struct lo2_err *err)
+{
+	const struct lo2_json *m;
+
+	if (engine_field(obj, key, ENGINE_J_OBJ, false, what, &m, err) < 0)
+		return -1;
+	for (size_t i = 0; i < lo2_json_len(m); i++) {
+		const char *v = lo2_json_str(lo2_json_val_at(m, i));
+
+		if (v == NULL)
+			return lo2_err_set(err, LO2_E_INVALID, "%s: %s.%s is not a string", what, key,
+			                   lo2_json_key_at(m, i));
+		lo2_kvv_set(out, lo2_json_key_at(m, i), v);
+	}
+	return 0;
+}
+
+int engine_field_strv(const struct lo2_json *obj, const char *key, const char *what, struct lo2_strv *out,
+                      struct lo2_err *err)
+{
+	const struct lo2_json *a;
+
+	if (engine_field(obj, key, ENGINE_J_ARR, false, what, &a, err) < 0)
+		return -1;
+	for (size_t i = 0; i < lo2_json_len(a); i++) {
+		const char *v = lo2_json_str(lo2_json_at(a, i));
+
+		if (v == NULL)
+			return lo2_err_set(err, LO2_E_INVALID, "%s: %s[%zu] is not a string", what, key, i);
+		lo2_strv_push(out, v);
+	}
+	return 0;
 }
 
 int64_t engine_parse_time(const char *s)

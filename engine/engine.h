@@ -30,6 +30,7 @@ struct engine_endpoint {
 	bool tls_verify;
 	char *ca_file, *cert_file, *key_file; /* set with tls when the files exist */
 	char *display; /* what messages call it: "unix:///var/run/docker.sock" */
+	bool cleartext; /* plain HTTP over TCP to a host that is not a loopback address */
 };
 /* Parses docker_host (NULL or "": the default socket) with the TLS settings the CLI reads
  * (tls_verify: DOCKER_TLS_VERIFY, tls: DOCKER_TLS, cert_path: DOCKER_CERT_PATH; each may be NULL). */
@@ -48,6 +49,10 @@ const char *engine_display(const struct engine *e); /* e.g. "unix:///var/run/doc
  * about 50 ms of *cancel becoming true; NULL removes it. For a phase of work that a signal must
  * be able to cut short (a deploy); clear it before the work that must run anyway (teardown). */
 void engine_set_cancel(struct engine *e, const atomic_bool *cancel);
+/* True when the engine is reached over TCP without TLS and not on a loopback address: the API
+ * (and anything it carries, such as environment variables) crosses the network in cleartext.
+ * lo2 keeps docker's behaviour and connects; the CLI warns. */
+bool engine_is_cleartext(const struct engine *e);
 
 struct engine_version_info {
 	char version[64];

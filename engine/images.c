@@ -16,24 +16,28 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 	lo2_autofree char *path = xasprintf("/images/%s/json", esc);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
-	const struct lo2_json *tags, *digests;
+	const struct lo2_json *cfg = NULL;
+	const char *w = "the answer";
+	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "image inspect", &doc, err, "inspect image %s", ref) < 0)
 		return -1;
-	out->id = engine_json_strdup(doc, "Id");
-	out->created = engine_json_strdup(doc, "Created");
-	lo2_json_int(lo2_json_get(doc, "Size"), &out->size);
-	tags = lo2_json_get(doc, "RepoTags");
-	for (size_t i = 0; i < lo2_json_len(tags); i++)
-		if (lo2_json_str(lo2_json_at(tags, i)))
-			lo2_strv_push(&out->tags, lo2_json_str(lo2_json_at(tags, i)));
-	digests = lo2_json_get(doc, "RepoDigests");
-	for (size_t i = 0; i < lo2_json_len(digests); i++)
-		if (lo2_json_str(lo2_json_at(digests, i)))
-			lo2_strv_push(&out->repo_digests, lo2_json_str(lo2_json_at(digests, i)));
-	engine_json_kvv(lo2_json_path(doc, "Config", "Labels", NULL), &out->labels);
+	if (lo2_json_is_object(doc) && engine_field_strdup(doc, "Id", true, w, &out->id, err) == 0 &&
+	    engine_field_strdup(doc, "Created", false, w, &out->created, err) == 0 &&
+	    engine_field_int(doc, "Size", w, &out->size, err) == 0 &&
+	    engine_field_strv(doc, "RepoTags", w, &out->tags, err) == 0 &&
+	    engine_field_strv(doc, "RepoDigests", w, &out->repo_digests, err) == 0 &&
+	    engine_field(doc, "Config", ENGINE_J_OBJ, false, w, &cfg, err) == 0 &&
+	    engine_field_kvv(cfg, "Labels", "Config", &out->labels, err) == 0)
+		ret = 0;
+	else if (!lo2_json_is_object(doc))
+		lo2_err_set(err, LO2_E_INVALID, "the answer is not an object");
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_image_info_free(out);
+		return lo2_err_prefix(err, "inspect image %s", ref);
+	}
 	return 0;
 }
 

@@ -13,9 +13,9 @@
 struct engine {
 	struct engine_endpoint ep;
 	struct engine_version_info ver;
-	char api[16]; /* "1.41" */
-	int api_minor;
+	atomic_int api_minor; /* negotiated (or pinned): ENGINE_API_MIN_MINOR..ENGINE_API_MAX_MINOR */
 	bool api_pinned; /* DOCKER_API_VERSION */
+	bool opened; /* engine_open finished: ver is final, negotiation only changes api_minor */
 	pthread_mutex_t lock;
 	void **pool; /* idle CURL easy handles, reused for keep-alive */
 	size_t n_pool;
@@ -82,10 +82,15 @@ int engine_call_json(struct engine *e, const struct ereq *r, const char *what, s
                      struct lo2_err *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* "filters=<the filters as URL-escaped JSON>" for a query string (caller frees). */
 char *engine_filters_query(const struct lo2_strv *filters);
+/* Refuses an object reference (container name or ID) the engine cannot take as one path segment:
+ * empty, "." or "..", or holding '/' or a control character. `op` starts the message. */
+int engine_check_ref(const char *ref, const char *op, struct lo2_err *err);
 /* URL-escapes s (caller frees). */
 char *engine_escape(const char *s);
 /* "v1.41" reading of a version string: fills minor for "1.NN"; -1 when malformed. */
 int engine_parse_api_version(const char *s, int *minor);
+/* The negotiated minor version (read atomically: renegotiation may change it any time). */
+int engine_api_minor(const struct engine *e);
 /* (Re)negotiates the API version from /_ping and /version. */
 int engine_negotiate(struct engine *e, struct lo2_err *err);
 
@@ -105,15 +110,50 @@ struct engine_progress {
 	void *user;
 	char *last_id;
 	char *error; /* the errorDetail message, when the stream reported one */
+	unsigned long long n_lines; /* lines read, for messages */
 	struct engine_lines lines;
 };
 void engine_progress_init(struct engine_progress *p, engine_progress_fn fn, void *user);
 void engine_progress_free(struct engine_progress *p);
 
-/* Fills a kvv from a JSON object of strings. */
-void engine_json_kvv(const struct lo2_json *obj, struct lo2_kvv *out);
-/* xstrdup of a JSON string member, or NULL. */
-char *engine_json_strdup(const struct lo2_json *obj, const char *key);
+/* ---- validated reading of engine responses ----
+ * Every field lo2 reads from a response goes through these: a required member that is missing
+ * (or null), or any member of another type, is an error naming `what` (the object's place, e.g.
+ * "entry 3" or "State") and the key: "entry 3 has no Id", "State: Pid is not an integer".
+ * An optional member that is missing or null gives NULL / leaves *out as it was. */
+enum engine_jtype { ENGINE_J_STR, ENGINE_J_OBJ, ENGINE_J_ARR, ENGINE_J_INT, ENGINE_J_BOOL };
+int engine_field(const struct lo2_json *obj, const char *key, enum engine_jtype type, bool required,
+                 const char *what, const struct lo2_json **out, struct lo2_err *err);
+/* A string member, xstrdup'ed into *out (NULL when optional and absent). */
+int engine_field_strdup(const struct lo2_json *obj, const char *key, bool required, const char *what,
+                        char **out, struct lo2_err *err);
+int engine_field_int(const struct lo2_json *obj, const char *key, const char *what, int64_t *out,
+                     struct lo2_err *err);
+int engine_field_bool(const struct lo2_json *obj, const char *key, const char *what, bool *out,
+                      struct lo2_err *err);
+/* Fills a kvv from an optional object member whose values are all strings. */
+int engine_field_kvv(const struct lo2_json *obj, const char *key, const char *what, struct lo2_kvv *out,
+                     struct lo2_err *err);
+/* Appends an optional array-of-strings member to *out. */
+int engine_field_strv(const struct lo2_json *obj, const char *key, const char *what, struct lo2_strv *out,
+                      struct lo2_err *err);
+
+/* Reads every element of the array arr (NULL: none) into a new array *v of elements of size sz
+ * with read(element, "entry N", slot, err), N counting from 1; *n counts the slots handed out
+ * (the failing one included, so the list's free releases everything). Not an array: an error. */
+int engine_read_entries(const struct lo2_json *arr, size_t sz, void **v, size_t *n,
+                        int (*read)(const struct lo2_json *elem, const char *what, void *slot,
+                                    struct lo2_err *err),
+                        struct lo2_err *err);
+/* The readers behind the calls (for tests and fuzzing): doc is the parsed response. On error
+ * nothing is left to free and err names the entry and the field. */
+int engine_container_list_read(const struct lo2_json *doc, struct engine_container_list *out,
+                               struct lo2_err *err);
+int engine_container_inspect_read(const struct lo2_json *doc, struct engine_container_info *ci,
+                                  struct lo2_err *err);
+/* One line of the /events stream, handed to fn (its result in *fn_rc); -1 with err set when the
+ * line is not an event of the expected shape (fn is then not called). */
+int engine_event_parse(const char *line, engine_event_fn fn, void *user, int *fn_rc, struct lo2_err *err);
 /* Writes "key": {k: v, ...} / "key": [s, ...] into a JSON writer. */
 void engine_jw_kvv(struct lo2_jw *w, const char *key, const struct lo2_kvv *kv);
 void engine_jw_strv(struct lo2_jw *w, const char *key, const struct lo2_strv *v);

@@ -169,6 +169,8 @@ int engine_container_logs(struct engine *e, const char *id, const struct engine_
 	if (o->no_stdout && o->no_stderr)
 		return lo2_err_set(err, LO2_E_INVALID,
 		                   "read logs of container %s: neither stdout nor stderr asked for", id);
+	if (engine_check_ref(id, "read logs of container", err) < 0)
+		return -1;
 	/* Framing follows the container's Tty (the Content-Type is unreliable below API 1.42). */
 	if (engine_container_inspect(e, id, &ci, err) < 0)
 		return lo2_err_prefix(err, "read logs of container %s", id);

@@ -83,8 +83,10 @@ int engine_network_create(struct engine *e, const struct engine_network_spec *s,
 	r.json = body;
 	if (engine_call_json(e, &r, "network create response", &doc, err, "create network %s", s->name) < 0)
 		return -1;
-	if (id_out != NULL)
-		*id_out = engine_json_strdup(doc, "Id");
+	if (id_out != NULL && engine_field_strdup(doc, "Id", true, "the answer", id_out, err) < 0) {
+		lo2_json_free(doc);
+		return lo2_err_prefix(err, "create network %s", s->name);
+	}
 	lo2_json_free(doc);
 	return 0;
 }
@@ -132,18 +134,24 @@ static char *read_gateway(const struct lo2_json *doc)
 	return NULL;
 }
 
-static void read_network(const struct lo2_json *doc, struct engine_network_info *out)
+static int read_network(const struct lo2_json *doc, const char *what, void *slot, struct lo2_err *err)
 {
-	const struct lo2_json *cs = lo2_json_get(doc, "Containers");
+	struct engine_network_info *out = slot;
+	const struct lo2_json *cs = NULL;
 
-	out->id = engine_json_strdup(doc, "Id");
-	out->name = engine_json_strdup(doc, "Name");
-	out->driver = engine_json_strdup(doc, "Driver");
-	out->internal = lo2_json_is_true(lo2_json_get(doc, "Internal"));
-	engine_json_kvv(lo2_json_get(doc, "Labels"), &out->labels);
+	if (!lo2_json_is_object(doc))
+		return lo2_err_set(err, LO2_E_INVALID, "%s is not an object", what);
+	if (engine_field_strdup(doc, "Id", true, what, &out->id, err) < 0 ||
+	    engine_field_strdup(doc, "Name", true, what, &out->name, err) < 0 ||
+	    engine_field_strdup(doc, "Driver", false, what, &out->driver, err) < 0 ||
+	    engine_field_bool(doc, "Internal", what, &out->internal, err) < 0 ||
+	    engine_field_kvv(doc, "Labels", what, &out->labels, err) < 0 ||
+	    engine_field(doc, "Containers", ENGINE_J_OBJ, false, what, &cs, err) < 0)
+		return -1;
 	out->gateway = read_gateway(doc);
-	for (size_t i = 0; lo2_json_is_object(cs) && i < lo2_json_len(cs); i++)
+	for (size_t i = 0; i < lo2_json_len(cs); i++)
 		lo2_strv_push(&out->containers, lo2_json_key_at(cs, i));
+	return 0;
 }
 
 int engine_network_inspect(struct engine *e, const char *name, struct engine_network_info *out,
@@ -153,12 +161,17 @@ int engine_network_inspect(struct engine *e, const char *name, struct engine_net
 	lo2_autofree char *path = xasprintf("/networks/%s", en);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "network inspect", &doc, err, "inspect network %s", name) < 0)
 		return -1;
-	read_network(doc, out);
+	ret = read_network(doc, "the answer", out, err);
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_network_info_free(out);
+		return lo2_err_prefix(err, "inspect network %s", name);
+	}
 	return 0;
 }
 
@@ -182,14 +195,17 @@ int engine_network_list(struct engine *e, const struct lo2_strv *filters, struct
 	lo2_autofree char *path = xasprintf("/networks?%s", fq);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "network list", &doc, err, "list networks") < 0)
 		return -1;
-	out->v = xcalloc(lo2_json_len(doc) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(doc); i++)
-		read_network(lo2_json_at(doc, i), &out->v[out->n++]);
+	ret = engine_read_entries(doc, sizeof(*out->v), (void **)&out->v, &out->n, read_network, err);
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_network_list_free(out);
+		return lo2_err_prefix(err, "list networks");
+	}
 	return 0;
 }
 

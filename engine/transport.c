@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -181,8 +182,14 @@ static int connect_error(struct engine *e, CURL *h, CURLcode rc, struct lo2_err 
 {
 	long os = 0;
 	const char *what = engine_display(e);
+	struct stat st;
 
 	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
+	if (e->ep.unix_path && stat(e->ep.unix_path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return lo2_err_set(err, LO2_E_CONNECT,
+		                   "connect to %s: %s is not a socket: DOCKER_HOST must name the engine's "
+		                   "socket (usually /var/run/docker.sock)",
+		                   what, e->ep.unix_path);
 	if (e->ep.unix_path && os == ENOENT)
 		return lo2_err_set(err, LO2_E_CONNECT,
 		                   "connect to %s: socket not found: is the Docker Engine running? "
@@ -279,9 +286,41 @@ static void set_common(struct engine *e, CURL *h, const struct ereq *r, struct x
 	set_tls(e, h);
 }
 
+/* What a failed transfer means, in lo2's words (curl's own text only as a detail). */
+static const char *transfer_meaning(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PARTIAL_FILE:
+		return "the engine closed the connection before the whole answer arrived (the answer is "
+		       "incomplete; did the engine restart?)";
+	case CURLE_GOT_NOTHING:
+		return "the engine closed the connection without answering (did it restart?)";
+	case CURLE_RECV_ERROR:
+		return "the connection broke while reading the answer";
+	case CURLE_SEND_ERROR:
+		return "the connection broke while sending the request";
+	case CURLE_SSL_CONNECT_ERROR:
+		return "the TLS handshake failed (check DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem and "
+		       "that the engine listens with TLS)";
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return "the engine's TLS certificate did not verify against ca.pem (or does not name this "
+		       "host)";
+	case CURLE_SSL_CERTPROBLEM:
+		return "the TLS client certificate (cert.pem / key.pem) could not be used";
+	case CURLE_SSL_CACERT_BADFILE:
+		return "the CA certificate (ca.pem) could not be read";
+	case CURLE_WEIRD_SERVER_REPLY:
+		return "the answer is not HTTP (is DOCKER_HOST the engine's address?)";
+	default:
+		return NULL;
+	}
+}
+
 static int transfer_error(struct engine *e, CURL *h, CURLcode rc, struct xfer *x, const char *url,
                           struct lo2_err *err)
 {
+	const char *meaning = transfer_meaning(rc);
+
 	if (x->failed)
 		return -1;
 	if (x->cancelled)
@@ -291,11 +330,21 @@ static int transfer_error(struct engine *e, CURL *h, CURLcode rc, struct xfer *x
 		                   BODY_CAP);
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
 		return connect_error(e, h, rc, err);
+	if (rc == CURLE_OPERATION_TIMEDOUT && x->req->stream)
+		return lo2_err_set(err, LO2_E_TIMEOUT,
+		                   "request %s to %s: the engine sent nothing for %ld s (the stream stalled)",
+		                   url, engine_display(e), STALL_SECONDS);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return lo2_err_set(err, LO2_E_TIMEOUT, "request %s to %s: timed out (%s)", url,
-		                   engine_display(e), curl_easy_strerror(rc));
-	return lo2_err_set(err, LO2_E_GENERIC, "request %s to %s: %s", url, engine_display(e),
-	                   curl_easy_strerror(rc));
+		return lo2_err_set(err, LO2_E_TIMEOUT,
+		                   "request %s to %s: no complete answer within %ld s (the engine is busy or "
+		                   "stalled)",
+		                   url, engine_display(e),
+		                   (x->req->timeout_ms ? x->req->timeout_ms : DEFAULT_TIMEOUT_MS) / 1000);
+	if (meaning != NULL)
+		return lo2_err_set(err, LO2_E_GENERIC, "request %s to %s: %s", url, engine_display(e),
+		                   meaning);
+	return lo2_err_set(err, LO2_E_GENERIC, "request %s to %s: the transfer failed (%s)", url,
+	                   engine_display(e), curl_easy_strerror(rc));
 }
 
 static int perform(struct engine *e, const struct ereq *r, struct eresp *resp, struct lo2_err *err)
@@ -315,7 +364,7 @@ static int perform(struct engine *e, const struct ereq *r, struct eresp *resp, s
 	if (r->unversioned)
 		url = xasprintf("%s%s", e->ep.base_url, r->path);
 	else
-		url = xasprintf("%s/v%s%s", e->ep.base_url, e->api, r->path);
+		url = xasprintf("%s/v%s%s", e->ep.base_url, engine_api_version(e), r->path);
 	memset(resp, 0, sizeof(*resp));
 	resp->body.max = BODY_CAP;
 	h = pool_get(e);

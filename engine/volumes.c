@@ -1,4 +1,5 @@
 /* volumes.c - volumes: create with labels, inspect, list, remove. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +25,17 @@ int engine_volume_create(struct engine *e, const struct engine_volume_spec *s, s
 	return engine_call(e, &r, NULL, err, "create volume %s", s->name);
 }
 
-static void read_volume(const struct lo2_json *doc, struct engine_volume_info *out)
+static int read_volume(const struct lo2_json *doc, const char *what, void *slot, struct lo2_err *err)
 {
-	out->name = engine_json_strdup(doc, "Name");
-	out->driver = engine_json_strdup(doc, "Driver");
-	out->mountpoint = engine_json_strdup(doc, "Mountpoint");
-	engine_json_kvv(lo2_json_get(doc, "Labels"), &out->labels);
+	struct engine_volume_info *out = slot;
+	if (!lo2_json_is_object(doc))
+		return lo2_err_set(err, LO2_E_INVALID, "%s is not an object", what);
+	if (engine_field_strdup(doc, "Name", true, what, &out->name, err) < 0 ||
+	    engine_field_strdup(doc, "Driver", false, what, &out->driver, err) < 0 ||
+	    engine_field_strdup(doc, "Mountpoint", false, what, &out->mountpoint, err) < 0 ||
+	    engine_field_kvv(doc, "Labels", what, &out->labels, err) < 0)
+		return -1;
+	return 0;
 }
 
 int engine_volume_inspect(struct engine *e, const char *name, struct engine_volume_info *out,
@@ -39,12 +45,17 @@ int engine_volume_inspect(struct engine *e, const char *name, struct engine_volu
 	lo2_autofree char *path = xasprintf("/volumes/%s", en);
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "volume inspect", &doc, err, "inspect volume %s", name) < 0)
 		return -1;
-	read_volume(doc, out);
+	ret = read_volume(doc, "the answer", out, err);
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_volume_info_free(out);
+		return lo2_err_prefix(err, "inspect volume %s", name);
+	}
 	return 0;
 }
 
@@ -67,15 +78,18 @@ int engine_volume_list(struct engine *e, const struct lo2_strv *filters, struct 
 	struct ereq r = {.path = path};
 	struct lo2_json *doc = NULL;
 	const struct lo2_json *vols;
+	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (engine_call_json(e, &r, "volume list", &doc, err, "list volumes") < 0)
 		return -1;
-	vols = lo2_json_get(doc, "Volumes");
-	out->v = xcalloc(lo2_json_len(vols) + 1, sizeof(*out->v));
-	for (size_t i = 0; i < lo2_json_len(vols); i++)
-		read_volume(lo2_json_at(vols, i), &out->v[out->n++]);
+	if (engine_field(doc, "Volumes", ENGINE_J_ARR, false, "the answer", &vols, err) == 0)
+		ret = engine_read_entries(vols, sizeof(*out->v), (void **)&out->v, &out->n, read_volume, err);
 	lo2_json_free(doc);
+	if (ret < 0) {
+		engine_volume_list_free(out);
+		return lo2_err_prefix(err, "list volumes");
+	}
 	return 0;
 }
 

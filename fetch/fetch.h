@@ -41,7 +41,14 @@ int fetch_prom_list(const char *url, int64_t timeout_ms, struct lo2_strv *names,
  * on); returns -1 only when nothing could start (bad options). */
 int fetch_prom_metrics(const struct fetch_prom_opts *o, const struct lo2_strv *names,
                        struct fetch_report *rep, struct lo2_err *err);
-/* "metric_<name, '/' as '_'>.json", or NULL with err when that is no safe file name (caller frees). */
+/* 0 when name can be a metric to fetch: non-empty, no control character (a newline would split
+ * a list line, a NUL would cut the name); else -1 with the name shown escaped. */
+int fetch_metric_name_check(const char *name, struct lo2_err *err);
+/* Reads a metric list file: one name per line, blank lines and surrounding blanks dropped. A NUL
+ * or control character is an error naming the file and the line ("metrics.txt:3: ..."). */
+int fetch_read_metric_names(const char *path, struct lo2_strv *names, struct lo2_err *err);
+/* "metric_<name, '/' as '_'>.json", or NULL with err when that is no safe file name (caller frees).
+ * Two names mapping to one file ("a/b", "a_b"): fetch_prom_metrics refuses the later one by name. */
 char *fetch_metric_file_name(const char *name, struct lo2_err *err);
 /* One query_range response body → the file the original writes (appended to out; nothing when
  * the result is empty); *nseries gets the series count. For tests and tools. */

@@ -3,6 +3,7 @@
  * backoff decided by each job's done callback; plus a small blocking GET. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,17 +70,56 @@ static void job_start(CURLM *m, struct http_job *j, const struct http_pool_opts 
 	curl_multi_add_handle(m, h);
 }
 
+/* What a failed transfer means, in lo2's words; curl's own text only where lo2 has none. The
+ * word "timed out" marks a timeout (chunk_check classifies by it). */
+static const char *http_failure(CURLcode rc, const char *errbuf, char *out, size_t n)
+{
+	const char *m = NULL;
+
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		m = "could not connect: nothing listens at that address, or the host is unreachable";
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		m = "could not connect: the host name does not resolve";
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		m = "timed out: the server sent no complete answer in time (busy, stalled or unreachable)";
+		break;
+	case CURLE_PARTIAL_FILE:
+		m = "the server closed the connection before the whole answer arrived (the answer is "
+		    "incomplete)";
+		break;
+	case CURLE_GOT_NOTHING:
+		m = "the server closed the connection without answering";
+		break;
+	case CURLE_RECV_ERROR:
+		m = "the connection broke while reading the answer";
+		break;
+	case CURLE_SEND_ERROR:
+		m = "the connection broke while sending the request";
+		break;
+	default:
+		snprintf(out, n, "the transfer failed (%s)",
+		         errbuf && errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		return out;
+	}
+	snprintf(out, n, "%s", m);
+	return out;
+}
+
 /* A finished transfer: asks the job whether to retry. Returns true when the job is over. */
 static bool job_end(CURLM *m, struct http_job *j, CURLcode rc, const struct http_pool_opts *o)
 {
 	long status = 0;
 	const char *cerr = NULL;
+	char why[CURL_ERROR_SIZE + 64];
 	bool last;
 	int r;
 
 	curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK)
-		cerr = j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc);
+		cerr = http_failure(rc, j->errbuf, why, sizeof(why));
 	j->attempts++;
 	last = j->attempts >= o->max_attempts;
 	r = j->done(j->user, status, cerr, last);
@@ -223,9 +263,11 @@ int http_get(const char *url, size_t max, int64_t timeout_ms, char **body, long 
 		return lo2_err_set(err, LO2_E_INVALID, "GET %s: response larger than %zu bytes", url, max);
 	}
 	if (rc != CURLE_OK) {
+		char why[CURL_ERROR_SIZE + 64];
+
 		lo2_buf_free(&g.body);
 		return lo2_err_set(err, rc == CURLE_OPERATION_TIMEDOUT ? LO2_E_TIMEOUT : LO2_E_CONNECT,
-		                   "GET %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		                   "GET %s: %s", url, http_failure(rc, errbuf, why, sizeof(why)));
 	}
 	lo2_buf_append(&g.body, "", 0);
 	*body = g.body.data ? lo2_buf_steal(&g.body) : xstrdup("");

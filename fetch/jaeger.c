@@ -804,7 +804,7 @@ static void fetch_service(const struct fetch_jaeger_opts *o, const char *service
 	lo2_autofree char *file = xasprintf("traces_%s.csv", service);
 	lo2_autofree char *path = NULL;
 
-	if (lo2_name_check("traces file name", file, &e) < 0)
+	if (lo2_name_check("traces file", file, &e) < 0)
 		goto fail;
 	path = xasprintf("%s/%s", o->dir, file);
 	if (lo2_sink_file_open(path, &c.sink, &e) < 0)

@@ -420,6 +420,50 @@ out:
 	return ret;
 }
 
+int fetch_metric_name_check(const char *name, struct lo2_err *err)
+{
+	char shown[300];
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			continue;
+		lo2_str_escape(name, shown, sizeof(shown));
+		return lo2_err_set(err, LO2_E_INVALID, "metric name \"%s\" holds a control character", shown);
+	}
+	if (name[0] == '\0')
+		return lo2_err_set(err, LO2_E_INVALID, "empty metric name");
+	return 0;
+}
+
+int fetch_read_metric_names(const char *path, struct lo2_strv *names, struct lo2_err *err)
+{
+	lo2_autofree char *text = NULL;
+	size_t len = 0, line_no = 1;
+	char *line;
+
+	if (lo2_read_file(path, 64u << 20, &text, &len, err) < 0)
+		return -1;
+	for (line = text; line < text + len; line_no++) {
+		char *nl = memchr(line, '\n', (size_t)(text + len - line));
+		char *end = nl ? nl : text + len, *e = end;
+
+		if (memchr(line, '\0', (size_t)(end - line)) != NULL)
+			return lo2_err_set(err, LO2_E_INVALID, "%s:%zu: a NUL byte in the line", path,
+			                   line_no);
+		*end = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		while (e > line && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			*--e = '\0';
+		if (*line && fetch_metric_name_check(line, err) < 0)
+			return lo2_err_prefix(err, "%s:%zu", path, line_no);
+		if (*line)
+			lo2_strv_push(names, line);
+		line = end + 1;
+	}
+	return 0;
+}
+
 char *fetch_metric_file_name(const char *name, struct lo2_err *err)
 {
 	char *file = xasprintf("metric_%s.json", name);
@@ -427,7 +471,7 @@ char *fetch_metric_file_name(const char *name, struct lo2_err *err)
 	for (char *c = file; *c; c++)
 		if (*c == '/')
 			*c = '_';
-	if (lo2_name_check("metric file name", file, err) < 0) {
+	if (lo2_name_check("metric file", file, err) < 0) {
 		free(file);
 		return NULL;
 	}
@@ -490,8 +534,17 @@ int fetch_prom_list(const char *url, int64_t timeout_ms, struct lo2_strv *names,
 	for (size_t i = 0; i < lo2_json_len(data); i++) {
 		const char *s = lo2_json_str(lo2_json_at(data, i));
 
-		if (s)
-			lo2_strv_push(names, s);
+		if (s == NULL) {
+			lo2_err_set(err, LO2_E_INVALID,
+			            "list Prometheus metrics: GET %s: entry %zu is not a string", full,
+			            i + 1);
+			goto out;
+		}
+		if (fetch_metric_name_check(s, err) < 0) {
+			lo2_err_prefix(err, "list Prometheus metrics: GET %s: entry %zu", full, i + 1);
+			goto out;
+		}
+		lo2_strv_push(names, s);
 	}
 	ret = 0;
 out:
@@ -897,11 +950,16 @@ int fetch_prom_metrics(const struct fetch_prom_opts *o, const struct lo2_strv *n
 		char *file = fetch_metric_file_name(names->v[i], &e);
 		bool dup = false;
 
+		const struct metric *taken = NULL;
+
 		for (size_t k = 0; k < nm && !dup; k++)
 			dup = strcmp(ms[k].name, names->v[i]) == 0;
 		if (file == NULL) {
+			char shown[300];
+
+			lo2_str_escape(names->v[i], shown, sizeof(shown));
 			rep->failed++;
-			lo2_strv_take(&rep->failures, xasprintf("metric %s: %s", names->v[i], e.msg));
+			lo2_strv_take(&rep->failures, xasprintf("metric %s: %s", shown, e.msg));
 			continue;
 		}
 		if (dup) {
@@ -909,7 +967,21 @@ int fetch_prom_metrics(const struct fetch_prom_opts *o, const struct lo2_strv *n
 			continue;
 		}
 		lo2_autofree char *esc = http_escape(names->v[i]);
+		lo2_autofree char *path = xasprintf("%s/%s", o->dir, file);
 
+		/* "a/b" and "a_b" share one file name: the later one is refused, never written over. */
+		for (size_t k = 0; k < nm && taken == NULL; k++)
+			if (strcmp(ms[k].path, path) == 0)
+				taken = &ms[k];
+		if (taken != NULL) {
+			rep->failed++;
+			lo2_strv_take(&rep->failures,
+			              xasprintf("metric %s: its file %s is already metric %s's (the "
+			                        "names differ only in '/' and '_'); not fetched",
+			                        names->v[i], file, taken->name));
+			free(file);
+			continue;
+		}
 		ms[nm].name = names->v[i];
 		ms[nm].path = xasprintf("%s/%s", o->dir, file);
 		ms[nm].rep = rep;

@@ -290,11 +290,24 @@ static const struct setting *find_flag(const char *flag)
 	return NULL;
 }
 
+/* "--no-compress" -> the boolean setting "compress"; NULL for anything else. */
+static const struct setting *find_negated(const char *flag)
+{
+	lo2_autofree char *pos = NULL;
+	const struct setting *s;
+
+	if (strncmp(flag, "--no-", 5) != 0 || strchr(flag, '=') != NULL)
+		return NULL;
+	pos = xasprintf("--%s", flag + 5);
+	s = find_flag(pos);
+	return s && s->kind == T_BOOL ? s : NULL;
+}
+
 bool run_config_flag_is_bool(const char *flag)
 {
 	const struct setting *s = find_flag(flag);
 
-	return s && s->kind == T_BOOL;
+	return (s && s->kind == T_BOOL) || find_negated(flag) != NULL;
 }
 
 int run_config_flag(struct run_config *c, const char *flag, const char *value, bool *takes_value,
@@ -302,12 +315,17 @@ int run_config_flag(struct run_config *c, const char *flag, const char *value, b
 {
 	const struct setting *s = find_flag(flag);
 	const char *eq = strchr(flag, '=');
+	bool b;
 
 	*takes_value = false;
-	if (s == NULL)
+	if (s == NULL && (s = find_negated(flag)) != NULL)
+		value = "false";
+	else if (s == NULL)
 		return lo2_err_set(err, LO2_E_USAGE, "unknown option '%s'", flag);
-	if (eq)
+	else if (eq)
 		value = eq + 1;
+	else if (s->kind == T_BOOL && value != NULL && parse_bool(value, &b) == 0)
+		*takes_value = true; /* --compress false */
 	else if (s->kind == T_BOOL)
 		value = "true";
 	else
@@ -373,17 +391,23 @@ int run_config_write(const struct run_config *c, const char *path, struct lo2_er
 void run_config_help(FILE *f)
 {
 	for (size_t i = 0; i < N_SETTINGS; i++) {
-		char flag[64];
+		char flag[64], shown[160];
 		size_t j = 0;
 
 		for (const char *k = settings[i].key; *k && j < sizeof(flag) - 1; k++)
 			flag[j++] = (*k == '.' || *k == '_') ? '-' : *k;
 		flag[j] = '\0';
-		fprintf(f, "  --%-22s %s%s%s%s\n", flag, settings[i].help, settings[i].def[0] ? " [" : "",
+		if (settings[i].kind == T_BOOL)
+			snprintf(shown, sizeof(shown), "%s, --no-%s", flag, flag);
+		else
+			snprintf(shown, sizeof(shown), "%s", flag);
+		fprintf(f, "  --%-30s %s%s%s%s\n", shown, settings[i].help, settings[i].def[0] ? " [" : "",
 		        settings[i].def, settings[i].def[0] ? "]" : "");
 	}
-	fprintf(f, "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
-	           "...}).\n");
+	fprintf(f,
+	        "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
+	        "...}).\nA true/false option takes --X, --no-X, --X=false or --X false (also yes/no, on/off, "
+	        "1/0).\n");
 }
 
 int run_config_seed(const struct run_config *c, uint64_t *seed, struct lo2_err *err)

@@ -139,7 +139,7 @@ int tu_lo2_run(char **out, char **err, ...)
 	return tu_run(argv, NULL, out, err);
 }
 
-static bool under_ci(void)
+bool tu_under_ci(void)
 {
 	const char *ci = getenv("CI");
 
@@ -148,7 +148,7 @@ static bool under_ci(void)
 
 void tu_unavailable(const char *why)
 {
-	if (under_ci()) {
+	if (tu_under_ci()) {
 		fprintf(stderr,
 		        "FAIL: %s (CI=true: a missing engine, image or tool is a failure, not a skip)\n",
 		        why);

@@ -29,6 +29,16 @@ int tu_lo2_run(char **out, char **err, ...);
 #define tu_run_tests(tests) (tu_filter(), cmocka_run_group_tests(tests, NULL, NULL))
 void tu_filter(void);
 
+/* Inside a cmocka test: a missing reference tool skips the test with why, and under CI=true
+ * (where scripts/install-deps installed it) fails it. Does not return. */
+#define tu_skip_or_fail(why) \
+	do { \
+		if (tu_under_ci()) \
+			fail_msg("%s (CI=true: a missing reference tool is a failure, not a skip)", why); \
+		printf("SKIP: %s\n", why); \
+		skip(); \
+	} while (0)
+bool tu_under_ci(void);
 /* The engine of this machine, or: not reachable -> under CI=true print why and exit 1,
  * otherwise print the reason (naming the socket) and exit TU_SKIP. */
 struct engine *tu_engine(void);

@@ -405,7 +405,7 @@ static void test_events(void **state)
 	c.name = xasprintf("lo2t-%s-ev", tu_run_id());
 	lo2_strv_push(&c.filters, "type=container");
 	lo2_strv_push(&c.filters, tu_label_filter());
-	pthread_create(&t, NULL, events_thread, &c);
+	assert_int_equal(pthread_create(&t, NULL, events_thread, &c), 0);
 	usleep(300000);
 	id = run_container("ev", "true", false);
 	pthread_join(t, NULL);

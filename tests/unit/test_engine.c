@@ -3,13 +3,18 @@
  * encoding; DOCKER_HOST parsing; stats parsing. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/json.h"
 #include "common/mem.h"
 #include "engine/engine.h"
+#include "engine/internal.h"
 
 /* ---- demux ---- */
 
@@ -361,14 +366,16 @@ static void test_docker_host(void **state)
 	engine_endpoint_free(&ep);
 	assert_int_equal(engine_endpoint_parse("tcp://10.0.0.5", NULL, NULL, NULL, &ep, &err), 0);
 	assert_string_equal(ep.base_url, "http://10.0.0.5:2375");
+	assert_true(ep.cleartext);
 	engine_endpoint_free(&ep);
 	/* DOCKER_TLS_VERIFY set to anything, even "0", turns TLS on, and the default port is 2376. */
 	assert_int_equal(engine_endpoint_parse("tcp://docker.example:", NULL, NULL, NULL, &ep, &err), -1);
-	assert_int_equal(engine_endpoint_parse("tcp://docker.example", "0", NULL, "/nonexistent", &ep, &err),
-	                 0);
+	assert_int_equal(
+	    engine_endpoint_parse("tcp://docker.example", "0", NULL, LO2_FIXTURES "/tls", &ep, &err), 0);
 	assert_string_equal(ep.base_url, "https://docker.example:2376");
-	assert_true(ep.tls && ep.tls_verify);
-	assert_null(ep.ca_file);
+	assert_true(ep.tls && ep.tls_verify && !ep.cleartext);
+	assert_string_equal(ep.ca_file, LO2_FIXTURES "/tls/ca.pem");
+	assert_null(ep.cert_file);
 	engine_endpoint_free(&ep);
 	assert_int_equal(engine_endpoint_parse("tcp://[::1]:2400", NULL, "1", NULL, &ep, &err), 0);
 	assert_string_equal(ep.base_url, "https://[::1]:2400");
@@ -389,6 +396,163 @@ static void test_docker_host(void **state)
 	assert_string_equal(err.msg,
 	                    "invalid DOCKER_HOST \"bogus\\x01\": expected unix:///path or tcp://host[:port] "
 	                    "(ssh:// and npipe:// are not supported)");
+}
+
+/* Credentials, TLS files and cleartext: refused or named before any connection. */
+static void test_docker_host_hardening(void **state)
+{
+	char dir[] = "/tmp/lo2-tls-XXXXXX";
+	struct engine_endpoint ep;
+	struct lo2_err err = {0};
+	char path[128];
+
+	assert_int_equal(
+	    engine_endpoint_parse("tcp://user:s3cret@docker.example:2376", NULL, NULL, NULL, &ep, &err), -1);
+	assert_string_equal(err.msg, "invalid DOCKER_HOST: credentials (user:password@) are not supported in "
+	                             "DOCKER_HOST; use TLS client certificates (DOCKER_CERT_PATH)");
+	/* Loopback hosts are not cleartext across a network; a socket never is. */
+	for (int i = 0; i < 3; i++) {
+		const char *h[] = {"tcp://127.0.0.1:2375", "tcp://localhost", "tcp://[::1]:2375"};
+
+		assert_int_equal(engine_endpoint_parse(h[i], NULL, NULL, NULL, &ep, &err), 0);
+		assert_false(ep.cleartext);
+		engine_endpoint_free(&ep);
+	}
+	assert_int_equal(engine_endpoint_parse("tcp://10.0.0.5", NULL, "1", LO2_FIXTURES "/tls", &ep, &err),
+	                 0);
+	assert_false(ep.cleartext);
+	engine_endpoint_free(&ep);
+
+	assert_int_equal(engine_endpoint_parse("tcp://docker.example", "1", NULL, "/nonexistent", &ep, &err),
+	                 -1);
+	assert_string_equal(err.msg, "DOCKER_CERT_PATH /nonexistent is not a folder (it should hold ca.pem, "
+	                             "cert.pem and key.pem)");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(engine_endpoint_parse("tcp://docker.example", "1", NULL, dir, &ep, &err), -1);
+	snprintf(path, sizeof(path),
+	         "TLS verification (DOCKER_TLS_VERIFY) needs the CA certificate %s/ca.pem: "
+	         "it is missing",
+	         dir);
+	assert_string_equal(err.msg, path);
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	lo2_write_file_atomic(path, "x", 1, &err);
+	assert_int_equal(engine_endpoint_parse("tcp://docker.example", NULL, "1", dir, &ep, &err), -1);
+	snprintf(path, sizeof(path), "TLS client certificate: %s/key.pem is missing (cert.pem is there)",
+	         dir);
+	assert_string_equal(err.msg, path);
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(engine_endpoint_parse("tcp://docker.example", NULL, "1", dir, &ep, &err), -1);
+	assert_true(strstr(err.msg, "/key.pem is not a regular file") != NULL);
+	lo2_rm_rf(dir);
+}
+
+/* A DOCKER_HOST socket path that is a plain file: said so, not "nothing is listening". */
+static void test_not_a_socket(void **state)
+{
+	char path[] = "/tmp/lo2-notsock-XXXXXX";
+	char host[64], want[256];
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(host, sizeof(host), "unix://%s", path);
+	assert_int_equal(engine_open(host, &e, &err), -1);
+	snprintf(want, sizeof(want),
+	         "ping engine %s: connect to %s: %s is not a socket: DOCKER_HOST must name "
+	         "the engine's socket (usually /var/run/docker.sock)",
+	         host, host, path);
+	assert_string_equal(err.msg, want);
+	unlink(path);
+}
+
+static int count_event(void *user, const struct engine_event *ev)
+{
+	(*(int *)user)++;
+	return 0;
+}
+
+/* Event and progress lines of the wrong shape: named errors, the handler never sees NULLs. */
+static void test_event_and_progress_shapes(void **state)
+{
+	static const struct {
+		const char *line, *msg;
+	} ev[] = {
+	    {"{\"Type\":\"container\",\"Actor\":{\"ID\":\"a\"},\"time\":1}", "the event has no Action"},
+	    {"{\"Type\":\"container\",\"Action\":\"die\",\"time\":1}", "the event has no Actor"},
+	    {"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":3}}", "Actor: ID is not a string"},
+	    {"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"a\",\"Attributes\":[]}}",
+	     "Actor: Attributes is not an object"},
+	    {"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"a\"},\"time\":99999999999999}",
+	     "the event: time 99999999999999 is out of range"},
+	    {"[]", "the event is not an object"},
+	};
+	struct engine_progress p;
+	struct lo2_err err = {0};
+	int n = 0, rc = 0;
+
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		assert_int_equal(engine_event_parse(ev[i].line, count_event, &n, &rc, &err), -1);
+		assert_string_equal(err.msg, ev[i].msg);
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    engine_event_parse("{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"a\"},"
+	                       "\"time\":1700000000}",
+	                       count_event, &n, &rc, &err),
+	    0);
+	assert_int_equal(n, 1);
+
+	engine_progress_init(&p, NULL, NULL);
+	assert_int_equal(engine_lines_feed(&p.lines, "{\"stream\":\"ok\"}\n{\"stream\":5}\n", 29, &err), -1);
+	assert_string_equal(err.msg, "engine progress stream, line 2: the line: stream is not a string");
+	engine_progress_free(&p);
+	engine_progress_init(&p, NULL, NULL);
+	assert_int_equal(engine_lines_feed(&p.lines, "{\"aux\":{\"ID\":[]}}\n", 19, &err), -1);
+	assert_string_equal(err.msg, "engine progress stream, line 1: aux: ID is not a string");
+	engine_progress_free(&p);
+}
+
+/* Plain tcp:// to a host that is not loopback: connects as docker does, after one warning line. */
+static void test_cleartext_warning(void **state)
+{
+	char *out = NULL, *err = NULL;
+
+	/* 0.0.0.0 is not a loopback name but connects to this machine: nothing leaves it. */
+	setenv("DOCKER_HOST", "tcp://0.0.0.0:1", 1);
+	assert_int_equal(tu_lo2_run(&out, &err, "engine", "ping", NULL), 1);
+	assert_true(lo2_str_has_prefix(err, "lo2: warning: tcp://0.0.0.0:1 is plain HTTP: the engine API "
+	                                    "(environments, secrets) crosses the network unencrypted; set "
+	                                    "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH for TLS\nlo2: "));
+	free(out);
+	free(err);
+	setenv("DOCKER_HOST", "tcp://127.0.0.1:1", 1);
+	assert_int_equal(tu_lo2_run(&out, &err, "engine", "ping", NULL), 1);
+	assert_null(strstr(err, "plain HTTP"));
+	free(out);
+	free(err);
+	setenv("DOCKER_HOST", "tcp://user:s3cret@127.0.0.1:1", 1);
+	assert_int_equal(tu_lo2_run(&out, &err, "engine", "ping", NULL), 1);
+	assert_null(strstr(err, "s3cret"));
+	free(out);
+	free(err);
+	unsetenv("DOCKER_HOST");
+}
+
+/* lo2 version without an engine: lo2's line, the engine's "not reachable", then the error; exit 1. */
+static void test_version_unreachable(void **state)
+{
+	char *out = NULL, *err = NULL;
+
+	assert_int_equal(tu_lo2_run(&out, &err, "version", "-H", "unix:///nonexistent/docker.sock", NULL), 1);
+	assert_string_equal(out, "lo2 " LO2_VERSION " (engine API 1.41 to 1.47)\n"
+	                         "engine unix:///nonexistent/docker.sock: not reachable\n");
+	assert_true(lo2_str_has_prefix(err, "lo2: ping engine unix:///nonexistent/docker.sock: connect to "));
+	assert_null(strchr(err, '\n') == err + strlen(err) - 1 ? NULL : "one line");
+	free(out);
+	free(err);
 }
 
 static void test_dead_socket(void **state)
@@ -444,7 +608,9 @@ int main(void)
 	    cmocka_unit_test(test_demux_tty),         cmocka_unit_test(test_demux_sink_error),
 	    cmocka_unit_test(test_filters_json),      cmocka_unit_test(test_create_body),
 	    cmocka_unit_test(test_docker_host),       cmocka_unit_test(test_dead_socket),
-	    cmocka_unit_test(test_stats_parse),
+	    cmocka_unit_test(test_stats_parse),       cmocka_unit_test(test_docker_host_hardening),
+	    cmocka_unit_test(test_not_a_socket),      cmocka_unit_test(test_event_and_progress_shapes),
+	    cmocka_unit_test(test_cleartext_warning), cmocka_unit_test(test_version_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

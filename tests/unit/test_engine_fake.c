@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/mem.h"
 #include "engine/engine.h"
+#include "engine/internal.h"
 
 /* ---- the fake engine: one response per connection (Connection: close) ---- */
 
@@ -24,6 +25,8 @@ struct fake {
 	const char *api; /* ApiVersion it reports */
 	const char *min_api; /* MinAPIVersion */
 	int too_old_once; /* answer the next versioned call with "client version ... is too old" */
+	int alternate; /* /version answers 1.44 and 1.45 in turn */
+	int n_version;
 	struct {
 		const char *prefix; /* request path prefix */
 		const char *answer; /* raw HTTP response */
@@ -81,6 +84,9 @@ static void serve_one(struct fake *f, int fd)
 		reply(fd, "200 OK", "text/plain", "OK", 2);
 	} else if (strstr(line, " /version ")) {
 		char body[256];
+
+		if (f->alternate)
+			f->api = f->n_version++ % 2 ? "1.45" : "1.44";
 		int len = snprintf(body, sizeof(body),
 		                   "{\"Version\":\"99.0-fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%"
 		                   "s\",\"Os\":\"linux\"}",
@@ -131,7 +137,7 @@ static struct fake *fake_start(const char *api, const char *min_api)
 	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(f->lfd, 16), 0);
-	pthread_create(&f->thread, NULL, fake_main, f);
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
 	return f;
 }
 
@@ -226,10 +232,20 @@ static void test_pin_version(void **state)
 	struct fake *f = fake_start("1.45", "1.12");
 	struct engine *e = NULL;
 	struct lo2_err err = {0};
+	int rc;
 
 	setenv("DOCKER_API_VERSION", "1.30", 1);
 	assert_int_equal(fake_open(f, &e, &err), -1);
 	assert_string_equal(err.msg, "DOCKER_API_VERSION 1.30 is older than 1.41, the oldest lo2 supports");
+	setenv("DOCKER_API_VERSION", "1.99", 1);
+	rc = fake_open(f, &e, &err);
+	unsetenv("DOCKER_API_VERSION"); /* before any assert: a failure must not pin the later tests */
+	if (rc == 0)
+		engine_free(e);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err.msg, "DOCKER_API_VERSION 1.99 is newer than 1.47, the newest lo2 speaks (lo2 "
+	                             "does not clamp a pinned version: unset it to negotiate, or pin "
+	                             "1.41..1.47)");
 	setenv("DOCKER_API_VERSION", "1.43", 1);
 	assert_int_equal(fake_open(f, &e, &err), 0);
 	assert_string_equal(engine_api_version(e), "1.43");
@@ -256,8 +272,8 @@ static void test_malformed_json(void **state)
 }
 
 static const char logs_inspect[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n"
-    "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{}}";
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 79\r\n\r\n"
+    "{\"Id\":\"c2\",\"Name\":\"/web-1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"running\"}}";
 
 static int collect(void *user, int stream, const char *p, size_t n, bool s, bool en, struct lo2_err *err)
 {
@@ -316,7 +332,9 @@ static void test_logs_truncated_body(void **state)
 	assert_int_equal(logs_case(a, sizeof(a) - 1, &got, &err), -1);
 	assert_true(
 	    lo2_str_has_prefix(err.msg, "read logs of container web-1: request /v1.41/containers/c2/logs"));
-	assert_true(strstr(err.msg, "Transferred a partial file") != NULL);
+	assert_true(strstr(err.msg, ": the engine closed the connection before the whole answer arrived (the "
+	                            "answer is incomplete; did the engine restart?)") != NULL);
+	assert_null(strstr(err.msg, "Transferred a partial file"));
 	lo2_buf_free(&got);
 }
 
@@ -360,6 +378,198 @@ static void test_pull_error_in_stream(void **state)
 	fake_stop(f);
 }
 
+/* A 200 answer with a JSON body (the text must outlive the request). */
+static char *json_answer(const char *body)
+{
+	return xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 strlen(body), body);
+}
+
+struct shape_case {
+	const char *body, *msg;
+};
+
+static int call_list(struct engine *e, struct lo2_err *err)
+{
+	struct engine_container_list l;
+	int rc = engine_container_list(e, NULL, true, &l, err);
+
+	assert_int_equal(l.n, 0);
+	return rc;
+}
+
+static int call_inspect(struct engine *e, struct lo2_err *err)
+{
+	struct engine_container_info ci;
+	int rc = engine_container_inspect(e, "c1", &ci, err);
+
+	assert_null(ci.id);
+	return rc;
+}
+
+/* Each body, answered to requests under prefix, makes call fail with exactly the case's message. */
+static void run_shapes(const char *prefix, const struct shape_case *c, size_t n,
+                       int (*call)(struct engine *e, struct lo2_err *err))
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	struct lo2_strv answers = {0}; /* freed after the fake's thread is joined: it writes them */
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		lo2_strv_take(&answers, json_answer(c[i].body));
+		route(f, 0, prefix, answers.v[i], 0);
+		assert_int_equal(call(e, &err), -1);
+		assert_string_equal(err.msg, c[i].msg);
+	}
+	engine_free(e);
+	fake_stop(f);
+	lo2_strv_free(&answers);
+}
+
+/* Answers of the wrong shape are named errors, never a crash or a "(null)". */
+static void test_list_wrong_shape(void **state)
+{
+	static const struct shape_case cases[] = {
+	    {"[{\"Id\":\"a\",\"State\":\"running\"},{\"Id\":\"b\",\"State\":\"exited\"},"
+	     "{\"Names\":[\"/c\"],\"State\":\"running\"}]",
+	     "list containers: entry 3 has no Id"},
+	    {"[{\"Id\":\"a\",\"Names\":[\"/a\"]}]", "list containers: entry 1 has no State"},
+	    {"[{\"Id\":7,\"State\":\"running\"}]", "list containers: entry 1: Id is not a string"},
+	    {"[{\"Id\":\"a\",\"State\":\"up\",\"Names\":[5]}]",
+	     "list containers: entry 1: Names[0] is not a string"},
+	    {"[{\"Id\":\"a\",\"State\":\"up\",\"Labels\":{\"x\":1}}]",
+	     "list containers: entry 1: Labels.x is not a string"},
+	    {"[\"a\"]", "list containers: entry 1 is not an object"},
+	    {"{\"message\":\"x\"}", "list containers: the answer is not an array"},
+	};
+
+	run_shapes("/containers/json", cases, sizeof(cases) / sizeof(cases[0]), call_list);
+}
+
+static void test_inspect_wrong_shape(void **state)
+{
+	static const struct shape_case cases[] = {
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\"}", "inspect container c1: the answer has no State"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{}}", "inspect container c1: State has no Status"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\",\"Pid\":\"12\"}}",
+	     "inspect container c1: State: Pid is not an integer"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"},\"Config\":{\"Env\":[1]}}",
+	     "inspect container c1: Config: Env[0] is not a string"},
+	    {"{\"Id\":\"c1\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"},"
+	     "\"NetworkSettings\":{\"Ports\":{\"80/tcp\":[7]}}}",
+	     "inspect container c1: NetworkSettings.Ports.80/tcp[0] is not an object"},
+	    {"{\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}",
+	     "inspect container c1: the answer has no Id"},
+	};
+
+	run_shapes("/containers/c1/json", cases, sizeof(cases) / sizeof(cases[0]), call_inspect);
+}
+
+/* Names the engine cannot take as a path segment never reach it (it answered "301 Error"). */
+static void test_bad_container_names(void **state)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	struct engine_container_info ci;
+	struct lo2_buf got = LO2_BUF_INIT;
+	struct engine_logs_opts o = {0};
+	struct lo2_err err = {0};
+	size_t seen;
+
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	seen = f->seen.n;
+	assert_int_equal(engine_container_inspect(e, "", &ci, &err), -1);
+	assert_string_equal(err.msg, "inspect container: the name is empty");
+	assert_int_equal(engine_container_inspect(e, "..", &ci, &err), -1);
+	assert_string_equal(err.msg, "inspect container \"..\": not a container name or ID");
+	assert_int_equal(engine_container_logs(e, "a\nb", &o, collect, &got, &err), -1);
+	assert_string_equal(err.msg,
+	                    "read logs of container \"a\\x0ab\": a container name or ID holds no '/' "
+	                    "or control character");
+	assert_int_equal(engine_container_stop(e, ".", 1, &err), -1);
+	assert_string_equal(err.msg, "stop container \".\": not a container name or ID");
+	assert_int_equal(engine_container_remove(e, "", true, false, &err), -1);
+	assert_int_equal(f->seen.n, seen);
+	engine_free(e);
+	fake_stop(f);
+}
+
+/* The CLI never echoes a name raw: a newline in it would forge a second message line. */
+static void test_cli_escapes_names(void **state)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	char host[160], *out = NULL, *err = NULL;
+
+	snprintf(host, sizeof(host), "unix://%s", f->path);
+	assert_int_equal(tu_lo2_run(&out, &err, "logs", "-H", host, "web\nlo2: forged", "-o", "-", NULL), 1);
+	assert_string_equal(
+	    err, "lo2: logs web\\x0alo2: forged: read logs of container \"web\\x0alo2: forged\": a "
+	         "container name or ID holds no '/' or control character\n");
+	free(out);
+	free(err);
+	fake_stop(f);
+}
+
+struct lister {
+	struct engine *e;
+	int failures;
+};
+
+static void *list_many(void *arg)
+{
+	struct lister *l = arg;
+
+	for (int i = 0; i < 40; i++) {
+		struct engine_container_list cl;
+		struct lo2_err err = {0};
+		const char *v = engine_api_version(l->e);
+
+		if (strcmp(v, "1.44") != 0 && strcmp(v, "1.45") != 0)
+			l->failures++;
+		if (engine_container_list(l->e, NULL, true, &cl, &err) < 0)
+			l->failures++;
+		else
+			engine_container_list_free(&cl);
+	}
+	return NULL;
+}
+
+/* Renegotiation rewrites the version while other threads build URLs from it: every URL carries a
+ * whole version (run under TSan to see the race main had). */
+static void test_renegotiate_while_calling(void **state)
+{
+	struct fake *f = fake_start("1.44", "1.12");
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	struct lister l[3];
+	pthread_t th[3];
+
+	f->alternate = 1;
+	route(f, 0, "/containers/json",
+	      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]", 0);
+	assert_int_equal(fake_open(f, &e, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		l[i] = (struct lister){.e = e};
+		assert_int_equal(pthread_create(&th[i], NULL, list_many, &l[i]), 0);
+	}
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(engine_negotiate(e, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(l[i].failures, 0);
+	}
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->seen.n; i++)
+		if (strstr(f->seen.v[i], "/containers/json"))
+			assert_true(lo2_str_has_prefix(f->seen.v[i], "GET /v1.44/containers/json") ||
+			            lo2_str_has_prefix(f->seen.v[i], "GET /v1.45/containers/json"));
+	pthread_mutex_unlock(&f->lock);
+	engine_free(e);
+	fake_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +583,11 @@ int main(void)
 	    cmocka_unit_test(test_logs_truncated_body),
 	    cmocka_unit_test(test_logs_404),
 	    cmocka_unit_test(test_pull_error_in_stream),
+	    cmocka_unit_test(test_list_wrong_shape),
+	    cmocka_unit_test(test_inspect_wrong_shape),
+	    cmocka_unit_test(test_bad_container_names),
+	    cmocka_unit_test(test_cli_escapes_names),
+	    cmocka_unit_test(test_renegotiate_while_calling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

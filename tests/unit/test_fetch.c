@@ -138,7 +138,9 @@ static void metric_file_names(void **state)
 	assert_string_equal(f, "metric_.._.._etc_x.json");
 	free(f);
 	assert_null(fetch_metric_file_name("bad\001name", &err));
-	assert_non_null(strstr(err.msg, "metric file name"));
+	assert_string_equal(err.msg,
+	                    "invalid metric file name \"metric_bad\\x01name.json\": contains a control "
+	                    "character");
 }
 
 static void jaeger_csv_as_original(void **state)
@@ -173,6 +175,87 @@ static void last_fetch_time_file(void **state)
 	tu_rm_rf(dir);
 }
 
+/* A metric list line with a NUL (which cut the name and queried another metric) or a control
+ * character is refused with its line. */
+static void metric_list_file_lines(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = xasprintf("%s/metrics.txt", dir), *want = NULL;
+	struct lo2_strv names = {0};
+	struct lo2_err err = {0};
+
+	assert_int_equal(lo2_write_file_atomic(path, " up \r\n\nnode_load1\n", 18, &err), 0);
+	assert_int_equal(fetch_read_metric_names(path, &names, &err), 0);
+	assert_int_equal(names.n, 2);
+	assert_string_equal(names.v[0], "up");
+	assert_string_equal(names.v[1], "node_load1");
+	lo2_strv_free(&names);
+	assert_int_equal(lo2_write_file_atomic(path, "up\nnode_load1\0_extra\n", 21, &err), 0);
+	assert_int_equal(fetch_read_metric_names(path, &names, &err), -1);
+	want = xasprintf("%s:2: a NUL byte in the line", path);
+	assert_string_equal(err.msg, want);
+	free(want);
+	lo2_strv_free(&names);
+	assert_int_equal(lo2_write_file_atomic(path, "up\n\nx\x1b[2Jy\n", 11, &err), 0);
+	assert_int_equal(fetch_read_metric_names(path, &names, &err), -1);
+	want = xasprintf("%s:3: metric name \"x\\x1b[2Jy\" holds a control character", path);
+	assert_string_equal(err.msg, want);
+	free(want);
+	lo2_strv_free(&names);
+	assert_int_equal(fetch_metric_name_check("a\nb", &err), -1);
+	assert_string_equal(err.msg, "metric name \"a\\x0ab\" holds a control character");
+	tu_rm_rf(dir);
+	free(dir);
+	free(path);
+}
+
+/* "a/b" and "a_b" both map to metric_a_b.json: the later is refused by name, not written over. */
+static void metric_file_collision(void **state)
+{
+	char *dir = tu_tmpdir();
+	struct lo2_strv names = {0};
+	struct fetch_prom_opts o = {.url = "http://127.0.0.1:1",
+	                            .start_ns = 1700000000000000000LL,
+	                            .end_ns = 1700000060000000000LL,
+	                            .step_ns = 1000000000LL,
+	                            .dir = dir,
+	                            .max_attempts = 1,
+	                            .timeout_ms = 2000};
+	struct fetch_report rep = {0};
+	struct lo2_err err = {0};
+	bool named = false;
+
+	lo2_strv_push(&names, "a/b");
+	lo2_strv_push(&names, "a_b");
+	assert_int_equal(fetch_prom_metrics(&o, &names, &rep, &err), 0);
+	for (size_t i = 0; i < rep.failures.n; i++)
+		named = named ||
+		        strcmp(rep.failures.v[i], "metric a_b: its file metric_a_b.json is already metric "
+		                                  "a/b's (the names differ only in '/' and '_'); not "
+		                                  "fetched") == 0;
+	assert_true(named);
+	assert_int_equal(rep.ok, 0);
+	fetch_report_free(&rep);
+	lo2_strv_free(&names);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* Failures say what lo2 was doing and what it means, not curl's wording. */
+static void http_failure_words(void **state)
+{
+	struct lo2_strv names = {0};
+	struct lo2_err err = {0};
+
+	assert_int_equal(fetch_prom_list("http://127.0.0.1:1", 2000, &names, &err), -1);
+	assert_string_equal(err.msg,
+	                    "list Prometheus metrics: GET http://127.0.0.1:1/api/v1/label/__name__/values: "
+	                    "could not connect: nothing listens at that address, or the host is "
+	                    "unreachable");
+	assert_int_equal(err.kind, LO2_E_CONNECT);
+	lo2_strv_free(&names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,7 +263,8 @@ int main(void)
 	    cmocka_unit_test(prom_numbers_as_python), cmocka_unit_test(prom_empty_writes_nothing),
 	    cmocka_unit_test(prom_error_body),        cmocka_unit_test(prom_truncated_body),
 	    cmocka_unit_test(metric_file_names),      cmocka_unit_test(jaeger_csv_as_original),
-	    cmocka_unit_test(last_fetch_time_file),
+	    cmocka_unit_test(last_fetch_time_file),   cmocka_unit_test(metric_list_file_lines),
+	    cmocka_unit_test(metric_file_collision),  cmocka_unit_test(http_failure_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,9 +110,11 @@ static void serve_one(struct fake *f, int fd)
 		pthread_mutex_unlock(&f->lock);
 		reply(fd, "application/json",
 		      running ? "{\"Id\":\"c1\",\"Name\":\"/"
-		                "c1\",\"Config\":{\"Tty\":false},\"State\":{\"Running\":true}}"
+		                "c1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"running\","
+		                "\"Running\":true}}"
 		              : "{\"Id\":\"c1\",\"Name\":\"/"
-		                "c1\",\"Config\":{\"Tty\":false},\"State\":{\"Running\":false}}");
+		                "c1\",\"Config\":{\"Tty\":false},\"State\":{\"Status\":\"exited\","
+		                "\"Running\":false}}");
 	} else if (strstr(line, "/containers/c1/logs")) {
 		const char *s = strstr(line, "since=");
 		size_t k, first = 0;

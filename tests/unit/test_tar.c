@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/dockerignore.h"
 #include "common/mem.h"
 #include "common/tar.h"
@@ -260,6 +261,35 @@ static void test_dockerignore_bad_pattern(void **state)
 	assert_null(ig);
 }
 
+/* Many '*' in a segment or many "**" segments (found by fuzz_dockerignore: a 15 s timeout) are
+ * matched without exponential backtracking; before, each of these ran for hours. */
+static void test_dockerignore_many_stars(void **state)
+{
+	struct lo2_ignore *ig = NULL;
+	struct lo2_err err = {0};
+	struct lo2_buf path = LO2_BUF_INIT;
+	char seg[80];
+
+	memset(seg, 'a', sizeof(seg) - 1);
+	seg[sizeof(seg) - 1] = '\0';
+	assert_int_equal(lo2_ignore_parse("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b\n"
+	                                  "**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/x\n"
+	                                  "?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*[!a]\n",
+	                                  ".dockerignore", &ig, &err),
+	                 0);
+	assert_false(lo2_ignore_matches(ig, seg));
+	for (int i = 0; i < 60; i++)
+		lo2_buf_puts(&path, "a/");
+	lo2_buf_puts(&path, "y");
+	assert_false(lo2_ignore_matches(ig, path.data));
+	path.data[path.len - 1] = 'x';
+	assert_true(lo2_ignore_matches(ig, path.data));
+	seg[sizeof(seg) - 2] = 'b';
+	assert_true(lo2_ignore_matches(ig, seg));
+	lo2_buf_free(&path);
+	lo2_ignore_free(ig);
+}
+
 static void write_file(const char *dir, const char *rel, const char *text)
 {
 	lo2_autofree char *p = xasprintf("%s/%s", dir, rel);
@@ -313,11 +343,17 @@ static void test_build_context_missing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_header_ustar),        cmocka_unit_test(test_header_dir_and_prefix),
-	    cmocka_unit_test(test_header_pax),          cmocka_unit_test(test_archive_roundtrip),
-	    cmocka_unit_test(test_archive_file_shrank), cmocka_unit_test(test_archive_missing_file),
-	    cmocka_unit_test(test_dockerignore_cases),  cmocka_unit_test(test_dockerignore_bad_pattern),
-	    cmocka_unit_test(test_build_context),       cmocka_unit_test(test_build_context_missing),
+	    cmocka_unit_test(test_header_ustar),
+	    cmocka_unit_test(test_header_dir_and_prefix),
+	    cmocka_unit_test(test_header_pax),
+	    cmocka_unit_test(test_archive_roundtrip),
+	    cmocka_unit_test(test_archive_file_shrank),
+	    cmocka_unit_test(test_archive_missing_file),
+	    cmocka_unit_test(test_dockerignore_cases),
+	    cmocka_unit_test(test_dockerignore_bad_pattern),
+	    cmocka_unit_test(test_dockerignore_many_stars),
+	    cmocka_unit_test(test_build_context),
+	    cmocka_unit_test(test_build_context_missing),
 	};
 
 	umask(022);
