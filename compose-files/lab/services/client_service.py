@@ -101,10 +101,10 @@ def get_one(req, db):
 
 def update(req, db):
     body = req.body()
+    validate(body)  # the schema first (clientId is not required by it), as light-oauth2's validator
     cid = body.get("clientId") or ""
     if not find(db, cid):
         raise ApiError("ERR12014", cid)
-    validate(body)
     owner_exists(db, body["ownerId"])
     db.execute(
         "UPDATE client SET client_type = %s, client_profile = %s, client_name = %s, client_desc = %s, "
