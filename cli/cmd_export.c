@@ -10,26 +10,29 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: lo2 export RUN_DIR... -o DIR [--format lo2|tables]\n\n"
-	           "Writes the runs (folders made by lo2 run, read through their run.json) in another layout.\n"
-	           "Only complete tests are exported; the runs are not changed.\n\n"
-	           "  -o, --output DIR     where to write (made when missing)\n"
-	           "      --format lo2     (default) the LO2 dataset layout: DIR/LO2_run_<unix>/ with run_log.log\n"
-	           "                       and per test <container>.log (plain, without lo2's timestamps),\n"
-	           "                       locust.log and metrics/; unchanged files are hard links\n"
-	           "      --format tables  DIR/logs.csv.gz, metrics.csv.gz (and traces.csv.gz, events.csv.gz\n"
-	           "                       when the runs have any): one row per log line or metric sample\n\n"
-	           "The export's manifest (files with size and sha256, counts) is written beside DIR, as\n"
-	           "DIR.lo2-export.json, so DIR holds only what its readers expect.\n");
+	fprintf(
+	    f,
+	    "Usage: lo2 export RUN_DIR... -o DIR [--format lo2|tables]\n\n"
+	    "Writes the runs (folders made by lo2 run, read through their run.json) in another layout.\n"
+	    "Only complete tests are exported; the runs are not changed.\n\n"
+	    "  -o, --output DIR     where to write (made when missing)\n"
+	    "      --format lo2     (default) the LO2 dataset layout: DIR/LO2_run_<unix>/ with run_log.log\n"
+	    "                       and per test <container>.log (plain, without lo2's timestamps),\n"
+	    "                       locust.log and metrics/; unchanged files are hard links\n"
+	    "      --format tables  DIR/logs.csv.gz, metrics.csv.gz (and traces.csv.gz, events.csv.gz\n"
+	    "                       when the runs have any): one row per log line or metric sample\n\n"
+	    "The export's manifest (files with size and sha256, counts) is written beside DIR, as\n"
+	    "DIR.lo2-export.json, so DIR holds only what its readers expect.\n");
 }
 
 static void report(const char *out, const struct export_stats *st, double secs)
 {
-	printf("exported %zu run(s), %zu test(s) (%zu not complete, skipped) to %s in %.2f s\n", st->runs, st->tests,
-	       st->skipped_tests, out, secs);
+	printf("exported %zu run(s), %zu test(s) (%zu not complete, skipped) to %s in %.2f s\n", st->runs,
+	       st->tests, st->skipped_tests, out, secs);
 	printf("files: %zu linked (%" PRIu64 " bytes), %zu written (%" PRIu64 " bytes)\n", st->files_linked,
 	       st->bytes_linked, st->files_written, st->bytes_written);
-	printf("rows: %" PRIu64 " log lines, %" PRIu64 " metric samples, %" PRIu64 " trace spans, %" PRIu64 " events\n",
+	printf("rows: %" PRIu64 " log lines, %" PRIu64 " metric samples, %" PRIu64 " trace spans, %" PRIu64
+	       " events\n",
 	       st->log_lines, st->metric_samples, st->trace_spans, st->events);
 	printf("manifest: %s\n", st->manifest);
 }

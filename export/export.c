@@ -62,20 +62,22 @@ static void write_run(struct lo2_jw *w, const struct ex_run *r)
 
 static void write_counts(struct lo2_jw *w, const struct export_stats *st)
 {
+	const struct {
+		const char *key;
+		uint64_t n;
+	} counts[] = {{"tests", st->tests},
+	              {"skipped_tests", st->skipped_tests},
+	              {"log_lines", st->log_lines},
+	              {"metric_samples", st->metric_samples},
+	              {"trace_spans", st->trace_spans},
+	              {"events", st->events}};
+
 	lo2_jw_key(w, "counts");
 	lo2_jw_obj(w);
-	lo2_jw_key(w, "tests");
-	lo2_jw_int(w, (int64_t)st->tests);
-	lo2_jw_key(w, "skipped_tests");
-	lo2_jw_int(w, (int64_t)st->skipped_tests);
-	lo2_jw_key(w, "log_lines");
-	lo2_jw_int(w, (int64_t)st->log_lines);
-	lo2_jw_key(w, "metric_samples");
-	lo2_jw_int(w, (int64_t)st->metric_samples);
-	lo2_jw_key(w, "trace_spans");
-	lo2_jw_int(w, (int64_t)st->trace_spans);
-	lo2_jw_key(w, "events");
-	lo2_jw_int(w, (int64_t)st->events);
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		lo2_jw_key(w, counts[i].key);
+		lo2_jw_int(w, (int64_t)counts[i].n);
+	}
 	lo2_jw_obj_end(w);
 }
 
@@ -129,8 +131,8 @@ static int check_names(const struct ex_run *runs, size_t n, struct lo2_err *err)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (strcmp(runs[i].name, runs[j].name) == 0)
-				return lo2_err_set(err, LO2_E_USAGE, "runs %s and %s both export as %s", runs[i].dir,
-				                   runs[j].dir, runs[i].name);
+				return lo2_err_set(err, LO2_E_USAGE, "runs %s and %s both export as %s",
+				                   runs[i].dir, runs[j].dir, runs[i].name);
 	return 0;
 }
 

@@ -46,8 +46,8 @@ bool ex_test_exported(const struct run_test *t);
 
 /* Calls fn for each line of a (gzip or plain) file, without its newline; a last line without
  * one counts. Lines longer than 16 MiB are an error naming the file. */
-int ex_lines(const char *path, int (*fn)(void *user, const char *line, size_t n, struct lo2_err *err), void *user,
-             struct lo2_err *err);
+int ex_lines(const char *path, int (*fn)(void *user, const char *line, size_t n, struct lo2_err *err),
+             void *user, struct lo2_err *err);
 /* Length of the engine's "<RFC 3339> " prefix at the start of line (0 when none); its time in *ns. */
 size_t ex_engine_ts(const char *line, size_t n, int64_t *ns);
 /* The time of a line starting "HH:MM:SS.mmm" (light-4j's logback), on the UTC day that puts it
@@ -69,6 +69,7 @@ int ex_lo2_run(const struct ex_run *r, const char *out_dir, struct ex_out *o, st
 int ex_tables(struct ex_run *runs, size_t n, const char *out_dir, struct ex_out *o, struct lo2_err *err);
 /* Streams one metric_<name>.json file (Prometheus data.result) as CSV rows
  * "<prefix>metric,labels,timestamp,value" into h; counts the samples. */
-int ex_metric_rows(const char *path, const char *prefix, struct ex_hsink *h, uint64_t *samples, struct lo2_err *err);
+int ex_metric_rows(const char *path, const char *prefix, struct ex_hsink *h, uint64_t *samples,
+                   struct lo2_err *err);
 
 #endif

@@ -117,7 +117,8 @@ static enum kind kind_of(const char *name_in_test, bool timestamps)
 	const char *slash = strchr(name_in_test, '/');
 
 	if (slash)
-		return lo2_str_has_prefix(name_in_test, "metrics/") && !strchr(slash + 1, '/') ? K_LINK : K_SKIP;
+		return lo2_str_has_prefix(name_in_test, "metrics/") && !strchr(slash + 1, '/') ? K_LINK
+		                                                                               : K_SKIP;
 	if (strcmp(name_in_test, "locust.log") == 0)
 		return K_LINK;
 	if (lo2_str_has_suffix(name_in_test, ".log.gz"))
@@ -127,8 +128,8 @@ static enum kind kind_of(const char *name_in_test, bool timestamps)
 	return K_SKIP; /* lo2's own (locust_*.csv ...) */
 }
 
-static int export_file(const struct ex_run *r, const struct run_test *t, const struct run_file *f, const char *tmp,
-                       struct ex_out *o, struct lo2_err *err)
+static int export_file(const struct ex_run *r, const struct run_test *t, const struct run_file *f,
+                       const char *tmp, struct ex_out *o, struct lo2_err *err)
 {
 	const char *in_test = f->path + strlen(t->tag) + 1;
 	enum kind k = kind_of(in_test, r->timestamps);

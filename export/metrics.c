@@ -73,6 +73,31 @@ static int emit(struct mctx *c)
 	return !c->failed;
 }
 
+/* Starts a value that is not read (its nesting is counted until it ends). */
+static void ignore(struct mctx *c)
+{
+	c->back = c->w;
+	c->w = W_OTHER;
+	c->other_depth = 1;
+}
+
+/* A container value ends: true when it was (the end of) an ignored one. */
+static bool ignored_end(struct mctx *c)
+{
+	if (c->w != W_OTHER)
+		return false;
+	if (--c->other_depth == 0)
+		c->w = c->back;
+	return true;
+}
+
+static int key_done(struct mctx *c)
+{
+	free(c->key);
+	c->key = NULL;
+	return 1;
+}
+
 static int scalar(struct mctx *c, const char *s, size_t n)
 {
 	if (c->failed)
@@ -91,9 +116,7 @@ static int scalar(struct mctx *c, const char *s, size_t n)
 			return fail(c, "a sample of more than two values");
 		c->sample[c->n_sample++] = xstrndup(s, n);
 	}
-	free(c->key);
-	c->key = NULL;
-	return 1;
+	return key_done(c);
 }
 
 static int on_null(void *u)
@@ -139,23 +162,18 @@ static int on_start_map(void *u)
 		c->w = W_METRIC;
 		c->have_metric = true;
 	} else {
-		c->back = c->w;
-		c->w = W_OTHER;
-		c->other_depth = 1;
+		ignore(c);
 	}
-	free(c->key);
-	c->key = NULL;
-	return 1;
+	return key_done(c);
 }
 
 static int on_end_map(void *u)
 {
 	struct mctx *c = u;
 
-	if (c->w == W_OTHER) {
-		if (--c->other_depth == 0)
-			c->w = c->back;
-	} else if (c->w == W_METRIC) {
+	if (ignored_end(c))
+		return 1;
+	if (c->w == W_METRIC) {
 		c->w = W_SERIES;
 	} else if (c->w == W_SERIES) {
 		c->w = W_TOP;
@@ -177,23 +195,18 @@ static int on_start_array(void *u)
 		c->w = W_SAMPLE;
 		c->n_sample = 0;
 	} else {
-		c->back = c->w;
-		c->w = W_OTHER;
-		c->other_depth = 1;
+		ignore(c);
 	}
-	free(c->key);
-	c->key = NULL;
-	return 1;
+	return key_done(c);
 }
 
 static int on_end_array(void *u)
 {
 	struct mctx *c = u;
 
-	if (c->w == W_OTHER) {
-		if (--c->other_depth == 0)
-			c->w = c->back;
-	} else if (c->w == W_SAMPLE) {
+	if (ignored_end(c))
+		return 1;
+	if (c->w == W_SAMPLE) {
 		int ok = c->n_sample == 2 ? emit(c) : fail(c, "a sample that is not [timestamp, value]");
 
 		for (int i = 0; i < c->n_sample; i++)
@@ -210,8 +223,8 @@ static int on_end_array(void *u)
 }
 
 static const yajl_callbacks callbacks = {
-    on_null, on_bool, NULL, NULL, on_number, on_string, on_start_map, on_key, on_end_map, on_start_array,
-    on_end_array,
+    on_null,      on_bool, NULL,       NULL,           on_number,    on_string,
+    on_start_map, on_key,  on_end_map, on_start_array, on_end_array,
 };
 
 struct feed {
@@ -236,7 +249,8 @@ static int feed_chunk(void *user, const char *p, size_t n, struct lo2_err *err)
 	return -1;
 }
 
-int ex_metric_rows(const char *path, const char *prefix, struct ex_hsink *h, uint64_t *samples, struct lo2_err *err)
+int ex_metric_rows(const char *path, const char *prefix, struct ex_hsink *h, uint64_t *samples,
+                   struct lo2_err *err)
 {
 	struct mctx c = {.path = path, .prefix = prefix, .h = h, .err = err, .row = LO2_BUF_INIT};
 	struct feed f = {NULL, &c};

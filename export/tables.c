@@ -115,7 +115,8 @@ static int trace_line(void *user, const char *line, size_t n, struct lo2_err *er
 		c->header_done = true;
 	} else {
 		if (ex_hsink_write(t->h, c->prefix, strlen(c->prefix), err) < 0 ||
-		    ex_hsink_write(t->h, c->rec.data, c->rec.len, err) < 0 || ex_hsink_write(t->h, "\n", 1, err) < 0)
+		    ex_hsink_write(t->h, c->rec.data, c->rec.len, err) < 0 ||
+		    ex_hsink_write(t->h, "\n", 1, err) < 0)
 			return -1;
 		t->rows++;
 	}
@@ -170,7 +171,8 @@ static int test_file(struct tables *tb, const struct ex_run *r, const struct run
 	return 0;
 }
 
-static int test_events(struct tables *tb, const struct ex_run *r, const struct run_test *t, struct lo2_err *err)
+static int test_events(struct tables *tb, const struct ex_run *r, const struct run_test *t,
+                       struct lo2_err *err)
 {
 	lo2_autofree char *base = prefix_of(r, t->tag);
 	struct lo2_buf *b = &tb->row;
@@ -230,7 +232,8 @@ static int refuse_existing(const char *out_dir, const struct table *t, struct lo
 		free(path);
 		path = xasprintf("%s/%s", out_dir, t[i].name);
 		if (lstat(path, &st) == 0)
-			return lo2_err_set(err, LO2_E_CONFLICT, "%s exists (an export never replaces a table)", path);
+			return lo2_err_set(err, LO2_E_CONFLICT,
+			                   "%s exists (an export never replaces a table)", path);
 	}
 	return 0;
 }
@@ -240,7 +243,8 @@ int ex_tables(struct ex_run *runs, size_t n, const char *out_dir, struct ex_out 
 	struct tables tb = {
 	    .t = {{"logs.csv.gz", "run,test,container,timestamp_ns,line\n", NULL, 0},
 	          {"metrics.csv.gz", "run,test,metric,labels,timestamp,value\n", NULL, 0},
-	          {"traces.csv.gz", "run,test,service,Trace ID,Span ID,Operation Name,Start Time,End Time,Tags\n", NULL, 0},
+	          {"traces.csv.gz",
+	           "run,test,service,Trace ID,Span ID,Operation Name,Start Time,End Time,Tags\n", NULL, 0},
 	          {"events.csv.gz", "run,test,time_ns,container,action,exit_code\n", NULL, 0}},
 	    .out_dir = out_dir,
 	    .row = LO2_BUF_INIT,

@@ -73,7 +73,8 @@ int ex_run_open(const char *dir, struct ex_run *r, struct lo2_err *err)
 	if (run_manifest_read(mp, &r->m, err) < 0)
 		return lo2_err_prefix(err, "run %s", dir);
 	r->dir = xstrdup(copy);
-	r->name = is_run_name(base) ? xstrdup(base) : xasprintf("LO2_run_%lld", (long long)(r->m.started_ns / 1000000000));
+	r->name = is_run_name(base) ? xstrdup(base)
+	                            : xasprintf("LO2_run_%lld", (long long)(r->m.started_ns / 1000000000));
 	if (stat(cp, &st) == 0) {
 		run_config_defaults(&c);
 		if (run_config_load(cp, &c, err) < 0) {
@@ -118,7 +119,8 @@ static int lines_chunk(void *user, const char *p, size_t n, struct lo2_err *err)
 		size_t take = nl ? (size_t)(nl - p) : n;
 
 		if (c->part.len + take > LINE_MAX_BYTES)
-			return lo2_err_set(err, LO2_E_INVALID, "%s: a line longer than %u bytes", c->path, LINE_MAX_BYTES);
+			return lo2_err_set(err, LO2_E_INVALID, "%s: a line longer than %u bytes", c->path,
+			                   LINE_MAX_BYTES);
 		if (!nl) {
 			lo2_buf_append(&c->part, p, n);
 			return 0;
@@ -137,8 +139,8 @@ static int lines_chunk(void *user, const char *p, size_t n, struct lo2_err *err)
 	return 0;
 }
 
-int ex_lines(const char *path, int (*fn)(void *user, const char *line, size_t n, struct lo2_err *err), void *user,
-             struct lo2_err *err)
+int ex_lines(const char *path, int (*fn)(void *user, const char *line, size_t n, struct lo2_err *err),
+             void *user, struct lo2_err *err)
 {
 	struct lines_ctx c = {LO2_BUF_INIT, fn, user, path};
 	int ret = -1;
@@ -186,9 +188,11 @@ bool ex_clock_ts(const char *line, size_t n, int64_t near_ns, int64_t *ns)
 
 	if (n < 12 || line[2] != ':' || line[5] != ':' || line[8] != '.' || !two_digits(line, &h) ||
 	    !two_digits(line + 3, &m) || !two_digits(line + 6, &s) || !isdigit((unsigned char)line[9]) ||
-	    !isdigit((unsigned char)line[10]) || !isdigit((unsigned char)line[11]) || h > 23 || m > 59 || s > 60)
+	    !isdigit((unsigned char)line[10]) || !isdigit((unsigned char)line[11]) || h > 23 || m > 59 ||
+	    s > 60)
 		return false;
-	t = ((int64_t)(h * 3600 + m * 60 + s) * 1000 + (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0')) *
+	t = ((int64_t)(h * 3600 + m * 60 + s) * 1000 + (line[9] - '0') * 100 + (line[10] - '0') * 10 +
+	     (line[11] - '0')) *
 	    1000000;
 	day = near_ns - near_ns % NS_PER_DAY;
 	t += day;

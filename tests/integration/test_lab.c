@@ -93,8 +93,8 @@ static int setup(void **state)
 	if (wait_ports() < 0)
 		return -1;
 	rc = tu_lo2_run(NULL, &errs, "run", "-c", LAB "/lo2.yml", "--project", lab.project, "--tags", TAGS,
-	                "--durations-min", "20", "--durations-max", "22", "--waits-min", "1", "--waits-max", "1", "--seed",
-	                "7", "--output", lab.dir, NULL);
+	                "--durations-min", "20", "--durations-max", "22", "--waits-min", "1", "--waits-max",
+	                "1", "--seed", "7", "--output", lab.dir, NULL);
 	if (rc != 0) {
 		fprintf(stderr, "lo2 run exited %d:\n%s", rc, errs);
 		free(errs);
@@ -157,7 +157,8 @@ static bool errors_all_have(char *text, const char *code, const char *file)
 
 static void test_answers(void **state)
 {
-	static const char *services[] = {"code", "token", "service", "client", "user", "key", "refresh-token"};
+	static const char *services[] = {"code", "token", "service",      "client",
+	                                 "user", "key",   "refresh-token"};
 	const struct run_test *t = test_of("correct");
 
 	assert_string_equal(lab.m.status, "complete");
@@ -186,9 +187,11 @@ static void test_answers(void **state)
 		t = test_of(expect[i].tag);
 		assert_int_equal(t->status, RUN_TEST_COMPLETE);
 		if (!errors_all_have(log, expect[i].code, expect[i].tag))
-			fail_msg("%s: no ERROR line with %s in %s's log", expect[i].tag, expect[i].code, expect[i].service);
+			fail_msg("%s: no ERROR line with %s in %s's log", expect[i].tag, expect[i].code,
+			         expect[i].service);
 		if (!strstr(failures, want) || strstr(failures, "UNEXPECTED"))
-			fail_msg("%s: Locust's failures do not say \"%s\" only:\n%s", expect[i].tag, want, failures);
+			fail_msg("%s: Locust's failures do not say \"%s\" only:\n%s", expect[i].tag, want,
+			         failures);
 		assert_true(t->failures > 0);
 		assert_int_equal(t->locust_exit, 1);
 		free(svc);
@@ -276,8 +279,9 @@ int main(void)
 	    cmocka_unit_test(test_loglead),
 	    cmocka_unit_test(test_tables),
 	};
-	const char *images[] = {"lo2-lab/mariadb:latest", "lo2-lab/prometheus:latest", "lo2-lab/node-exporter:latest",
-	                        "lo2-lab/locust:latest", "lo2-lab/oauth2:latest"};
+	const char *images[] = {"lo2-lab/mariadb:latest", "lo2-lab/prometheus:latest",
+	                        "lo2-lab/node-exporter:latest", "lo2-lab/locust:latest",
+	                        "lo2-lab/oauth2:latest"};
 	int rc;
 
 	tu_engine();
