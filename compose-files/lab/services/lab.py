@@ -123,7 +123,8 @@ class ApiError(Exception):
         status, message, desc = STATUS[code]
         self.status = status
         self.body = {"statusCode": status, "code": code, "message": message,
-                     "description": desc % args if args else desc.replace("%s", "null"), "severity": "ERROR"}
+                     "description": desc % tuple("null" if a is None else a for a in args) if args
+                     else desc.replace("%s", "null"), "severity": "ERROR"}  # Java formats null as "null"
         self.challenge = challenge
         super().__init__(code)
 
