@@ -74,6 +74,7 @@ static char *make_run(const char *root, bool timestamps)
 	run_schedule_make(&tags, 1, 20, 20, 1, 1, &s);
 	run_manifest_init(&m, &s);
 	m.started_ns = T0;
+	free(m.status);
 	m.status = xstrdup("complete");
 	for (size_t i = 0; i < m.n_tests; i++) {
 		struct run_test *t = &m.tests[i];
