@@ -155,8 +155,8 @@ static int export_test(const struct ex_run *r, const struct run_test *t, const c
 
 	if (lo2_mkdir_p(dir, 0755, err) < 0)
 		return -1;
-	for (size_t i = 0; i < t->n_files; i++) {
-		const struct run_file *f = &t->files[i];
+	for (size_t i = 0; i < t->files.n; i++) {
+		const struct run_file *f = &t->files.v[i];
 
 		if (strncmp(f->path, t->tag, plen) != 0 || f->path[plen] != '/')
 			continue; /* not under the test's folder */

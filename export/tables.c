@@ -208,8 +208,8 @@ static int run_rows(struct tables *tb, const struct ex_run *r, struct export_sta
 			st->skipped_tests++;
 			continue;
 		}
-		for (size_t f = 0; f < t->n_files; f++) {
-			const char *rel = t->files[f].path;
+		for (size_t f = 0; f < t->files.n; f++) {
+			const char *rel = t->files.v[f].path;
 
 			if (strncmp(rel, t->tag, plen) != 0 || rel[plen] != '/')
 				continue;
