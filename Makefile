@@ -36,14 +36,16 @@ test: images build-asan
 test-unit: build
 	@cd $(BUILD) && ctest -L unit --output-on-failure
 
-# A short collection on the lab stack (3 tags, 20-30 s each), then what it holds.
+# A short collection on the lab stack (3 tags, 20-30 s each), what it holds, and its export in
+# the LO2 dataset layout (what LogLead reads) under $(DEMO_OUT)/lo2-dataset.
 DEMO_TAGS ?= correct,get_client_404_no_client,register_user_400_user_exists
 DEMO_OUT  ?= demo-runs
 demo: images
 	@mkdir -p $(DEMO_OUT)
 	@dir=$$($(BUILD)/lo2 run -c compose-files/lab/lo2.yml --tags $(DEMO_TAGS) --durations-min 20 \
 	  --durations-max 30 --output-root $(CURDIR)/$(DEMO_OUT)) && \
-	  echo && echo "The run is in $$dir" && echo && $(BUILD)/lo2 summary "$$dir"
+	  echo && echo "The run is in $$dir" && echo && $(BUILD)/lo2 summary "$$dir" && echo && \
+	  $(BUILD)/lo2 export "$$dir" -o $(CURDIR)/$(DEMO_OUT)/lo2-dataset
 
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c), each run FUZZ_TIME seconds with tests/fixtures/<name>/
 # as seed corpus; a crash stops make with the finding kept in $(FUZZ_BUILD)/findings/<target>/.

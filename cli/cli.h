@@ -66,5 +66,7 @@ int cmd_metrics(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 /* cmd_traces.c: `lo2 traces record` (the OTLP receiver on its own). */
 int cmd_traces(int argc, char **argv);
+/* cmd_export.c: `lo2 export` (the LO2 layout and CSV tables). */
+int cmd_export(int argc, char **argv);
 
 #endif

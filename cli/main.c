@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
     {"fetch", "fetch a window's Prometheus series and Jaeger spans as the original's files", cmd_fetch},
     {"traces", "traces record: receive OpenTelemetry spans (OTLP/HTTP) and write the trace files",
      cmd_traces},
+    {"export", "export runs in the LO2 dataset layout (LogLead) or as gzip CSV tables", cmd_export},
 };
 
 static void usage(FILE *f)

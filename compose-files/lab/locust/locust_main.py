@@ -1,13 +1,15 @@
 """The lab's main locustfile: one HttpUser whose tasks are every tagged task of locustfiles/
-(client, user, service, token, code). lo2 runs it with `--tags correct` or `--tags correct
-<error tag>`; Locust then keeps only the tasks carrying one of those tags.
+(client, user, service, token, code: the seven services' endpoints). lo2 runs it with `--tags
+correct` or `--tags correct <error tag>`; Locust then keeps only the tasks carrying one of those
+tags.
 
 An error task weighs ERROR_WEIGHT against 1 for each correct task, so an error test is about
-one fifth error scenarios (there are 16 correct tasks).
+a quarter error scenarios (there are 12 correct tasks).
 
-Each task names its endpoint template as the request name (e.g. /oauth2/client/{clientId}@get)
-and counts a request as a success when the status is the one the task expects, so an error
-task's 404 is a success and a Locust failure always means the stack misbehaved.
+Each task names its endpoint template as the request name (e.g. /oauth2/client/{clientId}@get).
+A correct task's request succeeds when it gets its expected status; an error task's request is
+always a Locust failure, "<code> <status> as expected" or "UNEXPECTED ...", as LO2's locustfiles
+record the errors they provoke (locustfiles/common.py).
 """
 import inspect
 
@@ -29,7 +31,8 @@ def _tasks(*modules):
 
 
 class OAuth2User(HttpUser):
-    # inside the compose network; -H http://127.0.0.1 targets the published ports instead
-    host = "http://oauth2-token:6882"
+    # the published ports on the host, as LO2's locustfiles; -H https://oauth2-token:6882 on the
+    # compose network
+    host = "https://localhost:6882"
     wait_time = between(0.5, 1.5)
     tasks = _tasks(client, user, service, token, code)

@@ -18,7 +18,7 @@ USE oauth2;
 DROP TABLE IF EXISTS client_service;
 DROP TABLE IF EXISTS service_endpoint;
 DROP TABLE IF EXISTS authorization_code;
-DROP TABLE IF EXISTS oauth_token;
+DROP TABLE IF EXISTS oauth_token; -- of older lab versions
 DROP TABLE IF EXISTS refresh_token;
 DROP TABLE IF EXISTS service;
 DROP TABLE IF EXISTS client;
@@ -88,11 +88,13 @@ CREATE TABLE client_service (
   FOREIGN KEY (service_id, endpoint) REFERENCES service_endpoint(service_id, endpoint) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- refresh tokens of oauth2-token, listed, read and revoked by oauth2-refresh-token
 CREATE TABLE refresh_token (
   refresh_token VARCHAR(36) NOT NULL,
   user_id VARCHAR(36) NOT NULL,
+  user_type VARCHAR(16),
   client_id VARCHAR(36) NOT NULL,
-  scope VARCHAR(64) NOT NULL,
+  scope VARCHAR(1024) NOT NULL,
   update_ts TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (refresh_token)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
@@ -108,18 +110,6 @@ CREATE TABLE authorization_code (
   code_challenge_method VARCHAR(8),
   update_ts TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (code)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-
--- access tokens issued by oauth2-token (jti -> claims), listed and revoked through /oauth2/token
-CREATE TABLE oauth_token (
-  token_id VARCHAR(36) NOT NULL,
-  client_id VARCHAR(36) NOT NULL,
-  user_id VARCHAR(32),
-  grant_type VARCHAR(32) NOT NULL,
-  scope VARCHAR(1024),
-  expires_at BIGINT NOT NULL,
-  update_ts TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  PRIMARY KEY (token_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- users: admin/123456 as in light-oauth2; o'brien's password is "pass;word's"
@@ -149,7 +139,7 @@ VALUES ('f7d42348-c647-4efb-a52d-4c5787421e73', 'external', 'service',
   'f7d42348-c647-4efb-a52d-4c5787421e72', 'obrien');
 
 INSERT INTO service (service_id, service_type, service_name, service_desc, scope, owner_id)
-VALUES ('AACT0001', 'ms', 'Account Service', 'A microservice that serves account information', 'a.r b.r', 'admin'),
+VALUES ('AACT0001', 'swagger', 'Account Service', 'A microservice that serves account information', 'a.r b.r', 'admin'),
        ('AACT0002', 'openapi', 'Pet; Store', 'The "petstore" API; v3 (it''s the demo)', 'petstore.r petstore.w', 'obrien');
 
 INSERT INTO service_endpoint (service_id, endpoint, operation, scope)

@@ -1,23 +1,32 @@
-"""lab.py - what every lo2 lab service shares: the HTTP server, light-4j-like logging, the
-MariaDB connection pool (retrying until the database and its schema are there), the
-light-oauth2 error statuses, and hand-written Prometheus metrics.
+"""lab.py - what every lab service shares, in one place: the HTTPS server and request handling
+(routing, bodies, errors as light-4j Status JSON, the audit line), logging in light-oauth2's
+logback format, client authentication, the MariaDB pool, passwords, JWT signing, and
+hand-written Prometheus metrics. Every service is `App(service, port, routes).serve()`.
 
-Python standard library + PyMySQL only; one process per service (ThreadingHTTPServer, one
-thread per connection).
+Python standard library + PyMySQL only; one process per service (ThreadingHTTPServer, one thread
+per connection), TLS with the certificate baked into lo2-lab/oauth2 at image build time.
 
-Log line (stdout, one per line, UTC):
-    HH:MM:SS.mmm [XNIO-1 task-N] <correlation id> LEVEL logger - message
-Every API request ends with one INFO line of the audit logger (endpoint, status, time); every
-4xx/5xx the service returns is preceded by an ERROR (4xx: the cause, as light-oauth2's handlers
-log their Status) line. /health and /metrics are not logged (Prometheus scrapes every second).
+Cross-cutting additions (tracing, for one) belong here: every request passes through
+App._dispatch, every log line through log(), every SQL statement through Pool.run().
+
+Log line (stdout, one per line, UTC), as light-oauth2's logback pattern
+`%d{HH:mm:ss.SSS} [%thread] %X{sId} %X{cId} %-5level %logger{36} %M - %msg%n`:
+    12:03:04.567 [XNIO-1 task-3] - 7891Yqfovd-2k7h5Nv9nzA ERROR c.n.o.c.h.Oauth2ClientClientIdGetHandler handleRequest - ...
+sId is the request's X-Traceability-Id ("-" without one), cId its X-Correlation-Id (a new one
+when absent; "-" outside a request). Every error answer is logged at ERROR with its Status JSON
+(code, message, description) before it is sent; every API request ends with one INFO line of
+c.n.a.AuditHandler. /health and /metrics are not logged (Prometheus scrapes every second).
 """
 import base64
+import binascii
 import hashlib
 import hmac
 import json
 import os
 import queue
 import secrets
+import signal
+import ssl
 import sys
 import threading
 import time
@@ -25,6 +34,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pymysql
+
+TLS_DIR = os.environ.get("TLS_DIR", "/etc/lo2-lab/tls")
 
 # ---------------------------------------------------------------------------------------------
 # logging
@@ -39,74 +50,86 @@ def _now_hms():
     return time.strftime("%H:%M:%S", time.gmtime(t)) + ".%03d" % int((t % 1) * 1000)
 
 
-def log(level, logger, msg):
-    """One light-4j-like line: time [thread] cId LEVEL logger - msg."""
+def log(level, logger, msg, method="handleRequest"):
+    """One logback line: time [thread] sId cId LEVEL logger method - msg (msg kept on one line)."""
     thread = getattr(_local, "thread", "main")
-    cid = getattr(_local, "cid", "")
-    line = "%s [%s] %s %-5s %s - %s\n" % (_now_hms(), thread, cid, level, logger, msg)
+    sid = getattr(_local, "sid", "") or "-"
+    cid = getattr(_local, "cid", "") or "-"
+    msg = str(msg).replace("\r", "\\r").replace("\n", "\\n")
+    line = "%s [%s] %s %s %-5s %s %s - %s\n" % (_now_hms(), thread, sid, cid, level, logger, method, msg)
     with _out_lock:
         sys.stdout.write(line)
         sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------------------------
-# light-oauth2 statuses (code -> HTTP status, message, description); the codes follow
-# light-4j/light-oauth2's status.yml where they exist there.
+# light-4j statuses (code -> HTTP status, message, description), as light-4j's status.yml
 
 STATUS = {
+    "ERR10008": (405, "METHOD_NOT_ALLOWED", "Request method %s cannot be found in the path %s."),
+    "ERR10007": (404, "INVALID_REQUEST_PATH", "Request path %s cannot be found in the spec."),
     "ERR10010": (500, "RUNTIME_EXCEPTION", "Unexpected runtime exception"),
-    "ERR10051": (503, "SERVICE_UNAVAILABLE", "The database is not ready: %s"),
-    "ERR10008": (404, "ENDPOINT_NOT_FOUND", "Endpoint %s is not found"),
+    "ERR10017": (400, "SQL_EXCEPTION", "Sql Exception %s."),
     "ERR11000": (400, "VALIDATOR_REQUEST_PARAMETER_QUERY_MISSING",
                  "Query parameter %s is required on path %s but not found in request."),
+    "ERR11003": (400, "VALIDATOR_SCHEMA_INVALID_JSON", "Unable to parse JSON - %s"),
     "ERR11004": (400, "VALIDATOR_SCHEMA", "Schema Validation Error - %s"),
     "ERR11014": (400, "VALIDATOR_REQUEST_BODY_MISSING", "Method %s on path %s requires a request body. None found."),
-    "ERR12000": (400, "UNABLE_TO_PARSE_FORM_DATA", "Unable to parse x-www-form-urlencoded form data: %s"),
-    "ERR12001": (400, "UNSUPPORTED_GRANT_TYPE", "Unsupported grant type %s. Only authorization_code, client_credentials, password and refresh_token are supported."),
-    "ERR12002": (400, "MISSING_AUTHORIZATION_HEADER", "Missing authorization header. client credentials must be passed in as Authorization header."),
-    "ERR12003": (401, "INVALID_AUTHORIZATION_HEADER", "Invalid authorization header %s"),
-    "ERR12004": (401, "INVALID_BASIC_CREDENTIALS", "Invalid basic credentials %s"),
+    "ERR12000": (400, "UNABLE_TO_PARSE_FORM_DATA", "Unable to parse x-www-form-urlencoded form data."),
+    "ERR12001": (400, "UNSUPPORTED_GRANT_TYPE",
+                 "Unsupported grant type %s. Only authorization_code and client_credentials are supported."),
+    "ERR12002": (401, "MISSING_AUTHORIZATION_HEADER",
+                 "Missing authorization header. client credentials must be passed in as Authorization header."),
+    "ERR12003": (401, "INVALID_AUTHORIZATION_HEADER", "Invalid authorization header %s."),
+    "ERR12004": (401, "INVALID_BASIC_CREDENTIALS", "Invalid Basic credentials %s."),
     "ERR12007": (401, "UNAUTHORIZED_CLIENT", "Unauthorized client with wrong client secret."),
-    "ERR12008": (400, "INVALID_AUTHORIZATION_CODE", "Invalid authorization code %s"),
+    "ERR12008": (401, "INVALID_AUTHORIZATION_CODE", "Invalid Authorization Code %s."),
+    "ERR12011": (400, "PASSWORD_OR_PASSWORDCONFIRM_EMPTY", "Password %s or PasswordConfirm %s is empty."),
+    "ERR12012": (400, "PASSWORD_PASSWORDCONFIRM_NOT_MATCH", "Password %s and PasswordConfirm %s are not matched."),
     "ERR12013": (404, "USER_NOT_FOUND", "User %s is not found."),
     "ERR12014": (404, "CLIENT_NOT_FOUND", "Client %s is not found."),
     "ERR12015": (404, "SERVICE_NOT_FOUND", "Service %s is not found."),
     "ERR12016": (401, "INCORRECT_PASSWORD", "Incorrect password."),
-    "ERR12017": (404, "TOKEN_NOT_FOUND", "Token %s is not found."),
-    "ERR12018": (400, "PASSWORD_NOT_MATCH", "New password and password confirm do not match."),
-    "ERR12019": (400, "SERVICE_ID_EXISTS", "Service id %s exists."),
+    "ERR12017": (404, "KEY_NOT_FOUND", "Public key certificate keyId %s is not found."),
+    "ERR12018": (400, "SERVICE_ID_EXISTS", "Service id %s exists."),
     "ERR12020": (400, "USER_ID_EXISTS", "User id %s exists."),
     "ERR12021": (400, "EMAIL_EXISTS", "Email %s exists."),
-    "ERR12023": (400, "PASSWORD_REQUIRED", "Password is required for user %s."),
-    "ERR12024": (401, "NOT_TRUSTED_CLIENT", "The client is not trusted for the password grant type."),
+    "ERR12022": (400, "USERNAME_REQUIRED", "Username is required for password grant type."),
+    "ERR12023": (400, "PASSWORD_REQUIRED", "Password is required for password grant type."),
+    "ERR12024": (400, "NOT_TRUSTED_CLIENT", "Grant type is allowed only for trusted client type."),
+    "ERR12026": (400, "MISMATCH_REDIRECT_URI",
+                 "redirect_uri %s from token service is not identical as redirect_uri %s from code service."),
+    "ERR12028": (400, "MISMATCH_CLIENT_ID", "client_id %s does not match previous client_id %s in refresh_token request."),
+    "ERR12029": (404, "REFRESH_TOKEN_NOT_FOUND", "Refresh token %s is not found."),
     "ERR12033": (400, "INVALID_CODE_CHALLENGE_METHOD", "Invalid PKCE code challenge method %s."),
-    "ERR12034": (400, "CODE_CHALLENGE_TOO_SHORT", "PKCE code challenge %s is too short."),
-    "ERR12035": (400, "CODE_CHALLENGE_TOO_LONG", "PKCE code challenge %s is too long."),
-    "ERR12036": (400, "INVALID_CODE_CHALLENGE_FORMAT", "PKCE code challenge %s has an invalid format."),
-    "ERR12037": (400, "CODE_VERIFIER_TOO_SHORT", "PKCE code verifier %s is too short."),
-    "ERR12038": (400, "CODE_VERIFIER_TOO_LONG", "PKCE code verifier %s is too long."),
-    "ERR12039": (400, "INVALID_CODE_VERIFIER_FORMAT", "PKCE code verifier %s has an invalid format."),
-    "ERR12040": (400, "CODE_VERIFIER_MISSING", "PKCE code verifier is missing."),
-    "ERR12041": (400, "CODE_VERIFIER_FAILED", "PKCE verification failed."),
-    "ERR12042": (400, "INVALID_RESPONSE_TYPE", "Invalid response type %s, only code is supported."),
+    "ERR12034": (400, "CODE_CHALLENGE_TOO_SHORT", "PKCE codeChallenge length under lower limit, codeChallenge = %s"),
+    "ERR12035": (400, "CODE_CHALLENGE_TOO_LONG", "PKCE codeChallenge length over upper limit, codeChallenge = %s"),
+    "ERR12036": (400, "INVALID_CODE_CHALLENGE_FORMAT", "PKCE codeChallenge format is invalid, codeChallenge = %s"),
+    "ERR12037": (400, "INVALID_CODE_VERIFIER_FORMAT", "PKCE codeVerifier format is invalid, codeVerifier = %s"),
+    "ERR12038": (400, "CODE_VERIFIER_TOO_SHORT", "PKCE codeVerifier length under lower limit , codeVerifier = %s"),
+    "ERR12039": (400, "CODE_VERIFIER_TOO_LONG", "PKCE codeVerifier length over upper limit , codeVerifier = %s"),
+    "ERR12040": (400, "CODE_VERIFIER_MISSING", "PKCE codeVerifier is not specified"),
+    "ERR12041": (400, "CODE_VERIFIER_FAILED", "PKCE verification failed"),
+    "ERR12052": (400, "AUTHORIZATION_CODE_NOT_FOUND",
+                 "Authorization code %s not found when getting an authorization code token"),
 }
 
 
 class ApiError(Exception):
-    """Raised by a handler: the response is the status JSON; the cause is logged at ERROR."""
+    """Raised by a handler: the answer is the Status JSON (or, with challenge, an empty 401 with
+    WWW-Authenticate as undertow's basic authentication sends); it is logged at ERROR first."""
 
-    def __init__(self, code, *args, cause=None):
+    def __init__(self, code, *args, challenge=None):
         status, message, desc = STATUS[code]
         self.status = status
-        self.body = {
-            "statusCode": status,
-            "code": code,
-            "message": message,
-            "description": desc % args if "%s" in desc else desc,
-            "severity": "ERROR",
-        }
-        self.cause = cause  # extra words for the log line (e.g. "clientId = x")
+        self.body = {"statusCode": status, "code": code, "message": message,
+                     "description": desc % tuple("null" if a is None else a for a in args) if args
+                     else desc.replace("%s", "null"), "severity": "ERROR"}  # Java formats null as "null"
+        self.challenge = challenge
         super().__init__(code)
+
+    def text(self):
+        return json.dumps(self.body, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,8 +156,66 @@ def b64url(b):
 
 
 def new_id():
-    """A light-4j-like 22 character id (base64url of 16 random bytes)."""
+    """A light-4j-like 22 character id (base64url of 16 random bytes), as Util.getUUID()."""
     return b64url(secrets.token_bytes(16))
+
+
+# ---------------------------------------------------------------------------------------------
+# RS256 JWTs with the key made at image build time (PKCS#1 v1.5, SHA-256), kid "100" as
+# light-oauth2's primary key
+
+
+def _der(b, i):
+    """(tag, content start, content end) of the DER element at b[i]."""
+    tag, n = b[i], b[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+    return tag, i, i + n
+
+
+def _der_ints(b, i, end):
+    out = []
+    while i < end:
+        tag, s, e = _der(b, i)
+        out.append(int.from_bytes(b[s:e], "big") if tag == 0x02 else (tag, s, e))
+        i = e
+    return out
+
+
+def load_rsa_key(path):
+    """(n, d) of a PEM RSA private key (PKCS#1 or PKCS#8)."""
+    with open(path) as f:
+        pem = f.read()
+    der = base64.b64decode("".join(l for l in pem.splitlines() if l and not l.startswith("-----")))
+    _, s, e = _der(der, 0)
+    items = _der_ints(der, s, e)
+    if isinstance(items[1], tuple):  # PKCS#8: version, algorithm, OCTET STRING(RSAPrivateKey)
+        _, os_, oe = items[2]
+        _, s, e = _der(der, os_)
+        items = _der_ints(der, s, e)
+    return items[1], items[3]
+
+
+_SHA256_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+class Signer:
+    def __init__(self, path, kid):
+        self.n, self.d = load_rsa_key(path)
+        self.kid = kid
+        self.k = (self.n.bit_length() + 7) // 8
+
+    def jwt(self, claims):
+        head = b64url(json.dumps({"kid": self.kid, "alg": "RS256"}, separators=(",", ":")).encode())
+        body = b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = ("%s.%s" % (head, body)).encode()
+        t = _SHA256_PREFIX + hashlib.sha256(signing_input).digest()
+        em = b"\x00\x01" + b"\xff" * (self.k - len(t) - 3) + b"\x00" + t
+        sig = pow(int.from_bytes(em, "big"), self.d, self.n).to_bytes(self.k, "big")
+        return "%s.%s" % (signing_input.decode(), b64url(sig))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,11 +357,11 @@ class Pool:
                 self.q.put(conn)
                 self.up = True
                 log("INFO", self.logger, "connected to MariaDB %s:%d/%s as %s"
-                    % (self.cfg["host"], self.cfg["port"], self.cfg["database"], self.cfg["user"]))
+                    % (self.cfg["host"], self.cfg["port"], self.cfg["database"], self.cfg["user"]), "onStartup")
                 return
             except pymysql.err.MySQLError as e:
                 n += 1
-                log("WARN", self.logger, "MariaDB is not ready (attempt %d): %s" % (n, e))
+                log("WARN", self.logger, "MariaDB is not ready (attempt %d): %s" % (n, e), "onStartup")
                 time.sleep(2)
 
     def _get(self):
@@ -304,7 +385,7 @@ class Pool:
             except pymysql.err.MySQLError as e:
                 self.up = False
                 if time.time() > deadline:
-                    raise ApiError("ERR10051", str(e))
+                    raise ApiError("ERR10017", str(e))
                 time.sleep(0.5)
                 continue
             self.up = True
@@ -324,13 +405,13 @@ class Pool:
                         pass
                     if time.time() < deadline:
                         continue
-                    raise ApiError("ERR10051", str(e))
+                    raise ApiError("ERR10017", str(e))
                 self._put(conn)
                 if code in (ER_NO_SUCH_TABLE, ER_BAD_DB):
                     if time.time() < deadline:
                         time.sleep(0.5)
                         continue
-                    raise ApiError("ERR10051", str(e))
+                    raise ApiError("ERR10017", str(e))
                 raise
 
     def query(self, sql, args=None):
@@ -355,52 +436,105 @@ class Pool:
 
 
 # ---------------------------------------------------------------------------------------------
-# HTTP
+# requests
 
 
 class Request:
     def __init__(self, handler, path, query, params):
         self.h = handler
+        self.method = handler.command
         self.path = path
         self.query = query        # dict name -> first value
         self.params = params      # path parameters
         self.headers = handler.headers
-        self._body = handler._body
+        self.raw = handler._body
 
-    def json(self):
-        if not self._body:
-            raise ApiError("ERR11014", self.h.command.lower(), self.path)
+    def body(self):
+        """The request body as an object: JSON, or a form (light-4j's body handler takes both)."""
+        if not self.raw:
+            raise ApiError("ERR11014", self.method.lower(), self.path)
+        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self.form()
         try:
-            v = json.loads(self._body)
+            v = json.loads(self.raw)
         except ValueError as e:
-            raise ApiError("ERR11004", "body is not JSON: %s" % e)
+            raise ApiError("ERR11003", str(e))
         if not isinstance(v, dict):
-            raise ApiError("ERR11004", "body must be an object")
+            raise ApiError("ERR11004", "$: %s found, object expected" % type(v).__name__)
         return v
 
     def form(self):
-        ctype = self.headers.get("Content-Type", "")
-        if not ctype.startswith("application/x-www-form-urlencoded"):
-            raise ApiError("ERR12000", "Content-Type %s is not application/x-www-form-urlencoded" % (ctype or "missing"),
-                           cause="content type = %s" % (ctype or "none"))
+        """An x-www-form-urlencoded body, decoded as ISO-8859-1 as undertow's form parser does."""
+        if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            raise ApiError("ERR12000")
         try:
-            pairs = urllib.parse.parse_qsl(self._body.decode(), keep_blank_values=True, strict_parsing=bool(self._body))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ApiError("ERR12000", str(e))
+            pairs = urllib.parse.parse_qsl(self.raw.decode("latin-1"), keep_blank_values=True,
+                                           encoding="latin-1")
+        except ValueError:
+            raise ApiError("ERR12000")
         return dict(pairs)
 
     def need_query(self, name):
         v = self.query.get(name)
-        if v is None or v == "":
-            raise ApiError("ERR11000", name, self.path, cause="query parameter %s missing" % name)
+        if v is None:
+            raise ApiError("ERR11000", name, self.path)
         return v
 
 
 class Response:
-    def __init__(self, status=200, body=None, headers=None):
+    def __init__(self, status=200, body=None, headers=None, ctype="application/json"):
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.ctype = ctype
+
+
+def page_args(req, default_size=10):
+    """page (required, 1-based as light-oauth2's handlers: rows (page-1)*pageSize ...) and
+    pageSize (default 10)."""
+    page = req.need_query("page")
+    try:
+        page = int(page)
+        size = int(req.query.get("pageSize") or default_size)
+    except ValueError:
+        raise ApiError("ERR11004", "page and pageSize must be integers")
+    if page < 1 or size < 1:
+        raise ApiError("ERR11004", "page and pageSize must be at least 1")
+    return page - 1, size
+
+
+def basic_credentials(req):
+    """(id, secret) of the Authorization header, as light-oauth2's token and key services read
+    it: a missing header is ERR12002, a non-Basic one ERR12003, an undecodable one ERR12004."""
+    auth = req.headers.get("Authorization")
+    if auth is None or not auth.strip():
+        raise ApiError("ERR12002")
+    if auth[:6].lower() != "basic ":
+        raise ApiError("ERR12003", auth)
+    cred = auth[6:].strip()
+    try:
+        cred = base64.b64decode(cred, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError("ERR12004", cred)
+    if ":" not in cred:
+        raise ApiError("ERR12004", cred)
+    return cred.split(":", 1)
+
+
+def authenticate_client(req, db):
+    """The client row of the request's Basic credentials (ERR12014 unknown, ERR12007 wrong secret)."""
+    cid, secret = basic_credentials(req)
+    client = db.one("SELECT client_id, client_type, client_secret, scope, redirect_uri FROM client "
+                    "WHERE client_id = %s", (cid,))
+    if not client:
+        raise ApiError("ERR12014", cid)
+    if not check_password(secret, client["client_secret"]):
+        raise ApiError("ERR12007")
+    return client
+
+
+# ---------------------------------------------------------------------------------------------
+# the server
 
 
 class App:
@@ -410,11 +544,11 @@ class App:
         self.service = service
         self.port = port
         self.routes = [(m, t, t.strip("/").split("/"), lg, fn) for (m, t, lg, fn) in routes]
-        self.pool = Pool("c.n.o.%s.StartupHook" % service.split("-")[-1][0])
+        self.pool = Pool("c.n.s.Server")
 
     def match(self, method, path):
         parts = path.strip("/").split("/")
-        found_path = False
+        found_path = None
         for m, t, tparts, lg, fn in self.routes:
             if len(tparts) != len(parts):
                 continue
@@ -427,10 +561,35 @@ class App:
                 elif tp != p:
                     break
             else:
-                found_path = True
+                found_path = t
                 if m == method:
                     return t, lg, fn, params
-        return None, None, None, found_path
+        return found_path, None, None, None
+
+    def _dispatch(self, h, path, query):
+        """One API request: (status, body, headers, ctype, endpoint template)."""
+        tmpl, logger, fn, params = self.match(h.command, path)
+        log("DEBUG", "c.n.c.CorrelationHandler", "cId = %s url = %s" % (_local.cid, h.path))
+        try:
+            if fn is None:
+                logger = "c.n.o.v.ValidatorHandler"
+                if tmpl:
+                    raise ApiError("ERR10008", h.command, path)
+                raise ApiError("ERR10007", path)
+            log("DEBUG", logger, "%s %s params = %s query = %s" % (h.command, tmpl, params, query))
+            r = fn(Request(h, path, query, params), self.pool)
+            if isinstance(r, Response):
+                return r.status, r.body, r.headers, r.ctype, tmpl
+            return 200, r, {}, "application/json", tmpl
+        except ApiError as e:
+            log("ERROR", logger, e.text())
+            if e.challenge:
+                return e.status, None, {"WWW-Authenticate": e.challenge}, None, tmpl or path
+            return e.status, e.body, {}, "application/json", tmpl or path
+        except Exception as e:  # a bug or a database error: 500 with the runtime exception status
+            err = ApiError("ERR10010")
+            log("ERROR", logger or "c.n.h.Handler", "%s %s: %s" % (err.text(), type(e).__name__, e))
+            return err.status, err.body, {}, "application/json", tmpl or path
 
     def serve(self):
         app = self
@@ -439,15 +598,21 @@ class App:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
+            def setup(self):
+                self.request.settimeout(30)
+                self.request.do_handshake()  # in the connection's thread, not the accept loop
+                self.request.settimeout(None)
+                super().setup()
+
             def version_string(self):
-                return "lo2-lab"
+                return "L"
 
             def log_message(self, fmt, *args):  # no stderr access log; the audit line replaces it
                 pass
 
             def _send(self, status, body, headers=None, ctype="application/json"):
                 if isinstance(body, (dict, list)):
-                    data = json.dumps(body).encode()
+                    data = json.dumps(body, separators=(",", ":")).encode()
                 elif isinstance(body, str):
                     data = body.encode()
                 elif body is None:
@@ -455,7 +620,7 @@ class App:
                 else:
                     data = body
                 self.send_response(status)
-                if data:
+                if data and ctype:
                     self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
@@ -479,43 +644,23 @@ class App:
                 _task_seq[0] += 1
                 _local.thread = "XNIO-1 task-%d" % (_task_seq[0] % 16 + 1)
                 _local.cid = self.headers.get("X-Correlation-Id") or new_id()
+                _local.sid = self.headers.get("X-Traceability-Id") or ""
                 query = {k: v[0] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
-                tmpl, logger, fn, params = app.match(self.command, path)
-                status, body, headers = 200, None, {}
-                endpoint = "%s@%s" % (tmpl or path, self.command.lower())
-                try:
-                    if fn is None:
-                        logger = "c.n.h.Handler"
-                        raise ApiError("ERR10008", "%s@%s" % (path, self.command.lower()),
-                                       cause="no handler for %s %s" % (self.command, path))
-                    r = fn(Request(self, path, query, params), app.pool)
-                    if isinstance(r, Response):
-                        status, body, headers = r.status, r.body, r.headers
-                    else:
-                        body = r
-                except ApiError as e:
-                    status, body = e.status, e.body
-                    msg = "%s %s %s" % (e.body["code"], e.body["message"], e.body["description"])
-                    if e.cause:
-                        msg += " (%s)" % e.cause
-                    log("ERROR", logger, msg)
-                except Exception as e:  # a bug or a database error: 500, logged with its type
-                    status = 500
-                    body = ApiError("ERR10010").body
-                    log("ERROR", logger or "c.n.h.Handler", "ERR10010 RUNTIME_EXCEPTION %s: %s" % (type(e).__name__, e))
+                status, body, headers, ctype, tmpl = app._dispatch(self, path, query)
                 cid = _local.cid
                 headers = dict(headers, **{"X-Correlation-Id": cid})
                 try:
-                    self._send(status, body, headers)
-                except ConnectionError:  # the client went away (Locust stopping): still audited
+                    self._send(status, body, headers, ctype)
+                except (ConnectionError, ssl.SSLError):  # the client went away: still audited
                     self.close_connection = True
                 dt = time.time() - t0
-                _observe(tmpl or "unknown", self.command, status, dt)
+                _observe(tmpl, self.command, status, dt)
                 log("INFO", "c.n.a.AuditHandler", json.dumps({
                     "timestamp": int(t0 * 1000), "serviceId": app.service,
-                    "X-Correlation-Id": cid, "endpoint": endpoint,
-                    "statusCode": status, "responseTime": int(dt * 1000)}))
+                    "X-Correlation-Id": cid, "endpoint": "%s@%s" % (tmpl, self.command.lower()),
+                    "statusCode": status, "responseTime": int(dt * 1000)}, separators=(",", ":")))
                 _local.cid = ""
+                _local.sid = ""
                 _local.thread = "main"
 
             def do_GET(self):
@@ -527,36 +672,26 @@ class App:
             daemon_threads = True
 
             def handle_error(self, request, client_address):
-                # a client resetting its keep-alive connection (Locust stopping) is not an error;
-                # anything else is one line, not socketserver's traceback on stderr
+                # a client resetting its connection or failing the handshake (Locust stopping, a
+                # probe) is not an error; anything else is one line, not a traceback on stderr
                 e = sys.exc_info()[1]
-                if isinstance(e, (ConnectionError, TimeoutError)):
+                if isinstance(e, (ConnectionError, TimeoutError, ssl.SSLError, OSError)):
                     return
-                log("ERROR", "c.n.s.Server", "request from %s failed: %s: %s" % (client_address[0], type(e).__name__, e))
+                log("ERROR", "c.n.s.Server", "request from %s failed: %s: %s"
+                    % (client_address[0], type(e).__name__, e), "handleError")
 
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(TLS_DIR, "server.crt"), os.path.join(TLS_DIR, "server.key"))
         server = Server(("0.0.0.0", self.port), Handler)
-        log("INFO", "c.n.s.Server", "%s listening on 0.0.0.0:%d" % (self.service, self.port))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        log("INFO", "c.n.s.Server", "%s is starting, https listener on 0.0.0.0:%d" % (self.service, self.port), "start")
         threading.Thread(target=self.pool.wait_ready, daemon=True).start()
-        import signal
 
         def stop(sig, frame):
-            log("INFO", "c.n.s.Server", "%s stopping (signal %d)" % (self.service, sig))
+            log("INFO", "c.n.s.Server", "%s is stopping (signal %d)" % (self.service, sig), "shutdown")
             threading.Thread(target=server.shutdown, daemon=True).start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         server.serve_forever()
-        log("INFO", "c.n.s.Server", "%s stopped" % self.service)
-
-
-def page_args(req):
-    """page (required, 0-based: rows page*pageSize ...) and pageSize (default 10, at most 100)."""
-    page = req.need_query("page")
-    try:
-        page = int(page)
-        size = int(req.query.get("pageSize") or 10)
-    except ValueError:
-        raise ApiError("ERR11004", "page and pageSize must be integers", cause="page = %s" % page)
-    if page < 0 or size < 1 or size > 100:
-        raise ApiError("ERR11004", "page >= 0 and 1 <= pageSize <= 100", cause="page = %s pageSize = %s" % (page, size))
-    return page, size
+        log("INFO", "c.n.s.Server", "%s is stopped" % self.service, "shutdown")

@@ -1,9 +1,16 @@
-"""Helpers of the lab locustfiles: service URLs, the seed data, expected-status requests.
+"""Helpers of the lab locustfiles: service URLs, the seed data, checked requests.
 
-Service URLs come from the Locust host (-H): a loopback or IP host means the services' published
-ports on that address (http://127.0.0.1 -> http://127.0.0.1:6884 for oauth2-client); any other
-name means Locust runs inside the compose network, where every service answers on its own name
-(-H http://oauth2-token:6882 -> http://oauth2-client:6884).
+Service URLs come from the Locust host (-H), as LO2's locustfiles reach https://localhost:688x:
+a loopback or IP host means the services' published ports on that address
+(https://localhost:6882 -> https://localhost:6884 for oauth2-client); any other name means Locust
+runs on the compose network, where every service answers on its own name
+(-H https://oauth2-token:6882 -> https://oauth2-client:6884). The certificate is the lab's
+self-signed one: requests are not verified, and urllib3's warning about it is silenced.
+
+A correct task's request is a Locust success when it gets the status it expects. An error task's
+request is always a Locust failure, as in LO2's locustfiles: "<code> <status> as expected" when
+the service answered the light-4j error it is meant to provoke, "UNEXPECTED ..." otherwise - so
+a run's failures name every error the tag produced.
 """
 import base64
 import hashlib
@@ -12,7 +19,12 @@ import os
 import urllib.parse
 import uuid
 
-PORTS = {"code": 6881, "token": 6882, "service": 6883, "client": 6884, "user": 6885}
+import urllib3
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+PORTS = {"code": 6881, "token": 6882, "service": 6883, "client": 6884, "user": 6885, "key": 6886,
+         "refresh-token": 6887}
 
 # seed rows of mysql/create_mysql.sql
 ADMIN, ADMIN_PASSWORD, ADMIN_EMAIL = "admin", "123456", "admin@networknt.com"
@@ -22,8 +34,8 @@ SERVICE_ID = "AACT0001"
 
 
 def _base(host, svc):
-    u = urllib.parse.urlsplit(host or "http://127.0.0.1")
-    name = u.hostname or "127.0.0.1"
+    u = urllib.parse.urlsplit(host or "https://localhost")
+    name = u.hostname or "localhost"
     try:
         ipaddress.ip_address(name)
         local = True
@@ -33,7 +45,7 @@ def _base(host, svc):
         name = "oauth2-" + svc
     elif ":" in name:
         name = "[%s]" % name
-    return "%s://%s:%d" % (u.scheme or "http", name, PORTS[svc])
+    return "%s://%s:%d" % (u.scheme or "https", name, PORTS[svc])
 
 
 def url(user, svc, path):
@@ -58,20 +70,27 @@ def pkce_pair():
     return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
 
 
-def call(user, method, svc, path, expect, name, **kw):
-    """One request; Locust counts it a success only when the status is the expected one (an
-    error task's 4xx is what it is for). Returns the response."""
-    kw.setdefault("allow_redirects", False)
-    with user.client.request(method, url(user, svc, path), name=name, catch_response=True, **kw) as r:
-        if r.status_code == expect:
-            r.success()
-        else:
-            r.failure("expected %d, got %d: %s" % (expect, r.status_code, r.text[:200]))
-    return r
-
-
 def json_of(r):
     try:
         return r.json()
     except ValueError:
         return {}
+
+
+def call(user, method, svc, path, expect, name, code=None, **kw):
+    """One request. expect: the status; code: the light-4j error code an error task provokes
+    ("" for undertow's empty 401 challenge). Returns the response."""
+    kw.setdefault("allow_redirects", False)
+    kw.setdefault("verify", False)
+    with user.client.request(method, url(user, svc, path), name=name, catch_response=True, **kw) as r:
+        got = json_of(r).get("code", "") if r.status_code >= 400 else ""
+        if code is None:
+            if r.status_code == expect:
+                r.success()
+            else:
+                r.failure("UNEXPECTED: expected %d, got %d %s" % (expect, r.status_code, got))
+        elif r.status_code == expect and got == code:
+            r.failure("%s %d as expected" % (code or "challenge", expect))
+        else:
+            r.failure("UNEXPECTED: expected %s %d, got %s %d" % (code or "challenge", expect, got, r.status_code))
+    return r
