@@ -321,6 +321,23 @@ static void test_tables(void **state)
 	free(dir);
 }
 
+/* The lab is traced end to end and lo2 received it all: for every test, each request a service
+ * logged is one server span of it, a task's requests form one trace across services, and SQL
+ * spans are children of their request's span (tests/lab_traces_check.py). */
+static void test_traces(void **state)
+{
+	for (size_t i = 0; i < lab.m.n_tests; i++) {
+		const char *check[] = {"python3", LO2_SOURCE_DIR "/tests/lab_traces_check.py", lab.dir, lab.project,
+		                       lab.m.tests[i].tag, NULL};
+		char *out = NULL, *errs = NULL;
+
+		if (tu_run(check, NULL, &out, &errs) != 0)
+			fail_msg("lab_traces_check.py %s:\n%s%s", lab.m.tests[i].tag, out, errs);
+		free(out);
+		free(errs);
+	}
+}
+
 static void test_dry_run_is_reproducible(void **state)
 {
 	char *a = NULL, *b = NULL;
@@ -344,6 +361,7 @@ int main(void)
 	    cmocka_unit_test(test_answers),
 	    cmocka_unit_test(test_loglead),
 	    cmocka_unit_test(test_tables),
+	    cmocka_unit_test(test_traces),
 	};
 	const char *images[] = {"lo2-lab/mariadb:latest", "lo2-lab/prometheus:latest",
 	                        "lo2-lab/node-exporter:latest", "lo2-lab/locust:latest",

@@ -11,14 +11,24 @@ A correct task's request succeeds when it gets its expected status; an error tas
 always a Locust failure, "<code> <status> as expected" or "UNEXPECTED ...", as LO2's locustfiles
 record the errors they provoke (locustfiles/common.py).
 """
+import functools
 import inspect
 
 from locust import HttpUser, between
 
-from locustfiles import client, code, service, token, user
+from locustfiles import client, code, common, service, token, user
 
 
 ERROR_WEIGHT = 4
+
+
+def _traced(f):
+    """f, each run of it one trace (its tags kept: functools.wraps copies them)."""
+    @functools.wraps(f)
+    def task(user):
+        common.new_trace(user)
+        return f(user)
+    return task
 
 
 def _tasks(*modules):
@@ -26,7 +36,7 @@ def _tasks(*modules):
     for m in modules:
         for _, f in inspect.getmembers(m, inspect.isfunction):
             if f.__module__ == m.__name__ and hasattr(f, "locust_tag_set"):
-                out[f] = ERROR_WEIGHT if "error" in f.locust_tag_set else 1
+                out[_traced(f)] = ERROR_WEIGHT if "error" in f.locust_tag_set else 1
     return out
 
 

@@ -6,8 +6,9 @@ hand-written Prometheus metrics. Every service is `App(service, port, routes).se
 Python standard library + PyMySQL only; one process per service (ThreadingHTTPServer, one thread
 per connection), TLS with the certificate baked into lo2-lab/oauth2 at image build time.
 
-Cross-cutting additions (tracing, for one) belong here: every request passes through
-App._dispatch, every log line through log(), every SQL statement through Pool.run().
+Cross-cutting additions belong here: every request passes through App._dispatch, every log line
+through log(), every SQL statement through Pool.query/execute. Tracing is one (OpenTelemetry:
+a SERVER span per request joining the caller's traceparent, a CLIENT span per SQL statement).
 
 Log line (stdout, one per line, UTC), as light-oauth2's logback pattern
 `%d{HH:mm:ss.SSS} [%thread] %X{sId} %X{cId} %-5level %logger{36} %M - %msg%n`:
@@ -36,6 +37,99 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pymysql
 
 TLS_DIR = os.environ.get("TLS_DIR", "/etc/lo2-lab/tls")
+
+# ---------------------------------------------------------------------------------------------
+# tracing: OpenTelemetry (the SDK baked into lo2-lab/oauth2) exporting OTLP/HTTP protobuf to
+# OTEL_EXPORTER_OTLP_ENDPOINT (lo2's receiver, ${LO2_OTLP_ENDPOINT} in the compose file). A
+# request is a SERVER span that joins the caller's W3C trace context (traceparent); each SQL
+# statement is a CLIENT child span. Without an endpoint (or the SDK) nothing is traced.
+
+_tracer = None
+_provider = None
+
+
+def _init_tracing():
+    global _tracer, _provider
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return
+    try:
+        from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError as e:
+        log("WARN", "c.n.s.Server", "no tracing: %s" % e, "onStartup")
+        return
+    # service.name from OTEL_SERVICE_NAME; the batch delay from OTEL_BSP_SCHEDULE_DELAY
+    _provider = TracerProvider(resource=Resource.create({}))
+    _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    _tracer = _provider.get_tracer("lo2-lab")
+
+
+class _NoSpan:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def set_attribute(self, k, v):
+        pass
+
+    def update_name(self, n):
+        pass
+
+    def set_error(self, msg):
+        pass
+
+
+class _Span:
+    def __init__(self, cm):
+        self.cm = cm
+
+    def __enter__(self):
+        self.span = self.cm.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.cm.__exit__(*exc)
+
+    def set_attribute(self, k, v):
+        self.span.set_attribute(k, v)
+
+    def update_name(self, n):
+        self.span.update_name(n)
+
+    def set_error(self, msg):
+        from opentelemetry.trace import Status, StatusCode
+        self.span.set_status(Status(StatusCode.ERROR, msg))
+
+
+def server_span(name, headers, attrs):
+    """A request's span, child of the caller's traceparent header (a new trace without one)."""
+    if _tracer is None:
+        return _NoSpan()
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind
+    return _Span(_tracer.start_as_current_span(name, context=propagate.extract(headers), kind=SpanKind.SERVER,
+                                               attributes=attrs, record_exception=False,
+                                               set_status_on_exception=False))
+
+
+def db_span(sql):
+    """A SQL statement's span, child of the current request's."""
+    if _tracer is None:
+        return _NoSpan()
+    from opentelemetry.trace import SpanKind
+    verb = (sql.split(None, 1) or ["SQL"])[0].upper()
+    return _Span(_tracer.start_as_current_span(verb, kind=SpanKind.CLIENT, attributes={
+        "db.system": "mysql", "db.name": os.environ.get("DB_NAME", "oauth2"), "db.statement": sql}))
+
+
+def flush_tracing():
+    if _provider is not None:
+        _provider.shutdown()
 
 # ---------------------------------------------------------------------------------------------
 # logging
@@ -420,7 +514,8 @@ class Pool:
                 _db["queries"] += 1
             cur.execute(sql, args)
             return cur.fetchall()
-        return self.run(fn)
+        with db_span(sql):
+            return self.run(fn)
 
     def one(self, sql, args=None):
         rows = self.query(sql, args)
@@ -432,7 +527,8 @@ class Pool:
             with _metrics_lock:
                 _db["queries"] += 1
             return cur.execute(sql, args)
-        return self.run(fn)
+        with db_span(sql):
+            return self.run(fn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,13 +742,22 @@ class App:
                 _local.cid = self.headers.get("X-Correlation-Id") or new_id()
                 _local.sid = self.headers.get("X-Traceability-Id") or ""
                 query = {k: v[0] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
-                status, body, headers, ctype, tmpl = app._dispatch(self, path, query)
-                cid = _local.cid
-                headers = dict(headers, **{"X-Correlation-Id": cid})
-                try:
-                    self._send(status, body, headers, ctype)
-                except (ConnectionError, ssl.SSLError):  # the client went away: still audited
-                    self.close_connection = True
+                with server_span("%s %s" % (self.command, path), self.headers,
+                                 {"http.method": self.command, "http.target": self.path,
+                                  "http.scheme": "https", "net.host.port": app.port,
+                                  "lo2.lab.correlation_id": _local.cid}) as span:
+                    status, body, headers, ctype, tmpl = app._dispatch(self, path, query)
+                    span.update_name("%s %s" % (self.command, tmpl))
+                    span.set_attribute("http.route", tmpl)
+                    span.set_attribute("http.status_code", status)
+                    if status >= 500:
+                        span.set_error("HTTP %d" % status)
+                    cid = _local.cid
+                    headers = dict(headers, **{"X-Correlation-Id": cid})
+                    try:
+                        self._send(status, body, headers, ctype)
+                    except (ConnectionError, ssl.SSLError):  # the client went away: still audited
+                        self.close_connection = True
                 dt = time.time() - t0
                 _observe(tmpl, self.command, status, dt)
                 log("INFO", "c.n.a.AuditHandler", json.dumps({
@@ -685,6 +790,7 @@ class App:
         server = Server(("0.0.0.0", self.port), Handler)
         server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         log("INFO", "c.n.s.Server", "%s is starting, https listener on 0.0.0.0:%d" % (self.service, self.port), "start")
+        _init_tracing()
         threading.Thread(target=self.pool.wait_ready, daemon=True).start()
 
         def stop(sig, frame):
@@ -694,4 +800,5 @@ class App:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         server.serve_forever()
+        flush_tracing()  # the spans still batched go out before the process ends
         log("INFO", "c.n.s.Server", "%s is stopped" % self.service, "shutdown")

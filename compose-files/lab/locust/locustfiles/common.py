@@ -11,6 +11,9 @@ A correct task's request is a Locust success when it gets the status it expects.
 request is always a Locust failure, as in LO2's locustfiles: "<code> <status> as expected" when
 the service answered the light-4j error it is meant to provoke, "UNEXPECTED ..." otherwise - so
 a run's failures name every error the tag produced.
+
+Every request carries a W3C traceparent; the requests of one task run share its trace id, so the
+services' spans of a flow (a code, then its token) form one trace.
 """
 import base64
 import hashlib
@@ -77,11 +80,24 @@ def json_of(r):
         return {}
 
 
+def new_trace(user):
+    """The requests of one task run share a W3C trace: the services' spans join it."""
+    user.lo2_trace = os.urandom(16).hex()
+
+
+def traceparent(user):
+    """A traceparent header for one request of the task's trace (a span id of its own)."""
+    trace = getattr(user, "lo2_trace", None) or os.urandom(16).hex()
+    return "00-%s-%s-01" % (trace, os.urandom(8).hex())
+
+
 def call(user, method, svc, path, expect, name, code=None, **kw):
     """One request. expect: the status; code: the light-4j error code an error task provokes
     ("" for undertow's empty 401 challenge). Returns the response."""
     kw.setdefault("allow_redirects", False)
     kw.setdefault("verify", False)
+    kw["headers"] = dict(kw.get("headers") or {})
+    kw["headers"].setdefault("traceparent", traceparent(user))
     with user.client.request(method, url(user, svc, path), name=name, catch_response=True, **kw) as r:
         got = json_of(r).get("code", "") if r.status_code >= 400 else ""
         if code is None:
