@@ -327,8 +327,12 @@ static void test_tables(void **state)
 static void test_traces(void **state)
 {
 	for (size_t i = 0; i < lab.m.n_tests; i++) {
-		const char *check[] = {"python3", LO2_SOURCE_DIR "/tests/lab_traces_check.py", lab.dir, lab.project,
-		                       lab.m.tests[i].tag, NULL};
+		const char *check[] = {"python3",
+		                       LO2_SOURCE_DIR "/tests/lab_traces_check.py",
+		                       lab.dir,
+		                       lab.project,
+		                       lab.m.tests[i].tag,
+		                       NULL};
 		char *out = NULL, *errs = NULL;
 
 		if (tu_run(check, NULL, &out, &errs) != 0)
