@@ -1,6 +1,7 @@
 /* cmd_compose.c - `lo2 config`, `lo2 up`, `lo2 down`, `lo2 ps`: compose files deployed
  * through the Docker Engine API, with docker compose's flags. Argument parsing only. */
 #include <getopt.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,8 @@ int cmd_up(int argc, char **argv)
 	struct engine *e = NULL;
 	struct lo2_err err = {0};
 	struct compose_up_opts uo = {0};
+	static atomic_bool up_cancel;
+	char *down_hint = NULL;
 	int rc;
 
 	if (cli_wants_help(argc, argv)) {
@@ -211,11 +214,29 @@ int cmd_up(int argc, char **argv)
 	uo.wait = o.wait;
 	uo.timeout_s = o.timeout > 0 ? o.timeout : 0;
 	uo.services = &o.services;
-	rc = compose_up(e, p, &uo, &err) < 0 ? cli_fail(&err) : CLI_OK;
+	/* A signal stops the deploy within a second (builds, pulls and waits included) and leaves
+	 * what exists, as `docker compose up -d` does; a second one exits at once. */
+	down_hint = xasprintf("what was created stays; lo2 down -p %s removes it", p->name);
+	cli_cancel_message(down_hint);
+	cli_cancel_signals(&up_cancel);
+	uo.cancel = &up_cancel;
+	engine_set_cancel(e, &up_cancel);
+	if (compose_up(e, p, &uo, &err) < 0) {
+		if (err.kind == LO2_E_CANCELLED || atomic_load(&up_cancel)) {
+			char was[LO2_ERR_MSG_MAX];
+
+			snprintf(was, sizeof(was), "%s", err.msg);
+			lo2_err_set(&err, LO2_E_CANCELLED, "%s (cancelled by a signal); %s", was, down_hint);
+		}
+		rc = cli_fail(&err);
+	} else {
+		rc = CLI_OK;
+	}
 out:
 	engine_free(e);
 	compose_project_free(p);
 	lo2_strv_free(&o.services);
+	free(down_hint);
 	return rc;
 }
 
