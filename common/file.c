@@ -136,14 +136,37 @@ int lo2_write_file_atomic(const char *path, const void *data, size_t len, struct
 	return lo2_sink_commit(s, err);
 }
 
+/* What a file mode is, in words, for messages. */
+static const char *mode_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a folder";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
 int lo2_read_file(const char *path, size_t max, char **out, size_t *len, struct lo2_err *err)
 {
-	lo2_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it */
+	lo2_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
+	struct stat st;
 
 	if (fd < 0)
 		return lo2_err_errno(err, errno, "open %s", path);
+	if (fstat(fd, &st) < 0)
+		return lo2_err_errno(err, errno, "stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return lo2_err_set(err, LO2_E_INVALID, "read %s: not a regular file (%s)", path,
+		                   mode_kind(st.st_mode));
 	for (;;) {
 		ssize_t r;
 

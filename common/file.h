@@ -25,7 +25,8 @@ int lo2_out_resolve(const char *path, enum lo2_out_mode *mode, char **target, st
 /* Writes data to path under the rule above (atomic: path.tmp.<pid>.<n>, fsync, rename, fsync of
  * the folder). */
 int lo2_write_file_atomic(const char *path, const void *data, size_t len, struct lo2_err *err);
-/* Reads a whole small file (at most max bytes) into *out (NUL-terminated, caller frees). */
+/* Reads a whole small file (at most max bytes) into *out (NUL-terminated, caller frees). A path
+ * that is not a regular file (a FIFO, a device, a folder) is refused at once, never waited on. */
 int lo2_read_file(const char *path, size_t max, char **out, size_t *len, struct lo2_err *err);
 /* Writes all n bytes to fd, retrying short writes and EINTR. */
 int lo2_write_all(int fd, const void *p, size_t n, const char *what, struct lo2_err *err);

@@ -80,13 +80,20 @@ static void node_append(struct compose_ynode *n, struct compose_ynode *key, stru
 		n->keys = xrealloc(n->keys, (n->n + 1) * sizeof(*n->keys));
 		n->keys[n->n] = key;
 		n->weight += key->weight;
+		n->bytes += key->bytes;
 	}
 	n->items[n->n++] = val;
 	n->weight += val->weight;
+	n->bytes += val->bytes;
 }
 
 static int check_weight(struct builder *b, const struct compose_ynode *n)
 {
+	if (n->bytes > COMPOSE_YAML_MAX_BYTES)
+		return fail_at(b, n->line, n->col,
+		               "document expands to more than %zu MiB of text (a large anchor aliased many "
+		               "times?); refusing it",
+		               COMPOSE_YAML_MAX_BYTES >> 20);
 	if (n->weight <= b->max_nodes)
 		return 0;
 	return fail_at(b, n->line, n->col,
@@ -247,6 +254,7 @@ static int apply_merges(struct builder *b, struct compose_ynode *map)
 	map->keys = tmp.keys;
 	map->n = tmp.n;
 	map->weight = tmp.weight;
+	map->bytes = tmp.bytes;
 	return check_weight(b, map);
 }
 
@@ -275,6 +283,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	struct compose_ynode *n = node_new(b, COMPOSE_YSCALAR, &ev->start_mark);
 
 	n->value = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+	n->bytes = ev->data.scalar.length;
 	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || is_str_tag(ev->data.scalar.tag);
 	if (ev->data.scalar.anchor)
 		anchor_set(b, (const char *)ev->data.scalar.anchor, n);

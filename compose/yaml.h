@@ -14,6 +14,9 @@
 #define COMPOSE_YAML_MAX_NODES 1000000
 /* Nesting deeper than this is refused, so readers may recurse. */
 #define COMPOSE_YAML_MAX_DEPTH 200
+/* The cap on the expanded document's scalar bytes: one large anchored scalar aliased many times
+ * must be refused at once, not expanded into gigabytes. */
+#define COMPOSE_YAML_MAX_BYTES ((size_t)64 << 20)
 
 enum compose_ykind { COMPOSE_YSCALAR, COMPOSE_YSEQ, COMPOSE_YMAP };
 
@@ -26,6 +29,7 @@ struct compose_ynode {
 	struct compose_ynode **items; /* list items, or mapping values */
 	struct compose_ynode **keys; /* mapping keys (always scalars) */
 	size_t weight; /* expanded node count of this subtree */
+	size_t bytes; /* expanded scalar bytes of this subtree (keys included) */
 };
 
 struct compose_ydoc {

@@ -199,6 +199,29 @@ static void test_atomic_write(void **state)
 	free(dir);
 }
 
+/* A FIFO (or any non-regular file) given as an input is refused at once: opening it used to wait
+ * forever for a writer (`lo2 config -f FIFO`). */
+static void test_read_file_fifo(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = xasprintf("%s/compose.yml", dir), *want;
+	struct lo2_err err = {0};
+	char *got = NULL;
+
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(lo2_read_file(path, 100, &got, NULL, &err), -1);
+	want = xasprintf("read %s: not a regular file (a FIFO)", path);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(lo2_read_file(dir, 100, &got, NULL, &err), -1);
+	free(want);
+	want = xasprintf("read %s: not a regular file (a folder)", dir);
+	assert_string_equal(err.msg, want);
+	free(want);
+	tu_rm_rf(dir);
+	free(path);
+	free(dir);
+}
+
 static void test_json(void **state)
 {
 	struct lo2_json *doc = NULL;
@@ -477,6 +500,7 @@ int main(void)
 	    cmocka_unit_test(test_name_check),
 	    cmocka_unit_test(test_buf_and_err),
 	    cmocka_unit_test(test_atomic_write),
+	    cmocka_unit_test(test_read_file_fifo),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_sha256),
 	    cmocka_unit_test(test_output_devices),

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/mem.h"
+#include "common/time.h"
 #include "compose/compose.h"
 #include "compose/internal.h"
 #include "compose/yaml.h"
@@ -98,6 +100,32 @@ static void test_yaml_alias_bomb(void **state)
 	                    "errors/bomb.yml:6:4: document expands to more than 1000000 nodes (aliases "
 	                    "nested too deeply?); refusing it");
 	assert_null(p);
+}
+
+/* One 4 MiB anchored scalar aliased 1,000 times: refused by its expanded bytes at once (it took
+ * 12-16 GB and 100 s before), naming the alias that crossed the cap. */
+static void test_yaml_byte_bomb(void **state)
+{
+	struct lo2_buf b = {0};
+	struct compose_ydoc *d = NULL;
+	struct lo2_err err = {0};
+	int64_t t0 = lo2_mono_ns();
+
+	lo2_buf_puts(&b, "x-a: &a \"");
+	char *big = xmalloc(4 << 20);
+
+	memset(big, 'x', 4 << 20);
+	lo2_buf_append(&b, big, 4 << 20);
+	free(big);
+	lo2_buf_puts(&b, "\"\nservices:\n  s:\n    image: busybox\n    environment:\n");
+	for (int i = 0; i < 1000; i++)
+		lo2_buf_printf(&b, "      V%d: *a\n", i);
+	assert_int_equal(compose_yaml_parse(b.data, b.len, "bomb.yml", 0, &d, &err), -1);
+	assert_null(d);
+	assert_string_equal(err.msg, "bomb.yml:6:7: document expands to more than 64 MiB of text (a large "
+	                             "anchor aliased many times?); refusing it");
+	assert_true(lo2_mono_ns() - t0 < 5000000000LL); /* a sanity bound, not a benchmark */
+	lo2_buf_free(&b);
 }
 
 static void test_yaml_cap_is_configurable(void **state)
@@ -857,6 +885,7 @@ int main(void)
 	    cmocka_unit_test(test_yaml_marks_and_merge),
 	    cmocka_unit_test(test_yaml_merge_list),
 	    cmocka_unit_test(test_yaml_alias_bomb),
+	    cmocka_unit_test(test_yaml_byte_bomb),
 	    cmocka_unit_test(test_yaml_cap_is_configurable),
 	    cmocka_unit_test(test_yaml_depth_cap),
 	    cmocka_unit_test(test_interpolate),
