@@ -35,6 +35,9 @@ void cli_cancel_signals(atomic_bool *flag);
 /* What a second signal prints ("lo2: ..."; a newline is added): what it leaves behind. */
 void cli_cancel_message(const char *msg);
 
+/* A line of a build's or pull's progress stream, printed to stderr when it is a terminal. */
+void cli_stream_line(void *user, const char *line);
+
 /* Commands, one file each (cmd_<group>.c). */
 int cmd_version(int argc, char **argv);
 int cmd_engine(int argc, char **argv);

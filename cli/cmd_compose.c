@@ -214,6 +214,7 @@ int cmd_up(int argc, char **argv)
 	uo.wait = o.wait;
 	uo.timeout_s = o.timeout > 0 ? o.timeout : 0;
 	uo.services = &o.services;
+	uo.stream = cli_stream_line;
 	/* A signal stops the deploy within a second (builds, pulls and waits included) and leaves
 	 * what exists, as `docker compose up -d` does; a second one exits at once. */
 	down_hint = xasprintf("what was created stays; lo2 down -p %s removes it", p->name);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "engine/engine.h"
@@ -63,4 +64,11 @@ bool cli_wants_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+void cli_stream_line(void *user, const char *line)
+{
+	(void)user;
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "%s\n", line);
 }

@@ -177,6 +177,9 @@ struct compose_up_opts {
 	const atomic_bool *cancel;
 	/* Containers of services without a logging: section get json-file logs that never rotate. */
 	bool unrotated_logs;
+	/* Each line of a build's or pull's progress stream (NULL: none); the library never prints. */
+	void (*stream)(void *user, const char *line);
+	void *stream_user;
 };
 /* Creates networks and volumes, pulls missing images, creates and starts containers wave by
  * wave (a wave's services in parallel). Progress lines go to stderr unless quiet. */

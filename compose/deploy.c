@@ -184,12 +184,6 @@ static int ensure_resources(struct up_ctx *u, struct lo2_err *err)
 
 /* ---- images ---- */
 
-static void print_progress(void *user, const char *line)
-{
-	if (isatty(STDERR_FILENO))
-		fprintf(stderr, "%s\n", line);
-}
-
 static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
 {
 	return lo2_tar_read(user, buf, n, err);
@@ -207,8 +201,8 @@ static int build_image(struct up_ctx *u, const struct compose_service *s, const 
 	if (lo2_build_context(s->build.context, df, &tar, err) < 0)
 		return -1;
 	progress(u->o->quiet, "Building", ref);
-	rc = engine_image_build(u->e, tar_reader, tar, &bo, u->o->quiet ? NULL : print_progress, NULL, &id,
-	                        err);
+	rc = engine_image_build(u->e, tar_reader, tar, &bo, u->o->quiet ? NULL : u->o->stream,
+	                        u->o->stream_user, &id, err);
 	lo2_tar_free(tar);
 	free(id);
 	return rc;
@@ -229,8 +223,8 @@ static int ensure_image(struct up_ctx *u, size_t i, struct lo2_err *err)
 			rc = build_image(u, s, ref, err);
 		else {
 			progress(u->o->quiet, "Pulling", ref);
-			rc = engine_image_pull(u->e, ref, s->platform, u->o->quiet ? NULL : print_progress,
-			                       NULL, err);
+			rc = engine_image_pull(u->e, ref, s->platform, u->o->quiet ? NULL : u->o->stream,
+			                       u->o->stream_user, err);
 		}
 		if (rc == 0)
 			rc = engine_image_inspect(u->e, ref, &info, err);
