@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "common/dockerignore.h"
 #include "common/json.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -265,78 +264,40 @@ static int build_parse(int argc, char **argv, struct build_args *a)
 	return CLI_OK;
 }
 
-/* The Dockerfile's name inside the context: -f as given relative to the current folder when that
- * exists (made relative to the context when inside it), else relative to the context. A Dockerfile
- * outside the context is added to the tar under a name of its own, as docker does. */
-static int dockerfile_in_context(const char *ctx, const char *file, char **name, char **outside,
-                                 struct lo2_err *err)
+/* -f as docker reads it: relative to the current folder when that exists, else to the context. */
+static char *dockerfile_arg(const char *file)
 {
-	lo2_autofree char *rctx = NULL, *rfile = NULL;
-	size_t n;
+	if (file == NULL)
+		return NULL;
+	if (file[0] != '/' && access(file, F_OK) == 0) {
+		char *real = realpath(file, NULL);
 
-	*outside = NULL;
-	if (file == NULL) {
-		*name = xstrdup("Dockerfile");
-		return 0;
+		if (real)
+			return real;
 	}
-	rctx = realpath(ctx, NULL);
-	rfile = realpath(file, NULL);
-	if (rctx == NULL)
-		return lo2_err_errno(err, errno, "build context %s", ctx);
-	if (rfile == NULL) {
-		lo2_autofree char *p = xasprintf("%s/%s", ctx, file);
-
-		rfile = realpath(p, NULL);
-		if (rfile == NULL)
-			return lo2_err_errno(err, errno, "Dockerfile %s", file);
-	}
-	n = strlen(rctx);
-	if (strncmp(rfile, rctx, n) == 0 && rfile[n] == '/') {
-		*name = xstrdup(rfile + n + 1);
-		return 0;
-	}
-	*name = xstrdup(".dockerfile.lo2");
-	*outside = rfile;
-	rfile = NULL;
-	return 0;
-}
-
-static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
-{
-	return lo2_tar_read(user, buf, n, err);
+	return xstrdup(file);
 }
 
 static int build_run(struct build_args *a, struct lo2_err *err)
 {
-	lo2_autofree char *df = NULL, *outside = NULL, *id = NULL;
-	struct lo2_tar *tar = NULL;
+	lo2_autofree char *df = dockerfile_arg(a->file), *id = NULL;
 	struct engine *e = NULL;
-	struct engine_build_opts o = {0};
+	struct engine_build_opts o = {.tag = a->tag,
+	                              .dockerfile = df,
+	                              .build_args = &a->build_args,
+	                              .labels = &a->labels,
+	                              .no_cache = a->no_cache};
 	int ret = -1;
 
-	if (dockerfile_in_context(a->ctx, a->file, &df, &outside, err) < 0)
-		return lo2_err_prefix(err, "build image %s", a->tag);
-	if (lo2_build_context(a->ctx, df, &tar, err) < 0)
-		return lo2_err_prefix(err, "build image %s", a->tag);
-	if (outside && lo2_tar_add_path(tar, outside, df, err) < 0) {
-		lo2_err_prefix(err, "build image %s", a->tag);
-		goto out;
-	}
 	if (engine_open(a->host, &e, err) < 0)
 		goto out;
-	o = (struct engine_build_opts){.tag = a->tag,
-	                               .dockerfile = df,
-	                               .build_args = &a->build_args,
-	                               .labels = &a->labels,
-	                               .no_cache = a->no_cache};
-	if (engine_image_build(e, tar_reader, tar, &o, a->quiet ? NULL : print_line, stdout, &id, err) < 0)
+	if (engine_image_build_dir(e, a->ctx, &o, a->quiet ? NULL : print_line, stdout, &id, err) < 0)
 		goto out;
 	if (a->quiet)
 		printf("%s\n", id ? id : a->tag);
 	ret = 0;
 out:
 	engine_free(e);
-	lo2_tar_free(tar);
 	return ret;
 }
 

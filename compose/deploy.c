@@ -9,10 +9,8 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "common/dockerignore.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "common/tar.h"
 #include "compose/compose.h"
 #include "engine/engine.h"
 
@@ -184,26 +182,17 @@ static int ensure_resources(struct up_ctx *u, struct lo2_err *err)
 
 /* ---- images ---- */
 
-static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
-{
-	return lo2_tar_read(user, buf, n, err);
-}
-
 static int build_image(struct up_ctx *u, const struct compose_service *s, const char *ref,
                        struct lo2_err *err)
 {
-	const char *df = s->build.dockerfile ? s->build.dockerfile : "Dockerfile";
-	struct engine_build_opts bo = {.tag = ref, .dockerfile = df, .build_args = &s->build.args};
-	struct lo2_tar *tar = NULL;
+	struct engine_build_opts bo = {
+	    .tag = ref, .dockerfile = s->build.dockerfile, .build_args = &s->build.args};
 	char *id = NULL;
 	int rc;
 
-	if (lo2_build_context(s->build.context, df, &tar, err) < 0)
-		return -1;
 	progress(u->o->quiet, "Building", ref);
-	rc = engine_image_build(u->e, tar_reader, tar, &bo, u->o->quiet ? NULL : u->o->stream,
-	                        u->o->stream_user, &id, err);
-	lo2_tar_free(tar);
+	rc = engine_image_build_dir(u->e, s->build.context, &bo, u->o->quiet ? NULL : u->o->stream,
+	                            u->o->stream_user, &id, err);
 	free(id);
 	return rc;
 }

@@ -436,6 +436,11 @@ struct engine_build_opts {
  * itself, with the registry credentials the docker CLI would send: X-Registry-Config). */
 int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const struct engine_build_opts *o,
                        engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
+/* Builds the folder ctx (the one build path of `lo2 image build` and compose's build:): its
+ * .dockerignore applies; o->dockerfile is absolute or relative to ctx (NULL: ctx/Dockerfile), and
+ * one outside ctx is sent under a name of its own, as docker does. */
+int engine_image_build_dir(struct engine *e, const char *ctx, const struct engine_build_opts *o,
+                           engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
 int engine_image_remove(struct engine *e, const char *ref, bool force, struct lo2_err *err);
 /* An engine_read_fn over a file descriptor (user is a pointer to the int fd). */
 ssize_t engine_read_fd(void *user, char *buf, size_t n, struct lo2_err *err);

@@ -250,6 +250,49 @@ static void test_build_context_and_label(void **state)
 	tu_rm_rf(dir);
 }
 
+/* A Dockerfile outside the context, through both front ends of the one build path: `lo2 image
+ * build -f` and compose's build.dockerfile (`lo2 up`; compose sent the outside path as a name
+ * inside the context before, and the engine refused it). */
+static void test_build_dockerfile_outside(void **state)
+{
+	lo2_autofree char *dir = tu_tmpdir();
+	lo2_autofree char *ctx = xasprintf("%s/ctx", dir), *dfdir = xasprintf("%s/df", dir);
+	lo2_autofree char *df = xasprintf("%s/Dockerfile", dfdir), *compose = NULL, *project = NULL;
+	lo2_autofree char *out = NULL, *errs = NULL, *text = NULL;
+	const char *ref = "lo2-test/build-outside:latest", *cref = "lo2-test/build-outside-compose:latest";
+	struct lo2_err err = {0};
+	int rc;
+
+	tu_require_image(BUSYBOX);
+	assert_int_equal(mkdir(ctx, 0755), 0);
+	assert_int_equal(mkdir(dfdir, 0755), 0);
+	write_file(ctx, "kept.txt", "k");
+	write_file(dfdir, "Dockerfile", "FROM " BUSYBOX "\nCOPY kept.txt /kept.txt\nRUN test -e /kept.txt\n");
+	rc = tu_lo2_run(&out, &errs, "image", "build", ctx, "-f", df, "-t", ref, NULL);
+	if (rc != 0)
+		fail_msg("image build -f outside: %s%s", out, errs);
+	free(out);
+	free(errs);
+	out = errs = NULL;
+	project = xasprintf("lo2t-outside-%s", tu_run_id());
+	text = xasprintf("services:\n  built:\n    image: %s\n    build:\n      context: ctx\n"
+	                 "      dockerfile: ../df/Dockerfile\n    command: [\"true\"]\n"
+	                 "    labels: [lo2.test=%s]\n",
+	                 cref, tu_run_id());
+	write_file(dir, "compose.yml", text);
+	compose = xasprintf("%s/compose.yml", dir);
+	rc = tu_lo2_run(&out, &errs, "up", "-f", compose, "-p", project, NULL);
+	if (rc != 0)
+		fail_msg("lo2 up with build.dockerfile outside the context: %s%s", out, errs);
+	free(out);
+	free(errs);
+	out = errs = NULL;
+	assert_int_equal(tu_lo2_run(&out, &errs, "down", "-f", compose, "-p", project, NULL), 0);
+	assert_int_equal(engine_image_remove(tu_engine(), ref, true, &err), 0);
+	assert_int_equal(engine_image_remove(tu_engine(), cref, true, &err), 0);
+	tu_rm_rf(dir);
+}
+
 static void test_import_from_lo2_tar(void **state)
 {
 	const char *ref = "lo2-test/imported:latest";
@@ -344,11 +387,13 @@ int main(void)
 	    cmocka_unit_test(test_mariadb_initialises_once),
 	    cmocka_unit_test(test_build_bad_instruction),
 	    cmocka_unit_test(test_build_context_and_label),
+	    cmocka_unit_test(test_build_dockerfile_outside),
 	    cmocka_unit_test(test_import_from_lo2_tar),
 	    cmocka_unit_test(test_usage_errors),
 	    cmocka_unit_test(test_build_images_twice_is_noop),
 	};
 
 	tu_engine();
+	tu_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
