@@ -64,6 +64,18 @@ struct compose_build {
 	struct lo2_kvv args;
 };
 
+/* deploy: what docker compose v2 applies outside Swarm. */
+struct compose_deploy {
+	bool set;
+	int64_t cpus_nano; /* resources.limits.cpus in 1e-9 CPUs; 0 = unset */
+	int64_t memory, pids; /* resources.limits; 0 = unset */
+	int64_t res_cpus_nano, res_memory; /* resources.reservations; 0 = unset */
+	int replicas; /* -1 = unset */
+	char *restart_condition; /* restart_policy.condition as written, or NULL */
+	int max_attempts; /* restart_policy.max_attempts; -1 = unset */
+	bool has_restart_policy;
+};
+
 struct compose_service {
 	char *name;
 	int line, col; /* where the service's key is */
@@ -99,6 +111,11 @@ struct compose_service {
 	struct lo2_strv tmpfs;
 	int64_t stop_grace_period_ns; /* -1 = unset */
 	int64_t shm_size, mem_limit; /* bytes, 0 = unset */
+	int64_t mem_reservation; /* bytes, 0 = unset */
+	int64_t cpus_nano, pids_limit; /* cpus: in 1e-9 CPUs; 0 = unset */
+	struct lo2_strv dns_opt, group_add;
+	struct lo2_strv profiles; /* as written; the service runs only when one is active */
+	struct compose_deploy deploy;
 	/* filled by compose_plan */
 	char *container; /* container name */
 	char *config_hash;
@@ -143,6 +160,13 @@ struct compose_load_opts {
 	/* Variables set over those (a program's own, such as lo2's LO2_OTLP_ENDPOINT); may be NULL. */
 	const struct lo2_kvv *extra_env;
 	size_t max_nodes; /* YAML expansion cap; 0 = default */
+	/* Active profiles (--profile); NULL or empty: COMPOSE_PROFILES from the variables. */
+	const struct lo2_strv *profiles;
+	/* Services named on the command line: their profiles become active. May be NULL. */
+	const struct lo2_strv *services;
+	/* Keys that change what runs but lo2 does not implement are warnings, not errors
+	 * (--compatibility lenient). */
+	bool lenient;
 };
 
 /* Loads, interpolates and validates a compose file. Warnings (unknown keys, unset variables)

@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "compose/compose.h"
+#include "compose/internal.h"
 
-static void service_free(struct compose_service *s)
+void compose_service_release(struct compose_service *s)
 {
 	free(s->name);
 	free(s->image);
@@ -57,6 +58,10 @@ static void service_free(struct compose_service *s)
 	free(s->platform);
 	free(s->pid);
 	free(s->ipc);
+	lo2_strv_free(&s->dns_opt);
+	lo2_strv_free(&s->group_add);
+	lo2_strv_free(&s->profiles);
+	free(s->deploy.restart_condition);
 	lo2_strv_free(&s->healthcheck.test);
 	lo2_kvv_free(&s->labels);
 	lo2_strv_free(&s->cap_add);
@@ -80,7 +85,7 @@ void compose_project_free(struct compose_project *p)
 	if (p == NULL)
 		return;
 	for (size_t i = 0; i < p->n_services; i++)
-		service_free(&p->services[i]);
+		compose_service_release(&p->services[i]);
 	free(p->services);
 	for (size_t i = 0; i < p->n_networks; i++) {
 		free(p->networks[i].key);

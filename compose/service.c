@@ -11,6 +11,8 @@
 #include "compose/internal.h"
 #include "compose/parse.h"
 
+static bool word_in(const char *s, const char *const *words);
+
 typedef int (*svc_fn)(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                       const char *path);
 
@@ -55,6 +57,9 @@ STRV_FIELD(k_dns, dns, true)
 STRV_FIELD(k_dns_search, dns_search, true)
 STRV_FIELD(k_security_opt, security_opt, false)
 STRV_FIELD(k_tmpfs, tmpfs, true)
+STRV_FIELD(k_dns_opt, dns_opt, false)
+STRV_FIELD(k_group_add, group_add, false)
+STRV_FIELD(k_profiles, profiles, false)
 
 static int k_container_name(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                             const char *path)
@@ -100,6 +105,189 @@ static int k_mem_limit(struct pctx *c, struct compose_service *s, const struct c
                        const char *path)
 {
 	return compose_get_size(c, n, path, &s->mem_limit);
+}
+
+static int k_mem_reservation(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                             const char *path)
+{
+	return compose_get_size(c, n, path, &s->mem_reservation);
+}
+
+static int k_pids_limit(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                        const char *path)
+{
+	return compose_get_int(c, n, path, -1, INT64_MAX, &s->pids_limit);
+}
+
+/* A CPU count ("0.5", 2) in billionths. */
+static int get_cpus(struct pctx *c, const struct compose_ynode *n, const char *path, int64_t *nano)
+{
+	lo2_autofree char *v = NULL;
+	char *end;
+	double x;
+
+	if (compose_get_str(c, n, path, &v) < 0)
+		return -1;
+	x = strtod(v, &end);
+	if (end == v || *end || x < 0 || x > 1e6)
+		return compose_perr(c, n, "%s: expected a number of CPUs such as 0.5, got \"%.64s\"", path, v);
+	*nano = (int64_t)(x * 1e9 + 0.5);
+	return 0;
+}
+
+static int k_cpus(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+{
+	return get_cpus(c, n, path, &s->cpus_nano);
+}
+
+static int k_scale(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+{
+	int64_t v;
+
+	if (compose_get_int(c, n, path, 0, 100000, &v) < 0)
+		return -1;
+	if (v != 1)
+		return compose_unimplemented(c, n, "%s: %lld containers per service are not implemented by lo2 "
+		                                   "(it runs one)",
+		                             path, (long long)v);
+	return 0;
+}
+
+/* ---- deploy: what v2 applies outside Swarm ---- */
+
+static const char *const deploy_keys[] = {"resources",     "replicas",        "restart_policy",
+                                          "mode",          "labels",          "placement",
+                                          "update_config", "rollback_config", "endpoint_mode",
+                                          NULL};
+static const char *const swarm_only[] = {"mode",          "labels",          "placement",
+                                         "update_config", "rollback_config", "endpoint_mode",
+                                         NULL};
+
+static int deploy_limits(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n, const char *path)
+{
+	static const char *const keys[] = {"cpus", "memory", "pids", NULL};
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	if ((v = compose_ynode_get(n, "cpus")) && get_cpus(c, v, path, &d->cpus_nano) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "memory")) && compose_get_size(c, v, path, &d->memory) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "pids")) && compose_get_int(c, v, path, -1, INT64_MAX, &d->pids) < 0)
+		return -1;
+	return 0;
+}
+
+static int deploy_reservations(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                               const char *path)
+{
+	static const char *const keys[] = {"cpus", "memory", "devices", "generic_resources", NULL};
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	if ((v = compose_ynode_get(n, "cpus"))) {
+		if (get_cpus(c, v, path, &d->res_cpus_nano) < 0)
+			return -1;
+		compose_pwarn(c, v, "%s.cpus: a CPU reservation is Swarm-only (docker compose v2 does not apply "
+		                    "it either); ignored",
+		              path);
+	}
+	if ((v = compose_ynode_get(n, "memory")) && compose_get_size(c, v, path, &d->res_memory) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "devices")) &&
+	    compose_unimplemented(c, v, "%s.devices: device reservations (GPUs) are not implemented by lo2", path) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "generic_resources")))
+		compose_pwarn(c, v, "%s.generic_resources: Swarm-only; ignored", path);
+	return 0;
+}
+
+static int deploy_resources(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                            const char *path)
+{
+	static const char *const keys[] = {"limits", "reservations", NULL};
+	const struct compose_ynode *v;
+	lo2_autofree char *lp = xasprintf("%s.limits", path);
+	lo2_autofree char *rp = xasprintf("%s.reservations", path);
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	if ((v = compose_ynode_get(n, "limits")) && !compose_ynode_is_null(v) && deploy_limits(c, d, v, lp) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "reservations")) && !compose_ynode_is_null(v) &&
+	    deploy_reservations(c, d, v, rp) < 0)
+		return -1;
+	return 0;
+}
+
+static int deploy_restart(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n, const char *path)
+{
+	static const char *const keys[] = {"condition", "delay", "max_attempts", "window", NULL};
+	static const char *const conds[] = {"none", "no", "on-failure", "any", "always", "unless-stopped", NULL};
+	const struct compose_ynode *v;
+	int64_t x;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	d->has_restart_policy = true;
+	if ((v = compose_ynode_get(n, "condition"))) {
+		if (compose_get_str(c, v, path, &d->restart_condition) < 0)
+			return -1;
+		if (!word_in(d->restart_condition, conds))
+			return compose_perr(c, v, "%s.condition: expected none, on-failure or any, got \"%.64s\"", path,
+			                    d->restart_condition);
+	}
+	if ((v = compose_ynode_get(n, "max_attempts"))) {
+		if (compose_get_int(c, v, path, 0, INT32_MAX, &x) < 0)
+			return -1;
+		d->max_attempts = (int)x;
+	}
+	if ((v = compose_ynode_get(n, "delay")))
+		compose_pwarn(c, v, "%s.delay: Swarm-only (docker compose v2 does not apply it either); ignored", path);
+	if ((v = compose_ynode_get(n, "window")))
+		compose_pwarn(c, v, "%s.window: Swarm-only (docker compose v2 does not apply it either); ignored", path);
+	return 0;
+}
+
+static int k_deploy(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+{
+	struct compose_deploy *d = &s->deploy;
+	const struct compose_ynode *v;
+	lo2_autofree char *rp = xasprintf("%s.resources", path);
+	lo2_autofree char *pp = xasprintf("%s.restart_policy", path);
+	int64_t x;
+
+	if (compose_ynode_is_null(n))
+		return 0;
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, deploy_keys);
+	d->set = true;
+	if ((v = compose_ynode_get(n, "resources")) && !compose_ynode_is_null(v) && deploy_resources(c, d, v, rp) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "restart_policy")) && deploy_restart(c, d, v, pp) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "replicas"))) {
+		if (compose_get_int(c, v, path, 0, 100000, &x) < 0)
+			return -1;
+		d->replicas = (int)x;
+		if (x != 1 && compose_unimplemented(c, v,
+		                                    "%s.replicas: %lld replicas are not implemented by lo2 (it runs "
+		                                    "one container per service)",
+		                                    path, (long long)x) < 0)
+			return -1;
+	}
+	for (size_t i = 0; swarm_only[i]; i++)
+		if ((v = compose_ynode_get(n, swarm_only[i])))
+			compose_pwarn(c, v, "%s.%s: Swarm-only (docker compose v2 does not apply it either); ignored",
+			              path, swarm_only[i]);
+	return 0;
 }
 
 /* A map (or a list of "k=v") into dst, values "" where none is given. */
@@ -163,7 +351,7 @@ static int cmd_like(struct pctx *c, const struct compose_ynode *n, const char *p
 	if (compose_get_str(c, n, path, &v) < 0)
 		return -1;
 	if (compose_shell_split(v, dst, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, n->line, n->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, path);
 	return 0;
 }
 
@@ -225,7 +413,7 @@ static int env_file_one(struct pctx *c, struct compose_service *s, const struct 
 	}
 	if (lo2_read_file(abs, 4u << 20, &text, NULL, c->err) < 0 ||
 	    compose_dotenv_parse(text, abs, c->env, &s->environment, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, pn->line, pn->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, pn), pn->line, pn->col, path);
 	return 0;
 }
 
@@ -495,7 +683,7 @@ static struct compose_mount *add_mount(struct compose_service *s, const char *ty
 
 static bool volume_declared(struct pctx *c, const char *key)
 {
-	return compose_ynode_get(c->volumes, key) != NULL;
+	return compose_has_volume(c, key);
 }
 
 static char *host_path(struct pctx *c, const char *src)
@@ -687,7 +875,7 @@ static int k_volumes(struct pctx *c, struct compose_service *s, const struct com
 
 static int net_check(struct pctx *c, const struct compose_ynode *k, const char *path)
 {
-	if (strcmp(k->value, "default") == 0 || compose_ynode_get(c->networks, k->value))
+	if (strcmp(k->value, "default") == 0 || compose_has_network(c, k->value))
 		return 0;
 	return compose_perr(c, k, "%s: network \"%.100s\" is not declared under the top-level networks key",
 	                    path, k->value);
@@ -785,7 +973,7 @@ static struct compose_dep *add_dep(struct compose_service *s, const struct compo
 
 static int svc_check(struct pctx *c, const struct compose_ynode *at, const char *path, const char *svc)
 {
-	if (compose_ynode_get(c->services, svc))
+	if (compose_has_service(c, svc))
 		return 0;
 	return compose_perr(c, at, "%s: service \"%.100s\" is not defined", path, svc);
 }
@@ -1064,18 +1252,54 @@ static const struct {
     {"platform", k_platform},
     {"pid", k_pid},
     {"ipc", k_ipc},
+    {"extends", k_ignore}, /* merged in before the keys are read (extends.c) */
+    {"profiles", k_profiles},
+    {"deploy", k_deploy},
+    {"scale", k_scale},
+    {"cpus", k_cpus},
+    {"pids_limit", k_pids_limit},
+    {"mem_reservation", k_mem_reservation},
+    {"dns_opt", k_dns_opt},
+    {"group_add", k_group_add},
 };
 
 #define N_SVC_KEYS (sizeof(svc_keys) / sizeof(svc_keys[0]))
 
-static void warn_unknown_svc(struct pctx *c, const struct compose_ynode *body, const char *path)
-{
-	const char *known[N_SVC_KEYS + 1];
+/* Keys of the Compose Specification that lo2 does not implement and that change what runs:
+ * errors unless --compatibility lenient. */
+static const char *const run_changing[] = {
+    "blkio_config",  "cgroup",       "cgroup_parent",  "configs",      "cpu_count",    "cpu_percent",
+    "cpu_period",    "cpu_quota",    "cpu_rt_period",  "cpu_rt_runtime", "cpu_shares", "cpuset",
+    "device_cgroup_rules", "devices", "external_links", "gpus",        "mac_address",  "mem_swappiness",
+    "memswap_limit", "oom_kill_disable", "oom_score_adj", "post_start", "pre_stop",    "runtime",
+    "secrets",       "storage_opt",  "userns_mode",    "uts",          "volumes_from", "use_api_socket",
+    "models",        "provider",     NULL};
+/* Keys of the specification with no effect on the containers lo2 runs: warnings. */
+static const char *const cosmetic[] = {"annotations", "attach",    "credential_spec", "develop",
+                                       "isolation",   "label_file", "pull_policy",    NULL};
 
-	for (size_t i = 0; i < N_SVC_KEYS; i++)
-		known[i] = svc_keys[i].key;
-	known[N_SVC_KEYS] = NULL;
-	compose_warn_unknown(c, body, path, known);
+static int check_unknown_svc(struct pctx *c, const struct compose_ynode *body, const char *path)
+{
+	for (size_t i = 0; i < body->n; i++) {
+		const struct compose_ynode *k = body->keys[i];
+		bool known = strncmp(k->value, "x-", 2) == 0;
+
+		for (size_t j = 0; !known && j < N_SVC_KEYS; j++)
+			known = strcmp(svc_keys[j].key, k->value) == 0;
+		if (known)
+			continue;
+		if (word_in(k->value, run_changing)) {
+			if (compose_unimplemented(c, k, "%s: \"%s\" is not implemented by lo2, and the containers would "
+			                              "differ from docker compose's",
+			                          path, k->value) < 0)
+				return -1;
+		} else if (word_in(k->value, cosmetic)) {
+			compose_pwarn(c, k, "%s: \"%s\" is not implemented by lo2; ignored", path, k->value);
+		} else {
+			compose_pwarn(c, k, "%s: unknown key \"%s\" ignored", path, k->value);
+		}
+	}
+	return 0;
 }
 
 static int check_name(struct pctx *c, const struct compose_ynode *key)
@@ -1095,6 +1319,8 @@ bad:
 
 static void service_defaults(struct compose_service *s)
 {
+	s->deploy.replicas = -1;
+	s->deploy.max_attempts = -1;
 	s->stop_grace_period_ns = -1;
 	s->healthcheck.interval_ns = -1;
 	s->healthcheck.timeout_ns = -1;
@@ -1117,7 +1343,8 @@ int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const
 		return -1;
 	if (body->kind != COMPOSE_YMAP)
 		return compose_expect(c, body, spath, "a mapping");
-	warn_unknown_svc(c, body, spath);
+	if (check_unknown_svc(c, body, spath) < 0)
+		return -1;
 	if ((v = compose_ynode_get(body, "env_file"))) {
 		lo2_autofree char *path = xasprintf("%s.env_file", spath);
 
@@ -1136,4 +1363,12 @@ int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const
 	if (s->image == NULL && !s->has_build)
 		return compose_perr(c, key, "%s: expected an image: or a build: key", spath);
 	return 0;
+}
+
+static bool word_in(const char *s, const char *const *words)
+{
+	for (size_t i = 0; words[i]; i++)
+		if (strcmp(s, words[i]) == 0)
+			return true;
+	return false;
 }

@@ -733,7 +733,8 @@ static void test_warnings(void **state)
 	unsetenv("LO2_TEST_NOT_SET");
 	assert_int_equal(load("misc/warnings.yml", NULL, &p, &w, &err), 0);
 	assert_int_equal(w.n, 4);
-	assert_string_equal(w.v[0], "misc/warnings.yml:2:1: top level: unknown key \"secrets\" ignored");
+	assert_string_equal(w.v[0], "misc/warnings.yml:2:1: top level: secrets are not implemented by lo2 (a "
+	                            "service that uses one is refused); ignored");
 	assert_string_equal(w.v[1], "misc/warnings.yml:6:5: services.web: unknown key \"imagee\" ignored");
 	assert_string_equal(
 	    w.v[2], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
