@@ -365,22 +365,22 @@ struct ext_where {
 	const char *dir, *file; /* the file's folder and absolute path */
 };
 
-static int chain_error(struct pctx *c, const struct compose_ynode *at, const struct lo2_strv *chain,
-                       const char *again)
+static int chain_error(struct pctx *c, const struct compose_ynode *at, const char *name,
+                       const struct lo2_strv *chain, const char *again)
 {
 	char text[1024] = "";
 
 	for (size_t i = 0; i < chain->n; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s -> ", chain->v[i]);
 	snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s", again);
-	return compose_perr(c, at, "extends: cycle: %s", text);
+	return compose_perr(c, at, "services.%s.extends: cycle: %s", name, text);
 }
 
 static int resolve(struct pctx *c, const struct ext_where *w, const char *name, const struct compose_ynode *at,
                    struct lo2_strv *chain, const struct compose_ynode **out);
 
 /* Reads extends: (a name, or service: and file:) and resolves the base it names. */
-static int base_of(struct pctx *c, const struct ext_where *w, const struct compose_ynode *ext,
+static int base_of(struct pctx *c, const struct ext_where *w, const char *name, const struct compose_ynode *ext,
                    struct lo2_strv *chain, const struct compose_ynode **base)
 {
 	const struct compose_ynode *sv = ext, *fv = NULL;
@@ -394,7 +394,7 @@ static int base_of(struct pctx *c, const struct ext_where *w, const struct compo
 		sv = compose_ynode_get(ext, "service");
 		fv = compose_ynode_get(ext, "file");
 		if (sv == NULL)
-			return compose_perr(c, ext, "extends: expected a service: key");
+			return compose_perr(c, ext, "services.%s.extends: expected a service: key", name);
 	}
 	if (compose_get_str(c, sv, "extends", &svc) < 0 || (fv && compose_get_str(c, fv, "extends", &file) < 0))
 		return -1;
@@ -422,7 +422,8 @@ static int resolve(struct pctx *c, const struct ext_where *w, const char *name, 
 	int rc;
 
 	if (body == NULL)
-		return compose_perr(c, at, "extends: service \"%.100s\" is not defined%s%s", name,
+		return compose_perr(c, at, "services.%s.extends: service \"%.100s\" is not defined%s%s",
+		                    chain->n ? chain->v[chain->n - 1] : name, name,
 		                    w->file == c->p->config_file ? "" : " in ",
 		                    w->file == c->p->config_file ? "" : w->file);
 	if (body->kind != COMPOSE_YMAP || (ext = compose_ynode_get(body, "extends")) == NULL) {
@@ -430,11 +431,11 @@ static int resolve(struct pctx *c, const struct ext_where *w, const char *name, 
 		return 0;
 	}
 	if (lo2_strv_contains(chain, me))
-		return chain_error(c, ext, chain, me);
+		return chain_error(c, ext, name, chain, me);
 	if (chain->n >= MAX_EXTENDS_DEPTH)
 		return compose_perr(c, ext, "extends: more than %d levels", MAX_EXTENDS_DEPTH);
 	lo2_strv_push(chain, me);
-	rc = base_of(c, w, ext, chain, &base);
+	rc = base_of(c, w, name, ext, chain, &base);
 	free(chain->v[--chain->n]);
 	chain->v[chain->n] = NULL;
 	if (rc < 0)

@@ -225,6 +225,59 @@ static void w_int_opt(struct lo2_jw *w, const char *k, int64_t v)
 	lo2_jw_int(w, v);
 }
 
+static void w_cpus(struct lo2_jw *w, const char *k, int64_t nano)
+{
+	if (nano <= 0)
+		return;
+	lo2_jw_key(w, k);
+	lo2_jw_double(w, (double)nano / 1e9);
+}
+
+static void w_deploy(struct lo2_jw *w, const struct compose_deploy *d)
+{
+	bool lim = d->cpus_nano || d->memory || d->pids, res = d->res_cpus_nano || d->res_memory;
+
+	if (!d->set)
+		return;
+	lo2_jw_key(w, "deploy");
+	lo2_jw_obj(w);
+	if (lim || res) {
+		lo2_jw_key(w, "resources");
+		lo2_jw_obj(w);
+		if (lim) {
+			lo2_jw_key(w, "limits");
+			lo2_jw_obj(w);
+			w_cpus(w, "cpus", d->cpus_nano);
+			w_int_opt(w, "memory", d->memory);
+			w_int_opt(w, "pids", d->pids);
+			lo2_jw_obj_end(w);
+		}
+		if (res) {
+			lo2_jw_key(w, "reservations");
+			lo2_jw_obj(w);
+			w_cpus(w, "cpus", d->res_cpus_nano);
+			w_int_opt(w, "memory", d->res_memory);
+			lo2_jw_obj_end(w);
+		}
+		lo2_jw_obj_end(w);
+	}
+	if (d->replicas >= 0) {
+		lo2_jw_key(w, "replicas");
+		lo2_jw_int(w, d->replicas);
+	}
+	if (d->has_restart_policy) {
+		lo2_jw_key(w, "restart_policy");
+		lo2_jw_obj(w);
+		w_str(w, "condition", d->restart_condition);
+		if (d->max_attempts >= 0) {
+			lo2_jw_key(w, "max_attempts");
+			lo2_jw_int(w, d->max_attempts);
+		}
+		lo2_jw_obj_end(w);
+	}
+	lo2_jw_obj_end(w);
+}
+
 static void w_flags(struct lo2_jw *w, const struct compose_service *s)
 {
 	w_bool(w, "privileged", s->privileged);
@@ -234,6 +287,9 @@ static void w_flags(struct lo2_jw *w, const struct compose_service *s)
 	w_bool(w, "read_only", s->read_only);
 	w_int_opt(w, "shm_size", s->shm_size);
 	w_int_opt(w, "mem_limit", s->mem_limit);
+	w_int_opt(w, "mem_reservation", s->mem_reservation);
+	w_cpus(w, "cpus", s->cpus_nano);
+	w_int_opt(w, "pids_limit", s->pids_limit);
 }
 
 static void w_lists(struct lo2_jw *w, const struct compose_service *s)
@@ -241,9 +297,11 @@ static void w_lists(struct lo2_jw *w, const struct compose_service *s)
 	w_strv(w, "cap_add", &s->cap_add, false);
 	w_strv(w, "cap_drop", &s->cap_drop, false);
 	w_strv(w, "dns", &s->dns, false);
+	w_strv(w, "dns_opt", &s->dns_opt, false);
 	w_strv(w, "dns_search", &s->dns_search, false);
 	w_strv(w, "expose", &s->expose, false);
 	w_strv(w, "extra_hosts", &s->extra_hosts, false);
+	w_strv(w, "group_add", &s->group_add, false);
 	w_strv(w, "links", &s->links, false);
 	w_strv(w, "security_opt", &s->security_opt, false);
 	w_strv(w, "tmpfs", &s->tmpfs, false);
@@ -260,6 +318,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	if (s->command_set)
 		w_strv(w, "command", &s->command, true);
 	w_str(w, "container_name", s->container_name);
+	w_deploy(w, &s->deploy);
 	w_str(w, "domainname", s->domainname);
 	if (s->entrypoint_set)
 		w_strv(w, "entrypoint", &s->entrypoint, true);
@@ -276,6 +335,8 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	w_str(w, "pid", s->pid);
 	w_str(w, "platform", s->platform);
 	w_ports(w, s);
+	if (!for_hash)
+		w_strv(w, "profiles", &s->profiles, false);
 	w_str(w, "restart", s->restart);
 	w_duration(w, "stop_grace_period", s->stop_grace_period_ns);
 	w_str(w, "stop_signal", s->stop_signal);

@@ -577,8 +577,8 @@ static int legacy_v1(struct pctx *c, const struct compose_ynode *root)
 		ret = lo2_err_set(c->err, LO2_E_INVALID,
 		                  "%s: a legacy version 1 compose file (services at the top level: %s); docker "
 		                  "compose and lo2 read only the Compose Specification: convert it by moving "
-		                  "the services, indented, under a top-level \"services:\" key (links: and "
-		                  "volumes_from: keep working; net: becomes network_mode:)",
+		                  "the services, indented, under a top-level \"services:\" key (and net: "
+		                  "becomes network_mode:)",
 		                  c->file, names.data);
 	lo2_buf_free(&names);
 	return ret;

@@ -300,9 +300,26 @@ static void spec_links(const struct compose_project *p, const struct compose_ser
 	}
 }
 
+/* deploy.restart_policy over restart:, its condition mapped as docker compose v2 maps it. */
+static bool spec_deploy_restart(const struct compose_service *s, struct engine_container_spec *o)
+{
+	const char *c = s->deploy.restart_condition ? s->deploy.restart_condition : "";
+
+	if (!s->deploy.has_restart_policy)
+		return false;
+	if (strcmp(c, "none") == 0 || strcmp(c, "no") == 0)
+		o->restart_policy = xstrdup("no");
+	else if (strcmp(c, "any") == 0 || strcmp(c, "always") == 0)
+		o->restart_policy = xstrdup("always");
+	else
+		o->restart_policy = xstrdup(c); /* on-failure, unless-stopped, or "" (none) as in v2 */
+	o->restart_max_retries = s->deploy.max_attempts > 0 ? s->deploy.max_attempts : 0;
+	return true;
+}
+
 static void spec_restart(const struct compose_service *s, struct engine_container_spec *o)
 {
-	if (s->restart == NULL)
+	if (spec_deploy_restart(s, o) || s->restart == NULL)
 		return;
 	if (strncmp(s->restart, "on-failure:", 11) == 0) {
 		o->restart_policy = xstrdup("on-failure");
@@ -339,7 +356,12 @@ static void spec_host(const struct compose_service *s, struct engine_container_s
 	o->privileged = s->privileged;
 	o->init = s->init;
 	o->read_only = s->read_only;
-	o->memory = s->mem_limit;
+	o->memory = s->deploy.memory ? s->deploy.memory : s->mem_limit;
+	o->memory_reservation = s->deploy.res_memory ? s->deploy.res_memory : s->mem_reservation;
+	o->nano_cpus = s->deploy.cpus_nano ? s->deploy.cpus_nano : s->cpus_nano;
+	o->pids_limit = s->deploy.pids ? s->deploy.pids : s->pids_limit;
+	lo2_strv_copy(&o->dns_options, &s->dns_opt);
+	lo2_strv_copy(&o->group_add, &s->group_add);
 	o->shm_size = s->shm_size;
 	o->pid_mode = xstrdup(s->pid);
 	o->ipc_mode = xstrdup(s->ipc);

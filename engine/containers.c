@@ -281,6 +281,7 @@ static void put_host_config(struct lo2_jw *w, const struct engine_container_spec
 	put_bool(w, "ReadonlyRootfs", s->read_only);
 	put_bool(w, "AutoRemove", s->auto_remove);
 	put_int_if(w, "Memory", s->memory);
+	put_int_if(w, "MemoryReservation", s->memory_reservation);
 	put_int_if(w, "NanoCpus", s->nano_cpus);
 	put_int_if(w, "PidsLimit", s->pids_limit);
 	put_int_if(w, "ShmSize", s->shm_size);

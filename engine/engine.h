@@ -147,6 +147,7 @@ struct engine_container_spec {
 	struct lo2_kvv tmpfs, sysctls;
 	bool privileged, init, read_only, auto_remove;
 	int64_t memory, nano_cpus, pids_limit, shm_size; /* 0 = unset */
+	int64_t memory_reservation; /* bytes; 0 = unset */
 	char *pid_mode, *ipc_mode;
 	/* NetworkingConfig: the first is the primary (joined at create); from API 1.44 all are
 	 * sent at create, below it the others are connected after create. */
