@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+#include "common/file.h"
 #include "common/mem.h"
 #include "compose/compose.h"
 #include "compose/internal.h"
@@ -852,6 +854,267 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(err.msg, "nope.yml"));
 }
 
+/* ---- extends, include, profiles, deploy, strictness (issue 16) ---- */
+
+static struct compose_project *load_opts_ok(const char *rel, const struct compose_load_opts *extra)
+{
+	struct compose_load_opts o = *extra;
+	struct compose_project *p = NULL;
+	struct lo2_err err = {0};
+
+	o.file = rel;
+	assert_int_equal(chdir(FIX), 0);
+	if (compose_load(&o, &p, NULL, &err) < 0)
+		fail_msg("load %s: %s", rel, err.msg);
+	if (compose_plan(p, &err) < 0)
+		fail_msg("plan %s: %s", rel, err.msg);
+	return p;
+}
+
+static void test_extends_merge(void **state)
+{
+	struct compose_project *p = load_ok("keys/extends.yml");
+	const struct compose_service *web = svc(p, "web"), *remote = svc(p, "remote");
+	char *logs = xasprintf("%s/keys/other", FIX);
+	char *cfg = xasprintf("%s/keys/other/cfg", FIX);
+	char *ctx = xasprintf("%s/keys/other/ctx", FIX);
+
+	/* command replaced, environment and labels merged by key (list and mapping forms) */
+	assert_int_equal(web->command.n, 2);
+	assert_string_equal(web->command.v[1], "2");
+	assert_string_equal(lo2_kvv_get(&web->environment, "A"), "1");
+	assert_string_equal(lo2_kvv_get(&web->environment, "B"), "3");
+	assert_string_equal(lo2_kvv_get(&web->environment, "C"), "4");
+	assert_string_equal(lo2_kvv_get(&web->labels, "x"), "1");
+	assert_string_equal(lo2_kvv_get(&web->labels, "y"), "20");
+	/* sequences concatenated without duplicates; volumes unique by target, local wins */
+	assert_int_equal(web->n_ports, 2);
+	assert_int_equal(web->cap_add.n, 2);
+	assert_int_equal(web->n_mounts, 2);
+	assert_string_equal(web->mounts[1].target, "/logs");
+	assert_string_equal(web->mounts[1].source, logs);
+	assert_false(web->mounts[1].read_only);
+	/* healthcheck merged as a mapping */
+	assert_int_equal(web->healthcheck.retries, 3);
+	assert_int_equal(web->healthcheck.interval_ns, 10000000000LL);
+	/* another file, two levels: its relative paths anchored at its folder */
+	assert_string_equal(remote->image, "busybox:1.36");
+	assert_string_equal(lo2_kvv_get(&remote->environment, "FROM_FILE"), "1");
+	assert_string_equal(lo2_kvv_get(&remote->environment, "SECOND"), "2");
+	assert_string_equal(lo2_kvv_get(&remote->environment, "LOCAL"), "yes");
+	assert_string_equal(remote->mounts[0].source, cfg);
+	assert_string_equal(remote->build.context, ctx);
+	free(logs);
+	free(cfg);
+	free(ctx);
+	compose_project_free(p);
+}
+
+static void test_include(void **state)
+{
+	struct compose_project *p = load_ok("keys/include.yml");
+	const struct compose_service *db = svc(p, "db");
+	char *init = xasprintf("%s/keys/inc/init", FIX);
+
+	assert_int_equal(p->n_services, 2);
+	assert_string_equal(db->image, "busybox:1.36"); /* from inc/.env */
+	assert_string_equal(db->mounts[0].source, init);
+	assert_string_equal(db->container, "keys-db-1");
+	assert_int_equal(svc(p, "app")->wave, 1);
+	assert_int_equal(p->n_volumes, 1);
+	assert_string_equal(p->volumes[0].name, "keys_dbdata");
+	assert_string_equal(p->networks[0].name, "keys_back");
+	free(init);
+	compose_project_free(p);
+}
+
+static void test_profiles(void **state)
+{
+	struct lo2_strv prof = {0}, named = {0};
+	struct compose_load_opts o = {.profiles = &prof, .services = &named};
+	struct compose_project *p;
+	struct lo2_err err = {0};
+
+	unsetenv("COMPOSE_PROFILES");
+	p = load_opts_ok("keys/profiles.yml", &o);
+	assert_int_equal(p->n_services, 1);
+	assert_string_equal(p->services[0].name, "web");
+	compose_project_free(p);
+	/* debug alone: admin needs db, which only dev enables */
+	lo2_strv_push(&prof, "debug");
+	o.file = "keys/profiles.yml";
+	p = NULL;
+	assert_int_equal(compose_load(&o, &p, NULL, &err), -1);
+	assert_string_equal(err.msg,
+	                    "keys/profiles.yml:14:18: services.admin.depends_on: service \"db\" is not enabled by "
+	                    "the active profiles (its profiles: dev); activate one with --profile or "
+	                    "COMPOSE_PROFILES");
+	lo2_strv_push(&prof, "dev");
+	p = load_opts_ok("keys/profiles.yml", &o);
+	assert_int_equal(p->n_services, 4);
+	assert_string_equal(svc(p, "debug")->profiles.v[0], "debug");
+	compose_project_free(p);
+	/* COMPOSE_PROFILES when no --profile; a named service activates its own */
+	lo2_strv_free(&prof);
+	setenv("COMPOSE_PROFILES", "dev", 1);
+	lo2_strv_push(&named, "debug");
+	p = load_opts_ok("keys/profiles.yml", &o);
+	assert_int_equal(p->n_services, 4);
+	compose_project_free(p);
+	unsetenv("COMPOSE_PROFILES");
+	lo2_strv_free(&named);
+}
+
+static void test_deploy_spec(void **state)
+{
+	struct compose_project *p = load_ok("keys/deploy.yml");
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	char *json;
+
+	assert_int_equal(compose_service_spec(p, svc(p, "web"), &s, &err), 0);
+	assert_int_equal(s.nano_cpus, 500000000);
+	assert_int_equal(s.memory, 64 << 20);
+	assert_int_equal(s.memory_reservation, 32 << 20);
+	assert_int_equal(s.pids_limit, 100);
+	assert_string_equal(s.restart_policy, "on-failure");
+	assert_int_equal(s.restart_max_retries, 3);
+	engine_container_spec_free(&s);
+	assert_int_equal(compose_service_spec(p, svc(p, "worker"), &s, &err), 0);
+	assert_string_equal(s.restart_policy, "no"); /* deploy.restart_policy wins over restart: */
+	assert_int_equal(s.nano_cpus, 1500000000);
+	assert_int_equal(s.pids_limit, 50);
+	assert_int_equal(s.memory_reservation, 16 << 20);
+	assert_string_equal(s.dns_options.v[0], "ndots:2");
+	assert_string_equal(s.group_add.v[0], "audio");
+	engine_container_spec_free(&s);
+	json = compose_project_json(p, NULL);
+	assert_non_null(strstr(json, "\"deploy\":{\"resources\":{\"limits\":{\"cpus\":0.5,\"memory\":67108864,"
+	                             "\"pids\":100},\"reservations\":{\"memory\":33554432}},\"replicas\":1,"
+	                             "\"restart_policy\":{\"condition\":\"on-failure\",\"max_attempts\":3}}"));
+	free(json);
+	compose_project_free(p);
+}
+
+static void test_strictness(void **state)
+{
+	struct compose_load_opts o = {.lenient = true};
+	struct compose_project *p = NULL;
+	struct lo2_strv w = {0};
+	struct lo2_err err = {0};
+
+	o.file = "keys/strict.yml";
+	assert_int_equal(chdir(FIX), 0);
+	assert_int_equal(compose_load(&o, &p, &w, &err), 0);
+	assert_int_equal(w.n, 2);
+	assert_string_equal(w.v[0], "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, "
+	                            "and the containers would differ from docker compose's; ignored "
+	                            "(--compatibility lenient)");
+	assert_string_equal(w.v[1], "keys/strict.yml:5:5: services.web: \"pull_policy\" is not implemented by lo2; "
+	                            "ignored");
+	compose_project_free(p);
+	lo2_strv_free(&w);
+}
+
+static void test_keys_errors(void **state)
+{
+	static const struct {
+		const char *file, *msg;
+	} cases[] = {
+	    {"strict", "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, and the "
+	               "containers would differ from docker compose's (--compatibility lenient makes this a "
+	               "warning)"},
+	    {"replicas", "keys/replicas.yml:5:17: services.web.deploy.replicas: 3 replicas are not implemented by "
+	                 "lo2 (it runs one container per service) (--compatibility lenient makes this a "
+	                 "warning)"},
+	    {"extends_cycle", "keys/extends_cycle.yml:3:14: services.a.extends: cycle: a -> b -> c -> a"},
+	    {"extends_missing", "keys/extends_missing.yml:4:14: services.a.extends: service \"nope\" is not "
+	                        "defined"},
+	    {"legacy_v1",
+	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); docker "
+	     "compose and lo2 read only the Compose Specification: convert it by moving the services, "
+	     "indented, under a top-level \"services:\" key (and net: becomes network_mode:)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *rel = xasprintf("keys/%s.yml", cases[i].file);
+		struct compose_project *p = NULL;
+		struct lo2_err err = {0};
+
+		if (load(rel, NULL, &p, NULL, &err) == 0)
+			fail_msg("%s: loaded without error", rel);
+		assert_string_equal(err.msg, cases[i].msg);
+		free(rel);
+	}
+}
+
+static void test_include_cycle(void **state)
+{
+	struct compose_project *p = NULL;
+	struct lo2_err err = {0};
+	char *want = xasprintf("include: cycle: %s/keys/include_cycle.yml -> %s/keys/inc/cycle.yml -> "
+	                       "%s/keys/include_cycle.yml",
+	                       FIX, FIX, FIX);
+
+	assert_int_equal(load("keys/include_cycle.yml", NULL, &p, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, want));
+	assert_true(strncmp(err.msg, "keys/include_cycle.yml:2:5: include: ", 37) == 0);
+	free(want);
+}
+
+/* `lo2 config` of a fixture against keys/golden/<name>.json (the fixtures folder written @FIX@).
+ * LO2_UPDATE_GOLDEN=1 rewrites the golden file instead. */
+static void check_golden(const char *rel, const char *name, const struct compose_load_opts *extra)
+{
+	struct compose_project *p = load_opts_ok(rel, extra);
+	char *json = compose_project_json(p, "  ");
+	char *path = xasprintf("%s/keys/golden/%s.json", FIX, name);
+	struct lo2_buf b = LO2_BUF_INIT;
+	char *want = NULL;
+	struct lo2_err err = {0};
+	size_t fl = strlen(FIX);
+
+	for (const char *q = json; *q;) {
+		if (strncmp(q, FIX, fl) == 0) {
+			lo2_buf_puts(&b, "@FIX@");
+			q += fl;
+		} else {
+			lo2_buf_append(&b, q++, 1);
+		}
+	}
+	lo2_buf_puts(&b, "\n");
+	if (getenv("LO2_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fputs(b.data, f);
+		fclose(f);
+	}
+	if (lo2_read_file(path, 1 << 20, &want, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(b.data, want);
+	free(want);
+	lo2_buf_free(&b);
+	free(path);
+	free(json);
+	compose_project_free(p);
+}
+
+static void test_golden_config(void **state)
+{
+	struct lo2_strv prof = {0};
+	struct compose_load_opts none = {0}, both = {.profiles = &prof};
+
+	unsetenv("COMPOSE_PROFILES");
+	lo2_strv_push(&prof, "debug");
+	lo2_strv_push(&prof, "dev");
+	check_golden("keys/extends.yml", "extends", &none);
+	check_golden("keys/include.yml", "include", &none);
+	check_golden("keys/deploy.yml", "deploy", &none);
+	check_golden("keys/profiles.yml", "profiles", &both);
+	lo2_strv_free(&prof);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -885,6 +1148,14 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_missing_env_file),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_extends_merge),
+	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_profiles),
+	    cmocka_unit_test(test_deploy_spec),
+	    cmocka_unit_test(test_strictness),
+	    cmocka_unit_test(test_keys_errors),
+	    cmocka_unit_test(test_include_cycle),
+	    cmocka_unit_test(test_golden_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
