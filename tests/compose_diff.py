@@ -26,7 +26,9 @@ except ImportError:  # pragma: no cover
 SCALARS = ["image", "container_name", "user", "working_dir", "hostname", "restart", "stop_signal",
            "network_mode"]
 FLAGS = ["privileged", "tty", "stdin_open", "init", "read_only"]
-LISTS = ["cap_add", "cap_drop", "extra_hosts", "links", "dns", "dns_search", "security_opt"]
+LISTS = ["cap_add", "cap_drop", "extra_hosts", "links", "dns", "dns_search", "security_opt", "dns_opt",
+         "group_add"]
+SIZES = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 UNITS = {"ns": 1, "us": 1000, "µs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
 
@@ -50,6 +52,31 @@ def duration_ns(v):
     for num, unit in re.findall(r"([0-9.]+)([a-zµ]+)", v):
         total += float(num) * UNITS[unit]
     return int(round(total))
+
+
+def size(v):
+    """A byte size as compose writes it ("64M", "32m", 1024) in bytes."""
+    if v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return int(v)
+    m = re.fullmatch(r"([0-9.]+)\s*([bkmg]?)b?", str(v).strip().lower())
+    return int(float(m.group(1)) * SIZES[m.group(2) or "b"]) if m else v
+
+
+def cpus(v):
+    return None if v is None else round(float(v), 6)
+
+
+def deploy(v):
+    if not v:
+        return None
+    res = v.get("resources") or {}
+    lim, rsv = res.get("limits") or {}, res.get("reservations") or {}
+    rp = v.get("restart_policy")
+    return {"limits": (cpus(lim.get("cpus")), size(lim.get("memory")), lim.get("pids")),
+            "reservations": size(rsv.get("memory")), "replicas": v.get("replicas"),
+            "restart_policy": None if rp is None else (rp.get("condition"), rp.get("max_attempts"))}
 
 
 def words(v):
@@ -149,6 +176,11 @@ def service(s):
     out["ulimits"] = ulimits(s.get("ulimits"))
     out["logging"] = logging(s.get("logging"))
     out["stop_grace_period"] = duration_ns(s.get("stop_grace_period"))
+    out["profiles"] = sorted(s.get("profiles") or [])
+    out["deploy"] = deploy(s.get("deploy"))
+    out["cpus"] = cpus(s.get("cpus"))
+    out["pids_limit"] = s.get("pids_limit")
+    out["mem_reservation"] = size(s.get("mem_reservation"))
     return out
 
 
@@ -186,10 +218,15 @@ def main():
         print("docker-compose is not installed; skipping")
         return 77
     ok = True
+    # docker-compose 1.x's config prints every service whatever the profiles; lo2 (as compose v2)
+    # prints the active ones, so both run with every profile active.
+    run_env = dict(os.environ, COMPOSE_PROFILES="*")
     for path in sys.argv[2:]:
         folder, base = os.path.split(os.path.abspath(path))
-        mine = subprocess.run([os.path.abspath(sys.argv[1]), "config", "-f", base], cwd=folder, capture_output=True, text=True)
-        theirs = subprocess.run([ref, "-f", base, "config"], cwd=folder, capture_output=True, text=True)
+        mine = subprocess.run([os.path.abspath(sys.argv[1]), "config", "-f", base], cwd=folder, capture_output=True, text=True,
+                              env=run_env)
+        theirs = subprocess.run([ref, "-f", base, "config"], cwd=folder, capture_output=True, text=True,
+                                env=run_env)
         if mine.returncode != 0 or theirs.returncode != 0:
             print(f"{path}: lo2 exit {mine.returncode} ({mine.stderr.strip()}), "
                   f"docker-compose exit {theirs.returncode} ({theirs.stderr.strip()})")
