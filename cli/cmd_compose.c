@@ -111,8 +111,8 @@ static int parse_opts(const char *cmd, const char *allowed, int argc, char **arg
 			break;
 		case O_COMPAT:
 			if (strcmp(optarg, "lenient") && strcmp(optarg, "strict"))
-				return cli_usage_error(cmd, "--compatibility takes strict or lenient, not '%s'",
-				                       optarg);
+				return cli_usage_error(
+				    cmd, "--compatibility takes strict or lenient, not '%s'", optarg);
 			o->lenient = strcmp(optarg, "lenient") == 0;
 			break;
 		default:

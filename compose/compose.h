@@ -116,6 +116,8 @@ struct compose_service {
 	struct lo2_strv dns_opt, group_add;
 	struct lo2_strv profiles; /* as written; the service runs only when one is active */
 	struct compose_deploy deploy;
+	int scale; /* scale:, -1 = unset */
+	int replicas; /* containers to run: deploy.replicas, else scale:, else 1 */
 	/* filled by compose_plan */
 	char *container; /* container name */
 	char *config_hash;
@@ -188,6 +190,12 @@ int compose_plan(struct compose_project *p, struct lo2_err *err);
 /* The engine create spec of a planned service (free with engine_container_spec_free). */
 int compose_service_spec(const struct compose_project *p, const struct compose_service *s,
                          struct engine_container_spec *out, struct lo2_err *err);
+/* The same for replica number (1-based): <project>-<service>-<number>, its container-number
+ * label and network alias. */
+int compose_service_replica_spec(const struct compose_project *p, const struct compose_service *s, int number,
+                                 struct engine_container_spec *out, struct lo2_err *err);
+/* The container name of replica number (caller frees). */
+char *compose_replica_name(const struct compose_project *p, const struct compose_service *s, int number);
 /* The normalised model as JSON (pretty when indent != NULL; caller frees). */
 char *compose_project_json(const struct compose_project *p, const char *indent);
 

@@ -25,8 +25,8 @@ struct up_ctx {
 	const struct compose_up_opts *o;
 	bool *selected;
 	char **image_ids;
-	char **ids; /* container per service, after phase one */
-	bool *running; /* kept and already running */
+	struct lo2_strv *ids, *names; /* per service: the containers to start (phase one's result) */
+	struct lo2_strv *kept; /* per service: containers kept and already running */
 	struct engine_container_list existing;
 	pthread_mutex_t start_lock;
 	int64_t deadline_ns; /* 0: no limit */
@@ -302,6 +302,19 @@ static int wait_condition(struct up_ctx *u, const char *container, const char *c
 	}
 }
 
+/* Every replica of t (none when it runs none). */
+static int wait_replicas(struct up_ctx *u, const struct compose_service *t, const char *cond,
+                         struct lo2_err *err)
+{
+	for (int k = 1; k <= t->replicas; k++) {
+		lo2_autofree char *name = compose_replica_name(u->p, t, k);
+
+		if (wait_condition(u, name, cond, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int wait_deps(struct up_ctx *u, const struct compose_service *s, struct lo2_err *err)
 {
 	for (size_t d = 0; d < s->n_deps; d++) {
@@ -310,7 +323,7 @@ static int wait_deps(struct up_ctx *u, const struct compose_service *s, struct l
 
 		if (t == NULL || strcmp(dep->condition, "service_started") == 0)
 			continue;
-		if (wait_condition(u, t->container, dep->condition, err) == 0)
+		if (wait_replicas(u, t, dep->condition, err) == 0)
 			continue;
 		if (!dep->required) {
 			lo2_warn("%s: optional dependency %s failed: %s", s->name, dep->service, err->msg);
@@ -323,10 +336,10 @@ static int wait_deps(struct up_ctx *u, const struct compose_service *s, struct l
 
 /* ---- containers ---- */
 
-static const struct engine_container_summary *existing_of(struct up_ctx *u, const struct compose_service *s)
+static const struct engine_container_summary *existing_of(struct up_ctx *u, const char *name)
 {
 	for (size_t i = 0; i < u->existing.n; i++)
-		if (strcmp(u->existing.v[i].name, s->container) == 0)
+		if (strcmp(u->existing.v[i].name, name) == 0)
 			return &u->existing.v[i];
 	return NULL;
 }
@@ -352,13 +365,13 @@ static bool is_current(struct up_ctx *u, size_t i, const struct engine_container
 	       u->image_ids[i] && strcmp(img, u->image_ids[i]) == 0;
 }
 
-static int create_container(struct up_ctx *u, size_t i, char **id, struct lo2_err *err)
+static int create_container(struct up_ctx *u, size_t i, int number, char **id, struct lo2_err *err)
 {
 	const struct compose_service *s = &u->p->services[i];
 	struct engine_container_spec spec = {0};
 	int rc;
 
-	if (compose_service_spec(u->p, s, &spec, err) < 0)
+	if (compose_service_replica_spec(u->p, s, number, &spec, err) < 0)
 		return -1;
 	if (u->image_ids[i])
 		lo2_kvv_set(&spec.labels, LABEL "image", u->image_ids[i]);
@@ -372,30 +385,65 @@ static int create_container(struct up_ctx *u, size_t i, char **id, struct lo2_er
 		lo2_kvv_set(&spec.log_opts, "max-size", "1t");
 	}
 	rc = engine_container_create(u->e, &spec, id, err);
-	engine_container_spec_free(&spec);
 	if (rc == 0)
-		progress(u->o->quiet, "Created", s->container);
+		progress(u->o->quiet, "Created", spec.name);
+	engine_container_spec_free(&spec);
 	return rc;
 }
 
-/* Phase one, every service in parallel: keep a current container, or (re)create it. */
+static int remove_old(struct up_ctx *u, const struct engine_container_summary *old, struct lo2_err *err)
+{
+	if (engine_container_stop(u->e, old->id, -1, err) < 0 ||
+	    engine_container_remove(u->e, old->id, true, false, err) < 0)
+		return lo2_err_prefix(err, "recreate %s", old->name);
+	progress(u->o->quiet, "Removed", old->name);
+	return 0;
+}
+
+/* Replica containers beyond the service's count (scaled down): removed, as v2 does. */
+static int remove_surplus(struct up_ctx *u, const struct compose_service *s, struct lo2_err *err)
+{
+	for (size_t k = 0; k < u->existing.n; k++) {
+		const struct engine_container_summary *c = &u->existing.v[k];
+		const char *svc = lo2_kvv_get(&c->labels, LABEL "service");
+		const char *num = lo2_kvv_get(&c->labels, LABEL "container-number");
+
+		if (svc && num && strcmp(svc, s->name) == 0 && atoi(num) > s->replicas &&
+		    remove_old(u, c, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Phase one, every service in parallel: per replica, keep a current container, or (re)create it. */
 static int service_prepare(struct up_ctx *u, size_t i, struct lo2_err *err)
 {
 	const struct compose_service *s = &u->p->services[i];
-	const struct engine_container_summary *old = existing_of(u, s);
 
-	if (old && is_current(u, i, old)) {
-		u->ids[i] = xstrdup(old->id);
-		u->running[i] = strcmp(old->state, "running") == 0;
-		return 0;
+	if (remove_surplus(u, s, err) < 0)
+		return -1;
+	for (int k = 1; k <= s->replicas; k++) {
+		lo2_autofree char *name = compose_replica_name(u->p, s, k);
+		const struct engine_container_summary *old = existing_of(u, name);
+		char *id = NULL;
+
+		if (old && is_current(u, i, old)) {
+			if (strcmp(old->state, "running") == 0) {
+				lo2_strv_push(&u->kept[i], name);
+				continue;
+			}
+			lo2_strv_push(&u->ids[i], old->id);
+			lo2_strv_push(&u->names[i], name);
+			continue;
+		}
+		if (old && remove_old(u, old, err) < 0)
+			return -1;
+		if (create_container(u, i, k, &id, err) < 0)
+			return -1;
+		lo2_strv_take(&u->ids[i], id);
+		lo2_strv_push(&u->names[i], name);
 	}
-	if (old) {
-		if (engine_container_stop(u->e, old->id, -1, err) < 0 ||
-		    engine_container_remove(u->e, old->id, true, false, err) < 0)
-			return lo2_err_prefix(err, "recreate %s", s->container);
-		progress(u->o->quiet, "Removed", s->container);
-	}
-	return create_container(u, i, &u->ids[i], err);
+	return 0;
 }
 
 /* Phase two, wave by wave: wait on the dependencies, then start. */
@@ -405,11 +453,12 @@ static int service_start(struct up_ctx *u, size_t i, struct lo2_err *err)
 
 	if (wait_deps(u, s, err) < 0)
 		return -1;
-	if (u->running[i]) {
-		progress(u->o->quiet, "Running", s->container);
-		return 0;
-	}
-	return start_locked(u, u->ids[i], s->container, err);
+	for (size_t k = 0; k < u->kept[i].n; k++)
+		progress(u->o->quiet, "Running", u->kept[i].v[k]);
+	for (size_t k = 0; k < u->ids[i].n; k++)
+		if (start_locked(u, u->ids[i].v[k], u->names[i].v[k], err) < 0)
+			return -1;
+	return 0;
 }
 
 typedef int (*service_fn)(struct up_ctx *u, size_t i, struct lo2_err *err);
@@ -478,7 +527,8 @@ static int wait_all(struct up_ctx *u, struct lo2_err *err)
 {
 	for (size_t i = 0; i < u->p->n_services; i++) {
 		const struct compose_service *s = &u->p->services[i];
-		if (u->selected[i] && wait_condition(u, s->container, "up_wait", err) < 0)
+
+		if (u->selected[i] && wait_replicas(u, s, "up_wait", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -520,18 +570,22 @@ int compose_up(struct engine *e, const struct compose_project *p, const struct c
 
 	u.image_ids = xcalloc(p->n_services + 1, sizeof(*u.image_ids));
 	u.ids = xcalloc(p->n_services + 1, sizeof(*u.ids));
-	u.running = xcalloc(p->n_services + 1, sizeof(*u.running));
+	u.names = xcalloc(p->n_services + 1, sizeof(*u.names));
+	u.kept = xcalloc(p->n_services + 1, sizeof(*u.kept));
 	u.deadline_ns = o->timeout_s > 0 ? now_ns() + (int64_t)o->timeout_s * 1000000000LL : 0;
 	pthread_mutex_init(&u.start_lock, NULL);
 	rc = up_run(&u, err);
 	pthread_mutex_destroy(&u.start_lock);
 	for (size_t i = 0; i < p->n_services; i++) {
 		free(u.image_ids[i]);
-		free(u.ids[i]);
+		lo2_strv_free(&u.ids[i]);
+		lo2_strv_free(&u.names[i]);
+		lo2_strv_free(&u.kept[i]);
 	}
 	free(u.image_ids);
 	free(u.ids);
-	free(u.running);
+	free(u.names);
+	free(u.kept);
 	free(u.selected);
 	engine_container_list_free(&u.existing);
 	return rc < 0 ? lo2_err_prefix(err, "up %s", p->name) : 0;

@@ -22,10 +22,26 @@ static const char *const kv_keys[] = {"environment", "labels",      "sysctls", "
 /* Mappings that may be written as lists of names. */
 static const char *const name_keys[] = {"depends_on", "networks", NULL};
 /* Sequences (a single string counts as a one-item list), merged without duplicates. */
-static const char *const seq_keys[] = {
-    "dns",          "dns_search", "dns_opt", "tmpfs",   "env_file",       "ports",         "expose",
-    "cap_add",      "cap_drop",   "security_opt", "external_links", "secrets", "configs", "devices",
-    "group_add",    "profiles",   "links",   "volumes_from", "device_cgroup_rules", NULL};
+static const char *const seq_keys[] = {"dns",
+                                       "dns_search",
+                                       "dns_opt",
+                                       "tmpfs",
+                                       "env_file",
+                                       "ports",
+                                       "expose",
+                                       "cap_add",
+                                       "cap_drop",
+                                       "security_opt",
+                                       "external_links",
+                                       "secrets",
+                                       "configs",
+                                       "devices",
+                                       "group_add",
+                                       "profiles",
+                                       "links",
+                                       "volumes_from",
+                                       "device_cgroup_rules",
+                                       NULL};
 
 static bool in(const char *k, const char *const *set)
 {
@@ -147,7 +163,8 @@ static char *volume_target(const struct compose_ynode *v)
 	const char *s, *colon;
 
 	if (v->kind == COMPOSE_YMAP)
-		return (t = compose_ynode_get(v, "target")) && t->kind == COMPOSE_YSCALAR ? xstrdup(t->value) : NULL;
+		return (t = compose_ynode_get(v, "target")) && t->kind == COMPOSE_YSCALAR ? xstrdup(t->value)
+		                                                                          : NULL;
 	if (v->kind != COMPOSE_YSCALAR)
 		return NULL;
 	s = v->value;
@@ -289,8 +306,9 @@ static struct compose_ynode *rebase_volume(struct pctx *c, const struct compose_
 	lo2_autofree char *p = NULL;
 
 	if (v->kind == COMPOSE_YMAP)
-		return src && type && strcmp(type->value, "bind") == 0 ? with(c, v, "source", abs_scalar(c, src, dir))
-		                                                        : mut(v);
+		return src && type && strcmp(type->value, "bind") == 0
+		           ? with(c, v, "source", abs_scalar(c, src, dir))
+		           : mut(v);
 	if (v->kind != COMPOSE_YSCALAR || v->value[0] != '.' || strchr(v->value, ':') == NULL)
 		return mut(v);
 	p = compose_path_resolve(dir, v->value); /* "./d:/t:ro" -> "/dir/d:/t:ro" */
@@ -376,12 +394,12 @@ static int chain_error(struct pctx *c, const struct compose_ynode *at, const cha
 	return compose_perr(c, at, "services.%s.extends: cycle: %s", name, text);
 }
 
-static int resolve(struct pctx *c, const struct ext_where *w, const char *name, const struct compose_ynode *at,
-                   struct lo2_strv *chain, const struct compose_ynode **out);
+static int resolve(struct pctx *c, const struct ext_where *w, const char *name,
+                   const struct compose_ynode *at, struct lo2_strv *chain, const struct compose_ynode **out);
 
 /* Reads extends: (a name, or service: and file:) and resolves the base it names. */
-static int base_of(struct pctx *c, const struct ext_where *w, const char *name, const struct compose_ynode *ext,
-                   struct lo2_strv *chain, const struct compose_ynode **base)
+static int base_of(struct pctx *c, const struct ext_where *w, const char *name,
+                   const struct compose_ynode *ext, struct lo2_strv *chain, const struct compose_ynode **base)
 {
 	const struct compose_ynode *sv = ext, *fv = NULL;
 	lo2_autofree char *svc = NULL;
@@ -396,7 +414,8 @@ static int base_of(struct pctx *c, const struct ext_where *w, const char *name, 
 		if (sv == NULL)
 			return compose_perr(c, ext, "services.%s.extends: expected a service: key", name);
 	}
-	if (compose_get_str(c, sv, "extends", &svc) < 0 || (fv && compose_get_str(c, fv, "extends", &file) < 0))
+	if (compose_get_str(c, sv, "extends", &svc) < 0 ||
+	    (fv && compose_get_str(c, fv, "extends", &file) < 0))
 		return -1;
 	if (file) {
 		abs = compose_path_resolve(w->dir, file);
@@ -413,12 +432,13 @@ static int base_of(struct pctx *c, const struct ext_where *w, const char *name, 
 	return 0;
 }
 
-static int resolve(struct pctx *c, const struct ext_where *w, const char *name, const struct compose_ynode *at,
-                   struct lo2_strv *chain, const struct compose_ynode **out)
+static int resolve(struct pctx *c, const struct ext_where *w, const char *name,
+                   const struct compose_ynode *at, struct lo2_strv *chain, const struct compose_ynode **out)
 {
 	const struct compose_ynode *body = compose_ynode_get(w->services, name);
 	const struct compose_ynode *ext, *base = NULL;
-	lo2_autofree char *me = w->file == c->p->config_file ? xstrdup(name) : xasprintf("%s:%s", w->file, name);
+	lo2_autofree char *me =
+	    w->file == c->p->config_file ? xstrdup(name) : xasprintf("%s:%s", w->file, name);
 	int rc;
 
 	if (body == NULL)

@@ -38,7 +38,8 @@ static int include_one(struct pctx *c, const struct compose_ynode *it)
 			compose_perr(c, it, "include: expected a path: key");
 			goto out;
 		}
-		if ((v = compose_ynode_get(it, "project_directory")) && compose_get_str(c, v, "include", &pdir) < 0)
+		if ((v = compose_ynode_get(it, "project_directory")) &&
+		    compose_get_str(c, v, "include", &pdir) < 0)
 			goto out;
 		if ((v = compose_ynode_get(it, "env_file")) &&
 		    compose_get_strv(c, v, "include.env_file", true, &env_files) < 0)
@@ -47,8 +48,9 @@ static int include_one(struct pctx *c, const struct compose_ynode *it)
 	if (compose_get_strv(c, pv, "include.path", true, &paths) < 0)
 		goto out;
 	if (paths.n != 1) {
-		compose_perr(c, pv, "include.path: lo2 reads one file per entry (override files are not "
-		                    "implemented); write one entry per file");
+		compose_perr(c, pv,
+		             "include.path: lo2 reads one file per entry (override files are not "
+		             "implemented); write one entry per file");
 		goto out;
 	}
 	abs = compose_path_resolve(c->dir, paths.v[0]);
@@ -106,9 +108,10 @@ static int merge_networks(struct pctx *c, struct compose_project *q)
 			if (strcmp(p->networks[j].key, n->key) != 0)
 				continue;
 			if (!same_network(&p->networks[j], n))
-				return lo2_err_set(c->err, LO2_E_INVALID,
-				                   "%s: networks.%s: defined differently by the included file %s",
-				                   c->file, n->key, q->config_file);
+				return lo2_err_set(
+				    c->err, LO2_E_INVALID,
+				    "%s: networks.%s: defined differently by the included file %s", c->file,
+				    n->key, q->config_file);
 			p->networks[j].used = p->networks[j].used || n->used;
 			dup = true;
 		}
@@ -133,9 +136,10 @@ static int merge_volumes(struct pctx *c, struct compose_project *q)
 			if (strcmp(p->volumes[j].key, v->key) != 0)
 				continue;
 			if (strcmp(p->volumes[j].name, v->name) != 0 || p->volumes[j].external != v->external)
-				return lo2_err_set(c->err, LO2_E_INVALID,
-				                   "%s: volumes.%s: defined differently by the included file %s",
-				                   c->file, v->key, q->config_file);
+				return lo2_err_set(
+				    c->err, LO2_E_INVALID,
+				    "%s: volumes.%s: defined differently by the included file %s", c->file,
+				    v->key, q->config_file);
 			dup = true;
 		}
 		if (dup)
@@ -157,11 +161,12 @@ int compose_merge_includes(struct pctx *c)
 		for (size_t i = 0; i < q->n_services; i++)
 			for (size_t j = 0; j < p->n_services; j++)
 				if (strcmp(p->services[j].name, q->services[i].name) == 0)
-					return lo2_err_set(c->err, LO2_E_INVALID,
-					                   "%s:%d:%d: services.%s: also defined by the included "
-					                   "file %s",
-					                   c->file, p->services[j].line, p->services[j].col,
-					                   p->services[j].name, q->config_file);
+					return lo2_err_set(
+					    c->err, LO2_E_INVALID,
+					    "%s:%d:%d: services.%s: also defined by the included "
+					    "file %s",
+					    c->file, p->services[j].line, p->services[j].col,
+					    p->services[j].name, q->config_file);
 		p->services = xrealloc(p->services, (p->n_services + q->n_services) * sizeof(*p->services));
 		memcpy(p->services + p->n_services, q->services, q->n_services * sizeof(*q->services));
 		p->n_services += q->n_services;

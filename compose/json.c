@@ -338,6 +338,10 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	if (!for_hash)
 		w_strv(w, "profiles", &s->profiles, false);
 	w_str(w, "restart", s->restart);
+	if (s->scale >= 0) {
+		lo2_jw_key(w, "scale");
+		lo2_jw_int(w, s->scale);
+	}
 	w_duration(w, "stop_grace_period", s->stop_grace_period_ns);
 	w_str(w, "stop_signal", s->stop_signal);
 	w_kvv(w, "sysctls", &s->sysctls);

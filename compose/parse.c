@@ -53,7 +53,8 @@ int compose_perr(struct pctx *c, const struct compose_ynode *n, const char *fmt,
 	va_end(ap);
 	if (n == NULL)
 		return lo2_err_set(c->err, LO2_E_INVALID, "%s: %s", c->file, what);
-	return lo2_err_set(c->err, LO2_E_INVALID, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, what);
+	return lo2_err_set(c->err, LO2_E_INVALID, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col,
+	                   what);
 }
 
 void compose_pwarn(struct pctx *c, const struct compose_ynode *n, const char *fmt, ...)
@@ -570,16 +571,18 @@ static int legacy_v1(struct pctx *c, const struct compose_ynode *root)
 	for (size_t i = 0; i < root->n; i++) {
 		const struct compose_ynode *v = root->items[i];
 
-		if (v->kind == COMPOSE_YMAP && (compose_ynode_get(v, "image") || compose_ynode_get(v, "build")))
+		if (v->kind == COMPOSE_YMAP &&
+		    (compose_ynode_get(v, "image") || compose_ynode_get(v, "build")))
 			lo2_buf_printf(&names, "%s%s", names.len ? ", " : "", root->keys[i]->value);
 	}
 	if (names.len)
-		ret = lo2_err_set(c->err, LO2_E_INVALID,
-		                  "%s: a legacy version 1 compose file (services at the top level: %s); docker "
-		                  "compose and lo2 read only the Compose Specification: convert it by moving "
-		                  "the services, indented, under a top-level \"services:\" key (and net: "
-		                  "becomes network_mode:)",
-		                  c->file, names.data);
+		ret =
+		    lo2_err_set(c->err, LO2_E_INVALID,
+		                "%s: a legacy version 1 compose file (services at the top level: %s); docker "
+		                "compose and lo2 read only the Compose Specification: convert it by moving "
+		                "the services, indented, under a top-level \"services:\" key (and net: "
+		                "becomes network_mode:)",
+		                c->file, names.data);
 	lo2_buf_free(&names);
 	return ret;
 }
@@ -596,8 +599,9 @@ static int top_unimplemented(struct pctx *c, const struct compose_ynode *root)
 			if (strcmp(root->keys[j]->value, keys[i]) == 0)
 				k = root->keys[j];
 		if (k)
-			compose_pwarn(c, k, "top level: %s are not implemented by lo2 (a service that uses one "
-			                    "is refused); ignored",
+			compose_pwarn(c, k,
+			              "top level: %s are not implemented by lo2 (a service that uses one "
+			              "is refused); ignored",
 			              keys[i]);
 	}
 	return 0;
@@ -628,8 +632,9 @@ static int load_root(struct pctx *c, const struct compose_load_opts *o, const st
 		return compose_expect(c, c->networks, "networks", "a mapping");
 	if (c->volumes && !compose_ynode_is_null(c->volumes) && c->volumes->kind != COMPOSE_YMAP)
 		return compose_expect(c, c->volumes, "volumes", "a mapping");
-	if (project_name(c, o, root) < 0 || compose_load_includes(c, compose_ynode_get(root, "include")) < 0 ||
-	    parse_networks(c) < 0 || parse_volumes(c) < 0)
+	if (project_name(c, o, root) < 0 ||
+	    compose_load_includes(c, compose_ynode_get(root, "include")) < 0 || parse_networks(c) < 0 ||
+	    parse_volumes(c) < 0)
 		return -1;
 	if (parse_services(c) < 0 || compose_merge_includes(c) < 0)
 		return -1;
@@ -639,7 +644,8 @@ static int load_root(struct pctx *c, const struct compose_load_opts *o, const st
 	return check_cycles(c);
 }
 
-static int dotenv_into(const char *path, const struct lo2_kvv *lookup, struct lo2_kvv *env, struct lo2_err *err)
+static int dotenv_into(const char *path, const struct lo2_kvv *lookup, struct lo2_kvv *env,
+                       struct lo2_err *err)
 {
 	lo2_autofree char *text = NULL;
 
@@ -650,7 +656,8 @@ static int dotenv_into(const char *path, const struct lo2_kvv *lookup, struct lo
 }
 
 /* The process environment over env_files (or, when none, the .env file in dir). */
-int compose_env_for(const char *dir, const struct lo2_strv *env_files, struct lo2_kvv *env, struct lo2_err *err)
+int compose_env_for(const char *dir, const struct lo2_strv *env_files, struct lo2_kvv *env,
+                    struct lo2_err *err)
 {
 	lo2_autofree char *dot = xasprintf("%s/.env", dir);
 	struct lo2_kvv proc = {0};
@@ -698,7 +705,8 @@ static int load_common(const char *text, size_t len, const struct compose_load_o
 {
 	struct compose_ydoc *doc = NULL;
 	struct compose_project *p = xcalloc(1, sizeof(*p));
-	struct pctx c = {.file = o->file, .dir = dir, .env = env, .warnings = warnings, .err = err, .p = p, .o = o};
+	struct pctx c = {
+	    .file = o->file, .dir = dir, .env = env, .warnings = warnings, .err = err, .p = p, .o = o};
 	struct lo2_strv chain = {0};
 	lo2_autofree char *base = NULL;
 	int ret = -1;
@@ -734,8 +742,8 @@ out:
 	return ret;
 }
 
-int compose_load_included(struct pctx *parent, const char *file, const char *dir, const struct lo2_strv *env_files,
-                          struct compose_project **out)
+int compose_load_included(struct pctx *parent, const char *file, const char *dir,
+                          const struct lo2_strv *env_files, struct compose_project **out)
 {
 	struct compose_load_opts o = {.file = file, .project_name = parent->p->name};
 	lo2_autofree char *text = NULL;

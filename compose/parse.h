@@ -56,9 +56,10 @@ int compose_merge_includes(struct pctx *c);
 /* parse.c: loads an included file as a project named like the includer's (*out: free with
  * compose_project_free); and the variables of a folder: the process environment over
  * env_files, or over dir/.env when there are none. */
-int compose_load_included(struct pctx *parent, const char *file, const char *dir, const struct lo2_strv *env_files,
-                          struct compose_project **out);
-int compose_env_for(const char *dir, const struct lo2_strv *env_files, struct lo2_kvv *env, struct lo2_err *err);
+int compose_load_included(struct pctx *parent, const char *file, const char *dir,
+                          const struct lo2_strv *env_files, struct compose_project **out);
+int compose_env_for(const char *dir, const struct lo2_strv *env_files, struct lo2_kvv *env,
+                    struct lo2_err *err);
 
 /* profiles.c: drops the services of inactive profiles (a required dependency on one is an error). */
 int compose_apply_profiles(struct pctx *c);

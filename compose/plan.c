@@ -396,8 +396,39 @@ static void spec_config(const struct compose_project *p, const struct compose_se
 	o->stop_timeout = s->stop_grace_period_ns >= 0 ? (int)(s->stop_grace_period_ns / 1000000000) : -1;
 }
 
+char *compose_replica_name(const struct compose_project *p, const struct compose_service *s, int number)
+{
+	if (number == 1 && s->container)
+		return xstrdup(s->container);
+	return xasprintf("%s-%s-%d", p->name, s->name, number);
+}
+
 int compose_service_spec(const struct compose_project *p, const struct compose_service *s,
                          struct engine_container_spec *out, struct lo2_err *err)
+{
+	return compose_service_replica_spec(p, s, 1, out, err);
+}
+
+/* Replica n's name, container-number label and network alias (the first is the container). */
+static void spec_replica(const struct compose_project *p, const struct compose_service *s, int number,
+                         struct engine_container_spec *o)
+{
+	char num[16];
+
+	if (number == 1)
+		return;
+	free(o->name);
+	o->name = compose_replica_name(p, s, number);
+	snprintf(num, sizeof(num), "%d", number);
+	lo2_kvv_set(&o->labels, LABEL "container-number", num);
+	for (size_t i = 0; i < o->n_networks; i++) {
+		free(o->networks[i].aliases.v[0]);
+		o->networks[i].aliases.v[0] = xstrdup(o->name);
+	}
+}
+
+int compose_service_replica_spec(const struct compose_project *p, const struct compose_service *s, int number,
+                                 struct engine_container_spec *out, struct lo2_err *err)
 {
 	struct engine_container_spec o = {0};
 
@@ -417,6 +448,7 @@ int compose_service_spec(const struct compose_project *p, const struct compose_s
 	} else {
 		spec_networks(p, s, &o);
 	}
+	spec_replica(p, s, number, &o);
 	*out = o;
 	return 0;
 }

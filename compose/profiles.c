@@ -69,11 +69,12 @@ static int check_deps(struct pctx *c, struct compose_service *s, const bool *on)
 		if (off && dep->required) {
 			lo2_autofree char *names = joined(&t->profiles);
 
-			return lo2_err_set(c->err, LO2_E_INVALID,
-			                   "%s:%d:%d: services.%s.depends_on: service \"%s\" is not enabled by the "
-			                   "active profiles (its profiles: %s); activate one with --profile or "
-			                   "COMPOSE_PROFILES",
-			                   c->file, dep->line, dep->col, s->name, t->name, names);
+			return lo2_err_set(
+			    c->err, LO2_E_INVALID,
+			    "%s:%d:%d: services.%s.depends_on: service \"%s\" is not enabled by the "
+			    "active profiles (its profiles: %s); activate one with --profile or "
+			    "COMPOSE_PROFILES",
+			    c->file, dep->line, dep->col, s->name, t->name, names);
 		}
 		if (off) {
 			free(dep->service);

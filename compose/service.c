@@ -130,7 +130,8 @@ static int get_cpus(struct pctx *c, const struct compose_ynode *n, const char *p
 		return -1;
 	x = strtod(v, &end);
 	if (end == v || *end || x < 0 || x > 1e6)
-		return compose_perr(c, n, "%s: expected a number of CPUs such as 0.5, got \"%.64s\"", path, v);
+		return compose_perr(c, n, "%s: expected a number of CPUs such as 0.5, got \"%.64s\"", path,
+		                    v);
 	*nano = (int64_t)(x * 1e9 + 0.5);
 	return 0;
 }
@@ -144,26 +145,22 @@ static int k_scale(struct pctx *c, struct compose_service *s, const struct compo
 {
 	int64_t v;
 
-	if (compose_get_int(c, n, path, 0, 100000, &v) < 0)
+	if (compose_get_int(c, n, path, 0, 10000, &v) < 0)
 		return -1;
-	if (v != 1)
-		return compose_unimplemented(c, n, "%s: %lld containers per service are not implemented by lo2 "
-		                                   "(it runs one)",
-		                             path, (long long)v);
+	s->scale = (int)v;
 	return 0;
 }
 
 /* ---- deploy: what v2 applies outside Swarm ---- */
 
-static const char *const deploy_keys[] = {"resources",     "replicas",        "restart_policy",
-                                          "mode",          "labels",          "placement",
-                                          "update_config", "rollback_config", "endpoint_mode",
-                                          NULL};
-static const char *const swarm_only[] = {"mode",          "labels",          "placement",
-                                         "update_config", "rollback_config", "endpoint_mode",
-                                         NULL};
+static const char *const deploy_keys[] = {"resources",     "replicas",  "restart_policy", "mode",
+                                          "labels",        "placement", "update_config",  "rollback_config",
+                                          "endpoint_mode", NULL};
+static const char *const swarm_only[] = {
+    "mode", "labels", "placement", "update_config", "rollback_config", "endpoint_mode", NULL};
 
-static int deploy_limits(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n, const char *path)
+static int deploy_limits(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                         const char *path)
 {
 	static const char *const keys[] = {"cpus", "memory", "pids", NULL};
 	const struct compose_ynode *v;
@@ -192,14 +189,16 @@ static int deploy_reservations(struct pctx *c, struct compose_deploy *d, const s
 	if ((v = compose_ynode_get(n, "cpus"))) {
 		if (get_cpus(c, v, path, &d->res_cpus_nano) < 0)
 			return -1;
-		compose_pwarn(c, v, "%s.cpus: a CPU reservation is Swarm-only (docker compose v2 does not apply "
-		                    "it either); ignored",
+		compose_pwarn(c, v,
+		              "%s.cpus: a CPU reservation is Swarm-only (docker compose v2 does not apply "
+		              "it either); ignored",
 		              path);
 	}
 	if ((v = compose_ynode_get(n, "memory")) && compose_get_size(c, v, path, &d->res_memory) < 0)
 		return -1;
 	if ((v = compose_ynode_get(n, "devices")) &&
-	    compose_unimplemented(c, v, "%s.devices: device reservations (GPUs) are not implemented by lo2", path) < 0)
+	    compose_unimplemented(c, v, "%s.devices: device reservations (GPUs) are not implemented by lo2",
+	                          path) < 0)
 		return -1;
 	if ((v = compose_ynode_get(n, "generic_resources")))
 		compose_pwarn(c, v, "%s.generic_resources: Swarm-only; ignored", path);
@@ -217,7 +216,8 @@ static int deploy_resources(struct pctx *c, struct compose_deploy *d, const stru
 	if (n->kind != COMPOSE_YMAP)
 		return compose_expect(c, n, path, "a mapping");
 	compose_warn_unknown(c, n, path, keys);
-	if ((v = compose_ynode_get(n, "limits")) && !compose_ynode_is_null(v) && deploy_limits(c, d, v, lp) < 0)
+	if ((v = compose_ynode_get(n, "limits")) && !compose_ynode_is_null(v) &&
+	    deploy_limits(c, d, v, lp) < 0)
 		return -1;
 	if ((v = compose_ynode_get(n, "reservations")) && !compose_ynode_is_null(v) &&
 	    deploy_reservations(c, d, v, rp) < 0)
@@ -225,10 +225,12 @@ static int deploy_resources(struct pctx *c, struct compose_deploy *d, const stru
 	return 0;
 }
 
-static int deploy_restart(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n, const char *path)
+static int deploy_restart(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                          const char *path)
 {
 	static const char *const keys[] = {"condition", "delay", "max_attempts", "window", NULL};
-	static const char *const conds[] = {"none", "no", "on-failure", "any", "always", "unless-stopped", NULL};
+	static const char *const conds[] = {"none",           "no", "on-failure", "any", "always",
+	                                    "unless-stopped", NULL};
 	const struct compose_ynode *v;
 	int64_t x;
 
@@ -240,8 +242,9 @@ static int deploy_restart(struct pctx *c, struct compose_deploy *d, const struct
 		if (compose_get_str(c, v, path, &d->restart_condition) < 0)
 			return -1;
 		if (!word_in(d->restart_condition, conds))
-			return compose_perr(c, v, "%s.condition: expected none, on-failure or any, got \"%.64s\"", path,
-			                    d->restart_condition);
+			return compose_perr(c, v,
+			                    "%s.condition: expected none, on-failure or any, got \"%.64s\"",
+			                    path, d->restart_condition);
 	}
 	if ((v = compose_ynode_get(n, "max_attempts"))) {
 		if (compose_get_int(c, v, path, 0, INT32_MAX, &x) < 0)
@@ -249,13 +252,17 @@ static int deploy_restart(struct pctx *c, struct compose_deploy *d, const struct
 		d->max_attempts = (int)x;
 	}
 	if ((v = compose_ynode_get(n, "delay")))
-		compose_pwarn(c, v, "%s.delay: Swarm-only (docker compose v2 does not apply it either); ignored", path);
+		compose_pwarn(
+		    c, v, "%s.delay: Swarm-only (docker compose v2 does not apply it either); ignored", path);
 	if ((v = compose_ynode_get(n, "window")))
-		compose_pwarn(c, v, "%s.window: Swarm-only (docker compose v2 does not apply it either); ignored", path);
+		compose_pwarn(c, v,
+		              "%s.window: Swarm-only (docker compose v2 does not apply it either); ignored",
+		              path);
 	return 0;
 }
 
-static int k_deploy(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+static int k_deploy(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                    const char *path)
 {
 	struct compose_deploy *d = &s->deploy;
 	const struct compose_ynode *v;
@@ -269,24 +276,21 @@ static int k_deploy(struct pctx *c, struct compose_service *s, const struct comp
 		return compose_expect(c, n, path, "a mapping");
 	compose_warn_unknown(c, n, path, deploy_keys);
 	d->set = true;
-	if ((v = compose_ynode_get(n, "resources")) && !compose_ynode_is_null(v) && deploy_resources(c, d, v, rp) < 0)
+	if ((v = compose_ynode_get(n, "resources")) && !compose_ynode_is_null(v) &&
+	    deploy_resources(c, d, v, rp) < 0)
 		return -1;
 	if ((v = compose_ynode_get(n, "restart_policy")) && deploy_restart(c, d, v, pp) < 0)
 		return -1;
 	if ((v = compose_ynode_get(n, "replicas"))) {
-		if (compose_get_int(c, v, path, 0, 100000, &x) < 0)
+		if (compose_get_int(c, v, path, 0, 10000, &x) < 0)
 			return -1;
 		d->replicas = (int)x;
-		if (x != 1 && compose_unimplemented(c, v,
-		                                    "%s.replicas: %lld replicas are not implemented by lo2 (it runs "
-		                                    "one container per service)",
-		                                    path, (long long)x) < 0)
-			return -1;
 	}
 	for (size_t i = 0; swarm_only[i]; i++)
 		if ((v = compose_ynode_get(n, swarm_only[i])))
-			compose_pwarn(c, v, "%s.%s: Swarm-only (docker compose v2 does not apply it either); ignored",
-			              path, swarm_only[i]);
+			compose_pwarn(
+			    c, v, "%s.%s: Swarm-only (docker compose v2 does not apply it either); ignored",
+			    path, swarm_only[i]);
 	return 0;
 }
 
@@ -413,7 +417,8 @@ static int env_file_one(struct pctx *c, struct compose_service *s, const struct 
 	}
 	if (lo2_read_file(abs, 4u << 20, &text, NULL, c->err) < 0 ||
 	    compose_dotenv_parse(text, abs, c->env, &s->environment, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, pn), pn->line, pn->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, pn), pn->line, pn->col,
+		                      path);
 	return 0;
 }
 
@@ -1267,16 +1272,42 @@ static const struct {
 
 /* Keys of the Compose Specification that lo2 does not implement and that change what runs:
  * errors unless --compatibility lenient. */
-static const char *const run_changing[] = {
-    "blkio_config",  "cgroup",       "cgroup_parent",  "configs",      "cpu_count",    "cpu_percent",
-    "cpu_period",    "cpu_quota",    "cpu_rt_period",  "cpu_rt_runtime", "cpu_shares", "cpuset",
-    "device_cgroup_rules", "devices", "external_links", "gpus",        "mac_address",  "mem_swappiness",
-    "memswap_limit", "oom_kill_disable", "oom_score_adj", "post_start", "pre_stop",    "runtime",
-    "secrets",       "storage_opt",  "userns_mode",    "uts",          "volumes_from", "use_api_socket",
-    "models",        "provider",     NULL};
+static const char *const run_changing[] = {"blkio_config",
+                                           "cgroup",
+                                           "cgroup_parent",
+                                           "configs",
+                                           "cpu_count",
+                                           "cpu_percent",
+                                           "cpu_period",
+                                           "cpu_quota",
+                                           "cpu_rt_period",
+                                           "cpu_rt_runtime",
+                                           "cpu_shares",
+                                           "cpuset",
+                                           "device_cgroup_rules",
+                                           "devices",
+                                           "external_links",
+                                           "gpus",
+                                           "mac_address",
+                                           "mem_swappiness",
+                                           "memswap_limit",
+                                           "oom_kill_disable",
+                                           "oom_score_adj",
+                                           "post_start",
+                                           "pre_stop",
+                                           "runtime",
+                                           "secrets",
+                                           "storage_opt",
+                                           "userns_mode",
+                                           "uts",
+                                           "volumes_from",
+                                           "use_api_socket",
+                                           "models",
+                                           "provider",
+                                           NULL};
 /* Keys of the specification with no effect on the containers lo2 runs: warnings. */
-static const char *const cosmetic[] = {"annotations", "attach",    "credential_spec", "develop",
-                                       "isolation",   "label_file", "pull_policy",    NULL};
+static const char *const cosmetic[] = {"annotations", "attach",     "credential_spec", "develop",
+                                       "isolation",   "label_file", "pull_policy",     NULL};
 
 static int check_unknown_svc(struct pctx *c, const struct compose_ynode *body, const char *path)
 {
@@ -1289,9 +1320,11 @@ static int check_unknown_svc(struct pctx *c, const struct compose_ynode *body, c
 		if (known)
 			continue;
 		if (word_in(k->value, run_changing)) {
-			if (compose_unimplemented(c, k, "%s: \"%s\" is not implemented by lo2, and the containers would "
-			                              "differ from docker compose's",
-			                          path, k->value) < 0)
+			if (compose_unimplemented(
+			        c, k,
+			        "%s: \"%s\" is not implemented by lo2, and the containers would "
+			        "differ from docker compose's",
+			        path, k->value) < 0)
 				return -1;
 		} else if (word_in(k->value, cosmetic)) {
 			compose_pwarn(c, k, "%s: \"%s\" is not implemented by lo2; ignored", path, k->value);
@@ -1320,6 +1353,8 @@ bad:
 static void service_defaults(struct compose_service *s)
 {
 	s->deploy.replicas = -1;
+	s->scale = -1;
+	s->replicas = 1;
 	s->deploy.max_attempts = -1;
 	s->stop_grace_period_ns = -1;
 	s->healthcheck.interval_ns = -1;
@@ -1327,6 +1362,24 @@ static void service_defaults(struct compose_service *s)
 	s->healthcheck.start_period_ns = -1;
 	s->healthcheck.start_interval_ns = -1;
 	s->healthcheck.retries = -1;
+}
+
+/* deploy.replicas, else scale:, else 1; as in v2 the two must agree, and a fixed container_name
+ * allows one container only. */
+static int service_replicas(struct pctx *c, const struct compose_ynode *key, const struct compose_ynode *body,
+                            const char *spath, struct compose_service *s)
+{
+	const struct compose_ynode *at = compose_ynode_get(body, "scale");
+
+	if (s->scale >= 0 && s->deploy.replicas >= 0 && s->scale != s->deploy.replicas)
+		return compose_perr(c, at, "%s.scale: %d differs from deploy.replicas %d", spath, s->scale,
+		                    s->deploy.replicas);
+	s->replicas = s->deploy.replicas >= 0 ? s->deploy.replicas : s->scale >= 0 ? s->scale : 1;
+	if (s->replicas > 1 && s->container_name)
+		return compose_perr(c, key,
+		                    "%s: container_name \"%.100s\" allows one container, not %d replicas",
+		                    spath, s->container_name, s->replicas);
+	return 0;
 }
 
 int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const struct compose_ynode *body,
@@ -1362,7 +1415,7 @@ int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const
 	}
 	if (s->image == NULL && !s->has_build)
 		return compose_perr(c, key, "%s: expected an image: or a build: key", spath);
-	return 0;
+	return service_replicas(c, key, body, spath, s);
 }
 
 static bool word_in(const char *s, const char *const *words)

@@ -945,10 +945,10 @@ static void test_profiles(void **state)
 	o.file = "keys/profiles.yml";
 	p = NULL;
 	assert_int_equal(compose_load(&o, &p, NULL, &err), -1);
-	assert_string_equal(err.msg,
-	                    "keys/profiles.yml:14:18: services.admin.depends_on: service \"db\" is not enabled by "
-	                    "the active profiles (its profiles: dev); activate one with --profile or "
-	                    "COMPOSE_PROFILES");
+	assert_string_equal(
+	    err.msg, "keys/profiles.yml:14:18: services.admin.depends_on: service \"db\" is not enabled by "
+	             "the active profiles (its profiles: dev); activate one with --profile or "
+	             "COMPOSE_PROFILES");
 	lo2_strv_push(&prof, "dev");
 	p = load_opts_ok("keys/profiles.yml", &o);
 	assert_int_equal(p->n_services, 4);
@@ -989,9 +989,33 @@ static void test_deploy_spec(void **state)
 	assert_string_equal(s.group_add.v[0], "audio");
 	engine_container_spec_free(&s);
 	json = compose_project_json(p, NULL);
-	assert_non_null(strstr(json, "\"deploy\":{\"resources\":{\"limits\":{\"cpus\":0.5,\"memory\":67108864,"
-	                             "\"pids\":100},\"reservations\":{\"memory\":33554432}},\"replicas\":1,"
-	                             "\"restart_policy\":{\"condition\":\"on-failure\",\"max_attempts\":3}}"));
+	assert_non_null(strstr(json,
+	                       "\"deploy\":{\"resources\":{\"limits\":{\"cpus\":0.5,\"memory\":67108864,"
+	                       "\"pids\":100},\"reservations\":{\"memory\":33554432}},\"replicas\":1,"
+	                       "\"restart_policy\":{\"condition\":\"on-failure\",\"max_attempts\":3}}"));
+	free(json);
+	compose_project_free(p);
+}
+
+static void test_replicas(void **state)
+{
+	struct compose_project *p = load_ok("keys/replicas.yml");
+	const struct compose_service *web = svc(p, "web");
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	char *json;
+
+	assert_int_equal(web->replicas, 3);
+	assert_int_equal(svc(p, "worker")->replicas, 2); /* scale: */
+	assert_int_equal(compose_service_replica_spec(p, web, 3, &s, &err), 0);
+	assert_string_equal(s.name, "keys-web-3");
+	assert_string_equal(lo2_kvv_get(&s.labels, "com.docker.compose.container-number"), "3");
+	assert_string_equal(lo2_kvv_get(&s.labels, "com.docker.compose.service"), "web");
+	assert_string_equal(s.networks[0].aliases.v[0], "keys-web-3");
+	assert_string_equal(s.networks[0].aliases.v[1], "web");
+	engine_container_spec_free(&s);
+	json = compose_project_json(p, NULL);
+	assert_non_null(strstr(json, "\"scale\":2"));
 	free(json);
 	compose_project_free(p);
 }
@@ -1007,11 +1031,13 @@ static void test_strictness(void **state)
 	assert_int_equal(chdir(FIX), 0);
 	assert_int_equal(compose_load(&o, &p, &w, &err), 0);
 	assert_int_equal(w.n, 2);
-	assert_string_equal(w.v[0], "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, "
-	                            "and the containers would differ from docker compose's; ignored "
-	                            "(--compatibility lenient)");
-	assert_string_equal(w.v[1], "keys/strict.yml:5:5: services.web: \"pull_policy\" is not implemented by lo2; "
-	                            "ignored");
+	assert_string_equal(w.v[0],
+	                    "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, "
+	                    "and the containers would differ from docker compose's; ignored "
+	                    "(--compatibility lenient)");
+	assert_string_equal(w.v[1],
+	                    "keys/strict.yml:5:5: services.web: \"pull_policy\" is not implemented by lo2; "
+	                    "ignored");
 	compose_project_free(p);
 	lo2_strv_free(&w);
 }
@@ -1021,17 +1047,20 @@ static void test_keys_errors(void **state)
 	static const struct {
 		const char *file, *msg;
 	} cases[] = {
-	    {"strict", "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, and the "
-	               "containers would differ from docker compose's (--compatibility lenient makes this a "
-	               "warning)"},
-	    {"replicas", "keys/replicas.yml:5:17: services.web.deploy.replicas: 3 replicas are not implemented by "
-	                 "lo2 (it runs one container per service) (--compatibility lenient makes this a "
-	                 "warning)"},
+	    {"strict",
+	     "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, and the "
+	     "containers would differ from docker compose's (--compatibility lenient makes this a "
+	     "warning)"},
+	    {"scale_conflict",
+	     "keys/scale_conflict.yml:4:12: services.web.scale: 2 differs from deploy.replicas 3"},
+	    {"replicas_named", "keys/replicas_named.yml:2:3: services.web: container_name \"one\" allows one "
+	                       "container, not 2 replicas"},
 	    {"extends_cycle", "keys/extends_cycle.yml:3:14: services.a.extends: cycle: a -> b -> c -> a"},
 	    {"extends_missing", "keys/extends_missing.yml:4:14: services.a.extends: service \"nope\" is not "
 	                        "defined"},
 	    {"legacy_v1",
-	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); docker "
+	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); "
+	     "docker "
 	     "compose and lo2 read only the Compose Specification: convert it by moving the services, "
 	     "indented, under a top-level \"services:\" key (and net: becomes network_mode:)"},
 	};
@@ -1152,6 +1181,7 @@ int main(void)
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_deploy_spec),
+	    cmocka_unit_test(test_replicas),
 	    cmocka_unit_test(test_strictness),
 	    cmocka_unit_test(test_keys_errors),
 	    cmocka_unit_test(test_include_cycle),
