@@ -76,6 +76,15 @@ struct compose_deploy {
 	bool has_restart_policy;
 };
 
+/* A secret or config a service mounts (secrets: and configs:). */
+struct compose_svc_secret {
+	bool is_config;
+	char *source; /* the top-level key */
+	char *target; /* absolute path in the container */
+	char *uid, *gid; /* NULL = unset */
+	int mode; /* permission bits; -1 = unset (0444) */
+};
+
 struct compose_service {
 	char *name;
 	int line, col; /* where the service's key is */
@@ -116,6 +125,8 @@ struct compose_service {
 	struct lo2_strv dns_opt, group_add;
 	struct lo2_strv profiles; /* as written; the service runs only when one is active */
 	struct compose_deploy deploy;
+	struct compose_svc_secret *secrets; /* secrets: and configs:, in file order */
+	size_t n_secrets;
 	int scale; /* scale:, -1 = unset */
 	int replicas; /* containers to run: deploy.replicas, else scale:, else 1 */
 	/* filled by compose_plan */
@@ -141,6 +152,16 @@ struct compose_volume {
 	struct lo2_kvv labels, driver_opts;
 };
 
+/* A top-level secret or config: from a host file, or content lo2 writes for the project (from a
+ * variable, or content: written in the file). */
+struct compose_secret {
+	char *key;
+	bool is_config;
+	char *file; /* absolute path, or NULL */
+	char *environment; /* the variable's name, or NULL */
+	char *content; /* environment's value or content:, when file is NULL */
+};
+
 struct compose_project {
 	char *name;
 	char *working_dir; /* absolute folder of the compose file */
@@ -151,6 +172,8 @@ struct compose_project {
 	size_t n_networks;
 	struct compose_volume *volumes;
 	size_t n_volumes;
+	struct compose_secret *secrets; /* secrets: and configs: */
+	size_t n_secrets;
 	int n_waves; /* set by compose_plan */
 };
 
@@ -198,6 +221,21 @@ int compose_service_replica_spec(const struct compose_project *p, const struct c
 char *compose_replica_name(const struct compose_project *p, const struct compose_service *s, int number);
 /* The normalised model as JSON (pretty when indent != NULL; caller frees). */
 char *compose_project_json(const struct compose_project *p, const char *indent);
+
+/* The folder where up writes the project's environment:/content: secrets and configs, one
+ * file per service and secret, and down removes (caller frees). */
+char *compose_secrets_dir(const char *project);
+/* The host file a service's secret or config is bind-mounted from (caller frees). */
+char *compose_secret_host_path(const struct compose_project *p, const struct compose_service *s,
+                               const struct compose_svc_secret *ss);
+/* Writes the environment:/content: secrets and configs of s (mode, uid, gid applied; what the
+ * host refuses goes to warnings). */
+int compose_secrets_write(const struct compose_project *p, const struct compose_service *s,
+                          struct lo2_strv *warnings, struct lo2_err *err);
+/* Removes what compose_secrets_write wrote for the project (nothing else). */
+void compose_secrets_remove(const char *project);
+const struct compose_secret *compose_secret_find(const struct compose_project *p, bool is_config,
+                                                 const char *key);
 
 /* ---- deploy ---- */
 struct compose_up_opts {

@@ -534,6 +534,20 @@ static int wait_all(struct up_ctx *u, struct lo2_err *err)
 	return 0;
 }
 
+static int write_secrets(struct up_ctx *u, struct lo2_err *err)
+{
+	struct lo2_strv warnings = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < u->p->n_services && rc == 0; i++)
+		if (u->selected[i])
+			rc = compose_secrets_write(u->p, &u->p->services[i], &warnings, err);
+	for (size_t i = 0; i < warnings.n; i++)
+		lo2_warn("%s", warnings.v[i]);
+	lo2_strv_free(&warnings);
+	return rc;
+}
+
 static int up_run(struct up_ctx *u, struct lo2_err *err)
 {
 	lo2_autofree char *label = project_label(u->p->name);
@@ -545,6 +559,8 @@ static int up_run(struct up_ctx *u, struct lo2_err *err)
 	for (size_t i = 0; i < u->p->n_services; i++)
 		if (u->selected[i] && ensure_image(u, i, err) < 0)
 			return -1;
+	if (write_secrets(u, err) < 0)
+		return -1;
 	lo2_strv_push(&filters, label);
 	rc = engine_container_list(u->e, &filters, true, &u->existing, err);
 	lo2_strv_free(&filters);
@@ -726,6 +742,7 @@ int compose_down(struct engine *e, const struct compose_project *p, const struct
 	remove_networks(e, label, o->quiet);
 	if (o->volumes)
 		remove_volumes(e, label, o->quiet);
+	compose_secrets_remove(p->name);
 	return 0;
 }
 

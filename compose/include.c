@@ -151,6 +151,21 @@ static int merge_volumes(struct pctx *c, struct compose_project *q)
 	return 0;
 }
 
+static void merge_secrets(struct pctx *c, struct compose_project *q)
+{
+	struct compose_project *p = c->p;
+
+	for (size_t i = 0; i < q->n_secrets; i++) {
+		struct compose_secret *s = &q->secrets[i];
+
+		if (compose_secret_find(p, s->is_config, s->key))
+			continue;
+		p->secrets = xrealloc(p->secrets, (p->n_secrets + 1) * sizeof(*p->secrets));
+		p->secrets[p->n_secrets++] = *s;
+		memset(s, 0, sizeof(*s));
+	}
+}
+
 int compose_merge_includes(struct pctx *c)
 {
 	struct compose_project *p = c->p;
@@ -173,6 +188,7 @@ int compose_merge_includes(struct pctx *c)
 		q->n_services = 0;
 		if (merge_networks(c, q) < 0 || merge_volumes(c, q) < 0)
 			return -1;
+		merge_secrets(c, q);
 	}
 	return 0;
 }

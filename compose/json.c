@@ -2,9 +2,11 @@
  * (what `lo2 config` prints) and, without build/depends_on, the canonical text that the
  * config-hash label hashes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/json.h"
+#include "common/mem.h"
 #include "compose/internal.h"
 
 static void w_str(struct lo2_jw *w, const char *k, const char *v)
@@ -278,6 +280,35 @@ static void w_deploy(struct lo2_jw *w, const struct compose_deploy *d)
 	lo2_jw_obj_end(w);
 }
 
+static void w_secrets(struct lo2_jw *w, const struct compose_service *s, bool is_config)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		const struct compose_svc_secret *ss = &s->secrets[i];
+
+		if (ss->is_config != is_config)
+			continue;
+		if (!any) {
+			lo2_jw_key(w, is_config ? "configs" : "secrets");
+			lo2_jw_arr(w);
+			any = true;
+		}
+		lo2_jw_obj(w);
+		w_str(w, "source", ss->source);
+		w_str(w, "target", ss->target);
+		w_str(w, "uid", ss->uid);
+		w_str(w, "gid", ss->gid);
+		if (ss->mode >= 0) {
+			lo2_jw_key(w, "mode");
+			lo2_jw_int(w, ss->mode);
+		}
+		lo2_jw_obj_end(w);
+	}
+	if (any)
+		lo2_jw_arr_end(w);
+}
+
 static void w_flags(struct lo2_jw *w, const struct compose_service *s)
 {
 	w_bool(w, "privileged", s->privileged);
@@ -318,6 +349,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	if (s->command_set)
 		w_strv(w, "command", &s->command, true);
 	w_str(w, "container_name", s->container_name);
+	w_secrets(w, s, true);
 	w_deploy(w, &s->deploy);
 	w_str(w, "domainname", s->domainname);
 	if (s->entrypoint_set)
@@ -338,6 +370,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	if (!for_hash)
 		w_strv(w, "profiles", &s->profiles, false);
 	w_str(w, "restart", s->restart);
+	w_secrets(w, s, false);
 	if (s->scale >= 0) {
 		lo2_jw_key(w, "scale");
 		lo2_jw_int(w, s->scale);
@@ -400,6 +433,36 @@ static void w_volumes_top(struct lo2_jw *w, const struct compose_project *p)
 	lo2_jw_obj_end(w);
 }
 
+static void w_secrets_top(struct lo2_jw *w, const struct compose_project *p, bool is_config)
+{
+	bool any = false;
+	char *name;
+
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		const struct compose_secret *sec = &p->secrets[i];
+
+		if (sec->is_config != is_config)
+			continue;
+		if (!any) {
+			lo2_jw_key(w, is_config ? "configs" : "secrets");
+			lo2_jw_obj(w);
+			any = true;
+		}
+		name = xasprintf("%s_%s", p->name, sec->key);
+		lo2_jw_key(w, sec->key);
+		lo2_jw_obj(w);
+		w_str(w, "name", name);
+		free(name);
+		w_str(w, "file", sec->file);
+		w_str(w, "environment", sec->environment);
+		if (sec->file == NULL && sec->environment == NULL)
+			w_str(w, "content", sec->content);
+		lo2_jw_obj_end(w);
+	}
+	if (any)
+		lo2_jw_obj_end(w);
+}
+
 char *compose_project_json(const struct compose_project *p, const char *indent)
 {
 	struct lo2_jw *w = lo2_jw_new(indent);
@@ -415,6 +478,8 @@ char *compose_project_json(const struct compose_project *p, const char *indent)
 	lo2_jw_obj_end(w);
 	w_networks_top(w, p);
 	w_volumes_top(w, p);
+	w_secrets_top(w, p, false);
+	w_secrets_top(w, p, true);
 	lo2_jw_obj_end(w);
 	return lo2_jw_finish(w, NULL);
 }

@@ -62,6 +62,13 @@ void compose_service_release(struct compose_service *s)
 	lo2_strv_free(&s->group_add);
 	lo2_strv_free(&s->profiles);
 	free(s->deploy.restart_condition);
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		free(s->secrets[i].source);
+		free(s->secrets[i].target);
+		free(s->secrets[i].uid);
+		free(s->secrets[i].gid);
+	}
+	free(s->secrets);
 	lo2_strv_free(&s->healthcheck.test);
 	lo2_kvv_free(&s->labels);
 	lo2_strv_free(&s->cap_add);
@@ -103,6 +110,13 @@ void compose_project_free(struct compose_project *p)
 		lo2_kvv_free(&p->volumes[i].driver_opts);
 	}
 	free(p->volumes);
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		free(p->secrets[i].key);
+		free(p->secrets[i].file);
+		free(p->secrets[i].environment);
+		free(p->secrets[i].content);
+	}
+	free(p->secrets);
 	free(p->name);
 	free(p->working_dir);
 	free(p->config_file);

@@ -590,7 +590,7 @@ static int legacy_v1(struct pctx *c, const struct compose_ynode *root)
 /* Top-level keys of the specification that lo2 does not implement. */
 static int top_unimplemented(struct pctx *c, const struct compose_ynode *root)
 {
-	static const char *const keys[] = {"secrets", "configs", "models", NULL};
+	static const char *const keys[] = {"models", NULL};
 
 	for (size_t i = 0; keys[i]; i++) {
 		const struct compose_ynode *k = NULL;
@@ -625,6 +625,7 @@ static int load_root(struct pctx *c, const struct compose_load_opts *o, const st
 		return -1;
 	warn_top_unknown(c, root);
 	top_unimplemented(c, root);
+	c->root = root;
 	c->services = compose_ynode_get(root, "services");
 	c->networks = compose_ynode_get(root, "networks");
 	c->volumes = compose_ynode_get(root, "volumes");
@@ -634,7 +635,8 @@ static int load_root(struct pctx *c, const struct compose_load_opts *o, const st
 		return compose_expect(c, c->volumes, "volumes", "a mapping");
 	if (project_name(c, o, root) < 0 ||
 	    compose_load_includes(c, compose_ynode_get(root, "include")) < 0 || parse_networks(c) < 0 ||
-	    parse_volumes(c) < 0)
+	    parse_volumes(c) < 0 || compose_parse_secrets(c, compose_ynode_get(root, "secrets"), false) < 0 ||
+	    compose_parse_secrets(c, compose_ynode_get(root, "configs"), true) < 0)
 		return -1;
 	if (parse_services(c) < 0 || compose_merge_includes(c) < 0)
 		return -1;

@@ -17,6 +17,7 @@ struct pctx {
 	struct lo2_strv *warnings;
 	struct lo2_err *err;
 	struct compose_project *p;
+	const struct compose_ynode *root;
 	const struct compose_ynode *services, *networks, *volumes; /* top-level nodes, or NULL */
 	struct lo2_strv unset_seen;
 	const struct compose_load_opts *o; /* profiles, named services, lenient */
@@ -60,6 +61,11 @@ int compose_load_included(struct pctx *parent, const char *file, const char *dir
                           const struct lo2_strv *env_files, struct compose_project **out);
 int compose_env_for(const char *dir, const struct lo2_strv *env_files, struct lo2_kvv *env,
                     struct lo2_err *err);
+
+/* secrets.c: the top-level secrets: or configs: mapping m into c->p; a service's list. */
+int compose_parse_secrets(struct pctx *c, const struct compose_ynode *m, bool is_config);
+int compose_parse_svc_secrets(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                              const char *path, bool is_config);
 
 /* profiles.c: drops the services of inactive profiles (a required dependency on one is an error). */
 int compose_apply_profiles(struct pctx *c);

@@ -203,6 +203,17 @@ static void spec_mounts(const struct compose_project *p, const struct compose_se
 	}
 }
 
+/* Secrets and configs: read-only binds of their file, or of the file up writes for them. */
+static void spec_secrets(const struct compose_project *p, const struct compose_service *s,
+                         struct engine_container_spec *o)
+{
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		lo2_autofree char *host = compose_secret_host_path(p, s, &s->secrets[i]);
+
+		lo2_strv_take(&o->binds, xasprintf("%s:%s:ro", host, s->secrets[i].target));
+	}
+}
+
 static void spec_ports(const struct compose_service *s, struct engine_container_spec *o)
 {
 	o->ports = xcalloc(s->n_ports ? s->n_ports : 1, sizeof(*o->ports));
@@ -438,6 +449,7 @@ int compose_service_replica_spec(const struct compose_project *p, const struct c
 	spec_healthcheck(s, &o);
 	spec_ports(s, &o);
 	spec_mounts(p, s, &o);
+	spec_secrets(p, s, &o);
 	spec_host(s, &o);
 	spec_links(p, s, &o);
 	if (s->network_mode) {

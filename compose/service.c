@@ -151,6 +151,18 @@ static int k_scale(struct pctx *c, struct compose_service *s, const struct compo
 	return 0;
 }
 
+static int k_secrets(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
+{
+	return compose_parse_svc_secrets(c, s, n, path, false);
+}
+
+static int k_configs(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
+{
+	return compose_parse_svc_secrets(c, s, n, path, true);
+}
+
 /* ---- deploy: what v2 applies outside Swarm ---- */
 
 static const char *const deploy_keys[] = {"resources",     "replicas",  "restart_policy", "mode",
@@ -1266,6 +1278,8 @@ static const struct {
     {"mem_reservation", k_mem_reservation},
     {"dns_opt", k_dns_opt},
     {"group_add", k_group_add},
+    {"secrets", k_secrets},
+    {"configs", k_configs},
 };
 
 #define N_SVC_KEYS (sizeof(svc_keys) / sizeof(svc_keys[0]))

@@ -734,14 +734,12 @@ static void test_warnings(void **state)
 
 	unsetenv("LO2_TEST_NOT_SET");
 	assert_int_equal(load("misc/warnings.yml", NULL, &p, &w, &err), 0);
-	assert_int_equal(w.n, 4);
-	assert_string_equal(w.v[0], "misc/warnings.yml:2:1: top level: secrets are not implemented by lo2 (a "
-	                            "service that uses one is refused); ignored");
-	assert_string_equal(w.v[1], "misc/warnings.yml:6:5: services.web: unknown key \"imagee\" ignored");
+	assert_int_equal(w.n, 3); /* secrets: {} is read now */
+	assert_string_equal(w.v[0], "misc/warnings.yml:6:5: services.web: unknown key \"imagee\" ignored");
 	assert_string_equal(
-	    w.v[2], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
+	    w.v[1], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
 	            "blank string");
-	assert_string_equal(w.v[3],
+	assert_string_equal(w.v[2],
 	                    "misc/warnings.yml:10:7: services.web.logging: unknown key \"drivr\" ignored");
 	assert_string_equal(svc(p, "web")->image, "busybox:");
 	compose_project_free(p);
@@ -1020,6 +1018,33 @@ static void test_replicas(void **state)
 	compose_project_free(p);
 }
 
+static void test_secrets(void **state)
+{
+	struct compose_project *p;
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	char *token = xasprintf("%s/keys/other/token.txt:/run/secrets/token:ro", FIX);
+	char *dir, *api;
+
+	setenv("LO2_TEST_API_KEY", "k3y", 1);
+	p = load_ok("keys/secrets.yml");
+	dir = compose_secrets_dir("keys");
+	api = xasprintf("%s/web/secret-api_key:/run/secrets/api:ro", dir);
+	assert_int_equal(compose_service_spec(p, svc(p, "web"), &s, &err), 0);
+	assert_true(lo2_strv_contains(&s.binds, token));
+	assert_true(lo2_strv_contains(&s.binds, api));
+	assert_int_equal(svc(p, "web")->secrets[1].mode, 0440);
+	assert_string_equal(compose_secret_find(p, false, "api_key")->content, "k3y");
+	assert_string_equal(compose_secret_find(p, true, "app_conf")->content, "debug=true\n");
+	assert_string_equal(svc(p, "web")->secrets[2].target, "/app_conf");
+	engine_container_spec_free(&s);
+	compose_project_free(p);
+	unsetenv("LO2_TEST_API_KEY");
+	free(token);
+	free(api);
+	free(dir);
+}
+
 static void test_strictness(void **state)
 {
 	struct compose_load_opts o = {.lenient = true};
@@ -1058,6 +1083,13 @@ static void test_keys_errors(void **state)
 	    {"extends_cycle", "keys/extends_cycle.yml:3:14: services.a.extends: cycle: a -> b -> c -> a"},
 	    {"extends_missing", "keys/extends_missing.yml:4:14: services.a.extends: service \"nope\" is not "
 	                        "defined"},
+	    {"secret_external",
+	     "keys/secret_external.yml:7:15: secrets.db: external secrets exist only in Docker Swarm; lo2 "
+	     "(like "
+	     "docker compose without Swarm) cannot use them: give a file:, environment: or content:"},
+	    {"secret_undeclared",
+	     "keys/secret_undeclared.yml:4:15: services.web.secrets: secret \"db\" is not "
+	     "declared under the top-level secrets key"},
 	    {"legacy_v1",
 	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); "
 	     "docker "
@@ -1182,6 +1214,7 @@ int main(void)
 	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_deploy_spec),
 	    cmocka_unit_test(test_replicas),
+	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_strictness),
 	    cmocka_unit_test(test_keys_errors),
 	    cmocka_unit_test(test_include_cycle),
