@@ -15,9 +15,8 @@
 #include "compose/internal.h"
 #include "compose/parse.h"
 
-static const char *const top_keys[] = {"file",   "environment", "content",         "external",
-                                       "name",   "labels",      "template_driver", "driver",
-                                       "driver_opts", NULL};
+static const char *const top_keys[] = {"file",   "environment",     "content", "external",    "name",
+                                       "labels", "template_driver", "driver",  "driver_opts", NULL};
 
 static int parse_one(struct pctx *c, const struct compose_ynode *k, const struct compose_ynode *b,
                      bool is_config, struct compose_secret *sec)
@@ -40,11 +39,12 @@ static int parse_one(struct pctx *c, const struct compose_ynode *k, const struct
 		else if (compose_get_bool(c, v, path, &ext) < 0)
 			return -1;
 		if (ext)
-			return compose_perr(c, v,
-			                    "%s: external %s exist only in Docker Swarm; lo2 (like docker "
-			                    "compose without Swarm) cannot use them: give a file:, environment: "
-			                    "or content:",
-			                    path, kind);
+			return compose_perr(
+			    c, v,
+			    "%s: external %s exist only in Docker Swarm; lo2 (like docker "
+			    "compose without Swarm) cannot use them: give a file:, environment: "
+			    "or content:",
+			    path, kind);
 	}
 	if ((v = compose_ynode_get(b, "file"))) {
 		if (compose_get_str(c, v, path, &file) < 0)
@@ -54,9 +54,9 @@ static int parse_one(struct pctx *c, const struct compose_ynode *k, const struct
 		if (compose_get_str(c, v, path, &sec->environment) < 0)
 			return -1;
 		val = lo2_kvv_get(c->env, sec->environment);
-		if (val == NULL)
-			return compose_perr(c, v, "%s: variable \"%.100s\" is not set", path, sec->environment);
-		sec->content = xstrdup(val);
+		if (val == NULL) /* an error for up, not for config or down */
+			compose_pwarn(c, v, "%s: variable \"%.100s\" is not set", path, sec->environment);
+		sec->content = val ? xstrdup(val) : NULL;
 	} else if ((v = compose_ynode_get(b, "content"))) {
 		if (compose_get_str(c, v, path, &sec->content) < 0)
 			return -1;
@@ -143,8 +143,9 @@ static int svc_secret_one(struct pctx *c, struct compose_service *s, const struc
 	if (compose_get_str(c, src, path, &ss->source) < 0)
 		return -1;
 	if (!compose_ynode_get(compose_ynode_get(c->root, is_config ? "configs" : "secrets"), ss->source))
-		return compose_perr(c, src, "%s: %s \"%.100s\" is not declared under the top-level %s key", path,
-		                    is_config ? "config" : "secret", ss->source, is_config ? "configs" : "secrets");
+		return compose_perr(c, src, "%s: %s \"%.100s\" is not declared under the top-level %s key",
+		                    path, is_config ? "config" : "secret", ss->source,
+		                    is_config ? "configs" : "secrets");
 	ss->target = default_target(is_config, target ? target : ss->source);
 	sec = compose_secret_find(c->p, is_config, ss->source);
 	if (sec && sec->file && (ss->uid || ss->gid || ss->mode >= 0))
@@ -221,18 +222,19 @@ static void apply_owner(const char *path, const struct compose_svc_secret *ss, s
 	int hu = owner_of(ss->uid, &uid), hg = owner_of(ss->gid, &gid);
 
 	if (chmod(path, (mode_t)(ss->mode >= 0 ? ss->mode : 0444)) < 0)
-		lo2_strv_take(warnings, xasprintf("%s %s: chmod: %s", ss->is_config ? "config" : "secret", ss->source,
-		                                  strerror(errno)));
+		lo2_strv_take(warnings, xasprintf("%s %s: chmod: %s", ss->is_config ? "config" : "secret",
+		                                  ss->source, strerror(errno)));
 	if (hu < 0 || hg < 0) {
 		lo2_strv_take(warnings, xasprintf("%s %s: uid and gid must be numbers; not applied",
 		                                  ss->is_config ? "config" : "secret", ss->source));
 		return;
 	}
 	if ((hu || hg) && chown(path, hu ? uid : (uid_t)-1, hg ? gid : (gid_t)-1) < 0)
-		lo2_strv_take(warnings, xasprintf("%s %s: cannot give the file to %u:%u (%s); the container sees "
-		                                  "the host's owner",
-		                                  ss->is_config ? "config" : "secret", ss->source, uid, gid,
-		                                  strerror(errno)));
+		lo2_strv_take(warnings,
+		              xasprintf("%s %s: cannot give the file to %u:%u (%s); the container sees "
+		                        "the host's owner",
+		                        ss->is_config ? "config" : "secret", ss->source, uid, gid,
+		                        strerror(errno)));
 }
 
 int compose_secrets_write(const struct compose_project *p, const struct compose_service *s,
@@ -246,12 +248,16 @@ int compose_secrets_write(const struct compose_project *p, const struct compose_
 
 		if (sec == NULL || sec->file)
 			continue;
+		if (sec->content == NULL)
+			return lo2_err_set(err, LO2_E_INVALID, "service %s: %s %s: variable %s is not set",
+			                   s->name, ss->is_config ? "config" : "secret", ss->source,
+			                   sec->environment);
 		path = compose_secret_host_path(p, s, ss);
 		dir = compose_path_resolve(path, "..");
 		if (lo2_mkdir_p(dir, 0700, err) < 0 ||
 		    lo2_write_file_atomic(path, sec->content, strlen(sec->content), err) < 0)
-			return lo2_err_prefix(err, "service %s: %s %s", s->name, ss->is_config ? "config" : "secret",
-			                      ss->source);
+			return lo2_err_prefix(err, "service %s: %s %s", s->name,
+			                      ss->is_config ? "config" : "secret", ss->source);
 		apply_owner(path, ss, warnings);
 	}
 	return 0;
