@@ -129,13 +129,14 @@ static void test_compose_keys_limits(void **state)
 	need_docker_cli();
 	for (int n = 1; n <= 2; n++) {
 		char *name = name_of("app", n);
-		const char *argv[] = {"docker",
-		                      "inspect",
-		                      "-f",
-		                      "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} "
-		                      "{{.HostConfig.MemoryReservation}}",
-		                      name,
-		                      NULL};
+		const char *argv[] = {
+		    "docker",
+		    "inspect",
+		    "-f",
+		    "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} "
+		    "{{.HostConfig.MemoryReservation}}",
+		    name,
+		    NULL};
 		char *out = run_ok(argv);
 
 		assert_string_equal(out, "500000000 67108864 100 33554432");
@@ -147,7 +148,11 @@ static void test_compose_keys_limits(void **state)
 static void test_compose_keys_secrets(void **state)
 {
 	char *name = name_of("app", 2);
-	const char *argv[] = {"docker", "exec", name, "sh", "-c",
+	const char *argv[] = {"docker",
+	                      "exec",
+	                      name,
+	                      "sh",
+	                      "-c",
 	                      "cat /run/secrets/token; echo; stat -c %a /run/secrets/token; "
 	                      "cat /run/secrets/api; cat /etc/app.conf",
 	                      NULL};
@@ -165,7 +170,8 @@ static void test_compose_keys_docker_compose_ps(void **state)
 	const char *argv[] = {"docker-compose", "-f", DIR_ "/ps-view.yml", "-p", project, "ps", NULL};
 	char *out = NULL;
 
-	if (access("/usr/bin/docker-compose", X_OK) != 0 && access("/usr/local/bin/docker-compose", X_OK) != 0)
+	if (access("/usr/bin/docker-compose", X_OK) != 0 &&
+	    access("/usr/local/bin/docker-compose", X_OK) != 0)
 		tu_skip_or_fail("docker-compose is not installed (the interoperability check needs it)");
 	out = run_ok(argv);
 	for (int n = 1; n <= 2; n++) {
