@@ -110,6 +110,9 @@ struct compose_service {
 	struct lo2_kvv log_opts;
 	char *user, *restart, *working_dir, *hostname, *domainname, *stop_signal, *platform;
 	char *pid, *ipc;
+	char *runtime, *cgroup_parent, *userns_mode;
+	struct lo2_kvv storage_opt;
+	struct lo2_strv volumes_from; /* "service[:ro|rw]" or "container:name[:ro|rw]" */
 	struct compose_healthcheck healthcheck;
 	struct lo2_kvv labels;
 	bool privileged, tty, stdin_open, init, read_only;

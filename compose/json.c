@@ -358,6 +358,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	w_healthcheck(w, &s->healthcheck);
 	w_str(w, "hostname", s->hostname);
 	w_str(w, "image", s->image);
+	w_str(w, "cgroup_parent", s->cgroup_parent);
 	w_str(w, "ipc", s->ipc);
 	w_kvv(w, "labels", &s->labels);
 	w_lists(w, s);
@@ -370,6 +371,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	if (!for_hash)
 		w_strv(w, "profiles", &s->profiles, false);
 	w_str(w, "restart", s->restart);
+	w_str(w, "runtime", s->runtime);
 	w_secrets(w, s, false);
 	if (s->scale >= 0) {
 		lo2_jw_key(w, "scale");
@@ -377,9 +379,11 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	}
 	w_duration(w, "stop_grace_period", s->stop_grace_period_ns);
 	w_str(w, "stop_signal", s->stop_signal);
+	w_kvv(w, "storage_opt", &s->storage_opt);
 	w_kvv(w, "sysctls", &s->sysctls);
 	w_ulimits(w, s);
 	w_str(w, "user", s->user);
+	w_str(w, "userns_mode", s->userns_mode);
 	w_flags(w, s);
 	if (s->n_mounts) {
 		lo2_jw_key(w, "volumes");
@@ -388,12 +392,14 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 			w_mount(w, &s->mounts[i]);
 		lo2_jw_arr_end(w);
 	}
+	w_strv(w, "volumes_from", &s->volumes_from, false);
 	w_str(w, "working_dir", s->working_dir);
 	lo2_jw_obj_end(w);
 }
 
 static void w_resource(struct lo2_jw *w, const char *key, const char *name, const char *driver, bool external,
-                       const struct lo2_kvv *labels, const struct lo2_kvv *opts)
+                       const struct lo2_kvv *labels, const struct lo2_kvv *opts,
+                       const struct compose_network *n)
 {
 	lo2_jw_key(w, key);
 	lo2_jw_obj(w);
@@ -401,6 +407,11 @@ static void w_resource(struct lo2_jw *w, const char *key, const char *name, cons
 	w_str(w, "driver", driver);
 	w_kvv(w, "driver_opts", opts);
 	w_bool(w, "external", external);
+	if (n) {
+		w_bool(w, "internal", n->internal);
+		w_bool(w, "attachable", n->attachable);
+		w_bool(w, "enable_ipv6", n->enable_ipv6);
+	}
 	w_kvv(w, "labels", labels);
 	lo2_jw_obj_end(w);
 }
@@ -414,7 +425,7 @@ static void w_networks_top(struct lo2_jw *w, const struct compose_project *p)
 	for (size_t i = 0; i < p->n_networks; i++) {
 		const struct compose_network *n = &p->networks[i];
 
-		w_resource(w, n->key, n->name, n->driver, n->external, &n->labels, &n->driver_opts);
+		w_resource(w, n->key, n->name, n->driver, n->external, &n->labels, &n->driver_opts, n);
 	}
 	lo2_jw_obj_end(w);
 }
@@ -428,7 +439,7 @@ static void w_volumes_top(struct lo2_jw *w, const struct compose_project *p)
 	for (size_t i = 0; i < p->n_volumes; i++) {
 		const struct compose_volume *v = &p->volumes[i];
 
-		w_resource(w, v->key, v->name, v->driver, v->external, &v->labels, &v->driver_opts);
+		w_resource(w, v->key, v->name, v->driver, v->external, &v->labels, &v->driver_opts, NULL);
 	}
 	lo2_jw_obj_end(w);
 }

@@ -59,6 +59,11 @@ void compose_service_release(struct compose_service *s)
 	free(s->pid);
 	free(s->ipc);
 	lo2_strv_free(&s->dns_opt);
+	free(s->runtime);
+	free(s->cgroup_parent);
+	free(s->userns_mode);
+	lo2_kvv_free(&s->storage_opt);
+	lo2_strv_free(&s->volumes_from);
 	lo2_strv_free(&s->group_add);
 	lo2_strv_free(&s->profiles);
 	free(s->deploy.restart_condition);

@@ -328,6 +328,29 @@ static bool spec_deploy_restart(const struct compose_service *s, struct engine_c
 	return true;
 }
 
+static void spec_volumes_from(const struct compose_project *p, const struct compose_service *s,
+                              struct engine_container_spec *o)
+{
+	for (size_t i = 0; i < s->volumes_from.n; i++) {
+		const char *v = s->volumes_from.v[i];
+		lo2_autofree char *name = NULL;
+		const struct compose_service *t;
+		char *colon;
+
+		if (strncmp(v, "container:", 10) == 0) {
+			lo2_strv_push(&o->volumes_from, v + 10);
+			continue;
+		}
+		name = xstrdup(v);
+		colon = strchr(name, ':');
+		if (colon)
+			*colon = '\0';
+		t = compose_service_find(p, name);
+		lo2_strv_take(&o->volumes_from, xasprintf("%s%s%s", t && t->container ? t->container : name,
+		                                          colon ? ":" : "", colon ? colon + 1 : ""));
+	}
+}
+
 static void spec_restart(const struct compose_service *s, struct engine_container_spec *o)
 {
 	if (spec_deploy_restart(s, o) || s->restart == NULL)
@@ -376,6 +399,10 @@ static void spec_host(const struct compose_service *s, struct engine_container_s
 	o->shm_size = s->shm_size;
 	o->pid_mode = xstrdup(s->pid);
 	o->ipc_mode = xstrdup(s->ipc);
+	o->runtime = xstrdup(s->runtime);
+	o->cgroup_parent = xstrdup(s->cgroup_parent);
+	o->userns_mode = xstrdup(s->userns_mode);
+	lo2_kvv_copy(&o->storage_opt, &s->storage_opt);
 	o->log_driver = xstrdup(s->log_driver);
 	lo2_kvv_copy(&o->log_opts, &s->log_opts);
 	spec_restart(s, o);
@@ -452,6 +479,7 @@ int compose_service_replica_spec(const struct compose_project *p, const struct c
 	spec_secrets(p, s, &o);
 	spec_host(s, &o);
 	spec_links(p, s, &o);
+	spec_volumes_from(p, s, &o);
 	if (s->network_mode) {
 		if (spec_network_mode(p, s, &o, err) < 0) {
 			engine_container_spec_free(&o);

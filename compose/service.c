@@ -46,6 +46,9 @@ STR_FIELD(k_stop_signal, stop_signal)
 STR_FIELD(k_platform, platform)
 STR_FIELD(k_pid, pid)
 STR_FIELD(k_ipc, ipc)
+STR_FIELD(k_runtime, runtime)
+STR_FIELD(k_cgroup_parent, cgroup_parent)
+STR_FIELD(k_userns_mode, userns_mode)
 BOOL_FIELD(k_privileged, privileged)
 BOOL_FIELD(k_tty, tty)
 BOOL_FIELD(k_stdin_open, stdin_open)
@@ -328,6 +331,12 @@ static int k_sysctls(struct pctx *c, struct compose_service *s, const struct com
                      const char *path)
 {
 	return kv_into(c, n, path, &s->sysctls);
+}
+
+static int k_storage_opt(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                         const char *path)
+{
+	return kv_into(c, n, path, &s->storage_opt);
 }
 
 static int k_extra_hosts(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
@@ -759,27 +768,42 @@ static int mount_source(struct pctx *c, const struct compose_ynode *n, const cha
 	return 0;
 }
 
+/* "C:\\data" or "C:/data": a Windows path, kept as given (lo2 does not rewrite it). */
+static bool is_windows_path(const char *v)
+{
+	return isalpha((unsigned char)v[0]) && v[1] == ':' && (v[2] == '\\' || v[2] == '/');
+}
+
 static int volume_short(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                         const char *path)
 {
 	lo2_autofree char *v = NULL;
 	lo2_autofree char *spec = NULL;
+	lo2_autofree char *win = NULL;
 	char *parts[4] = {0};
 	char *save = NULL;
 	int np = 0;
 	struct compose_mount *m;
+	bool windows;
 
 	if (compose_get_str(c, n, path, &v) < 0)
 		return -1;
-	spec = xstrdup(v);
+	windows = is_windows_path(v);
+	spec = xstrdup(windows ? v + 2 : v);
 	for (char *t = strtok_r(spec, ":", &save); t && np < 4; t = strtok_r(NULL, ":", &save))
 		parts[np++] = t;
-	if (np == 0 || np > 3)
+	if (np == 0 || np > 3 || (windows && np < 2))
 		return compose_perr(c, n, "%s: invalid volume \"%.200s\": expected [SOURCE:]TARGET[:MODE]",
 		                    path, v);
 	if (np == 1) {
 		m = add_mount(s, "volume");
 		m->target = compose_path_resolve("/", parts[0]);
+	} else if (windows) {
+		win = xasprintf("%.2s%s", v, parts[0]);
+		m = add_mount(s, "bind");
+		m->create_host_path = true;
+		m->target = compose_path_resolve("/", parts[1]);
+		m->source = xstrdup(win);
 	} else {
 		m = add_mount(s, is_bind_source(parts[0]) ? "bind" : "volume");
 		m->create_host_path = true;
@@ -1064,6 +1088,32 @@ static int k_links(struct pctx *c, struct compose_service *s, const struct compo
 	return 0;
 }
 
+/* "service[:ro|rw]" (an implicit dependency, as in v2) or "container:name[:ro|rw]". */
+static int k_volumes_from(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                          const char *path)
+{
+	if (compose_get_strv(c, n, path, false, &s->volumes_from) < 0)
+		return -1;
+	for (size_t i = 0; i < s->volumes_from.n; i++) {
+		const char *v = s->volumes_from.v[i];
+		bool is_container = strncmp(v, "container:", 10) == 0;
+		lo2_autofree char *name = xstrdup(is_container ? v + 10 : v);
+		char *colon = strchr(name, ':');
+
+		if (colon && strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return compose_perr(c, n->items[i],
+			                    "%s: invalid \"%.100s\": the mode must be ro or rw", path, v);
+		if (colon)
+			*colon = '\0';
+		if (is_container)
+			continue;
+		if (svc_check(c, n->items[i], path, name) < 0)
+			return -1;
+		add_dep(s, n->items[i], name);
+	}
+	return 0;
+}
+
 static int k_network_mode(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                           const char *path)
 {
@@ -1278,6 +1328,11 @@ static const struct {
     {"mem_reservation", k_mem_reservation},
     {"dns_opt", k_dns_opt},
     {"group_add", k_group_add},
+    {"runtime", k_runtime},
+    {"cgroup_parent", k_cgroup_parent},
+    {"userns_mode", k_userns_mode},
+    {"storage_opt", k_storage_opt},
+    {"volumes_from", k_volumes_from},
     {"secrets", k_secrets},
     {"configs", k_configs},
 };

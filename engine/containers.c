@@ -20,14 +20,15 @@ void engine_container_spec_free(struct engine_container_spec *s)
 {
 	if (s == NULL)
 		return;
-	char **strs[] = {&s->name,         &s->platform,       &s->image,      &s->user,
-	                 &s->working_dir,  &s->hostname,       &s->domainname, &s->stop_signal,
-	                 &s->network_mode, &s->restart_policy, &s->log_driver, &s->pid_mode,
-	                 &s->ipc_mode};
+	char **strs[] = {&s->name,         &s->platform,       &s->image,         &s->user,
+	                 &s->working_dir,  &s->hostname,       &s->domainname,    &s->stop_signal,
+	                 &s->network_mode, &s->restart_policy, &s->log_driver,    &s->pid_mode,
+	                 &s->ipc_mode,     &s->runtime,        &s->cgroup_parent, &s->userns_mode};
 	struct lo2_strv *vs[] = {
-	    &s->cmd,   &s->entrypoint, &s->env,         &s->exposed_ports, &s->healthcheck.test,
-	    &s->binds, &s->links,      &s->cap_add,     &s->cap_drop,      &s->extra_hosts,
-	    &s->dns,   &s->dns_search, &s->dns_options, &s->security_opt,  &s->group_add};
+	    &s->cmd,         &s->entrypoint, &s->env,         &s->exposed_ports, &s->healthcheck.test,
+	    &s->binds,       &s->links,      &s->cap_add,     &s->cap_drop,      &s->extra_hosts,
+	    &s->dns,         &s->dns_search, &s->dns_options, &s->security_opt,  &s->group_add,
+	    &s->volumes_from};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
@@ -36,6 +37,7 @@ void engine_container_spec_free(struct engine_container_spec *s)
 	lo2_kvv_free(&s->log_opts);
 	lo2_kvv_free(&s->tmpfs);
 	lo2_kvv_free(&s->sysctls);
+	lo2_kvv_free(&s->storage_opt);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
@@ -287,6 +289,12 @@ static void put_host_config(struct lo2_jw *w, const struct engine_container_spec
 	put_int_if(w, "ShmSize", s->shm_size);
 	put_str(w, "PidMode", s->pid_mode);
 	put_str(w, "IpcMode", s->ipc_mode);
+	put_str(w, "Runtime", s->runtime);
+	put_str(w, "CgroupParent", s->cgroup_parent);
+	put_str(w, "UsernsMode", s->userns_mode);
+	put_strv_if(w, "VolumesFrom", &s->volumes_from);
+	if (s->storage_opt.n)
+		engine_jw_kvv(w, "StorageOpt", &s->storage_opt);
 	lo2_jw_obj_end(w);
 }
 

@@ -149,6 +149,9 @@ struct engine_container_spec {
 	int64_t memory, nano_cpus, pids_limit, shm_size; /* 0 = unset */
 	int64_t memory_reservation; /* bytes; 0 = unset */
 	char *pid_mode, *ipc_mode;
+	char *runtime, *cgroup_parent, *userns_mode; /* NULL = the daemon's default */
+	struct lo2_kvv storage_opt;
+	struct lo2_strv volumes_from; /* "container[:ro|:rw]" */
 	/* NetworkingConfig: the first is the primary (joined at create); from API 1.44 all are
 	 * sent at create, below it the others are connected after create. */
 	struct engine_endpoint_cfg *networks;

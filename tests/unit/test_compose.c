@@ -1045,6 +1045,44 @@ static void test_secrets(void **state)
 	free(dir);
 }
 
+/* Each create-call key reaches the engine's create body. */
+static void test_create_call_keys(void **state)
+{
+	struct compose_project *p = load_ok("keys/runtime.yml");
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	static const char *const want[] = {
+	    "\"Runtime\":\"runc\"",
+	    "\"CgroupParent\":\"lo2.slice\"",
+	    "\"UsernsMode\":\"host\"",
+	    "\"VolumesFrom\":[\"keys-data-1:ro\",\"external-one\"]",
+	    "\"StorageOpt\":{\"size\":\"1G\"}",
+	    "\"PidMode\":\"host\"",
+	    "\"IpcMode\":\"shareable\"",
+	    "\"StopSignal\":\"SIGINT\"",
+	    "\"StopTimeout\":3",
+	    "\"Sysctls\":{\"net.core.somaxconn\":\"1024\"}",
+	};
+	char *body, *src = xasprintf("%s/keys/src:/src:rw", FIX);
+
+	assert_int_equal(compose_service_spec(p, svc(p, "app"), &s, &err), 0);
+	body = engine_container_spec_json(&s, 44);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(body, want[i]) == NULL)
+			fail_msg("%s is not in the create body: %s", want[i], body);
+	free(body);
+	engine_container_spec_free(&s);
+	assert_int_equal(compose_service_spec(p, svc(p, "data"), &s, &err), 0);
+	assert_string_equal(s.binds.v[0], "/srv/shared:/shared:rw,z");
+	assert_string_equal(s.binds.v[1], "keys_cache:/cache:rw,nocopy");
+	assert_string_equal(s.binds.v[2], src); /* :cached is Docker Desktop's; dropped as v2 does */
+	assert_string_equal(s.binds.v[3], "C:\\data:/win:ro"); /* a Windows path, as given */
+	engine_container_spec_free(&s);
+	assert_int_equal(svc(p, "app")->wave, 1); /* volumes_from: service is a dependency */
+	free(src);
+	compose_project_free(p);
+}
+
 static void test_strictness(void **state)
 {
 	struct compose_load_opts o = {.lenient = true};
@@ -1057,7 +1095,7 @@ static void test_strictness(void **state)
 	assert_int_equal(compose_load(&o, &p, &w, &err), 0);
 	assert_int_equal(w.n, 2);
 	assert_string_equal(w.v[0],
-	                    "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, "
+	                    "keys/strict.yml:4:5: services.web: \"devices\" is not implemented by lo2, "
 	                    "and the containers would differ from docker compose's; ignored "
 	                    "(--compatibility lenient)");
 	assert_string_equal(w.v[1],
@@ -1072,10 +1110,9 @@ static void test_keys_errors(void **state)
 	static const struct {
 		const char *file, *msg;
 	} cases[] = {
-	    {"strict",
-	     "keys/strict.yml:4:5: services.web: \"volumes_from\" is not implemented by lo2, and the "
-	     "containers would differ from docker compose's (--compatibility lenient makes this a "
-	     "warning)"},
+	    {"strict", "keys/strict.yml:4:5: services.web: \"devices\" is not implemented by lo2, and the "
+	               "containers would differ from docker compose's (--compatibility lenient makes this a "
+	               "warning)"},
 	    {"scale_conflict",
 	     "keys/scale_conflict.yml:4:12: services.web.scale: 2 differs from deploy.replicas 3"},
 	    {"replicas_named", "keys/replicas_named.yml:2:3: services.web: container_name \"one\" allows one "
@@ -1173,6 +1210,7 @@ static void test_golden_config(void **state)
 	check_golden("keys/include.yml", "include", &none);
 	check_golden("keys/deploy.yml", "deploy", &none);
 	check_golden("keys/profiles.yml", "profiles", &both);
+	check_golden("keys/runtime.yml", "runtime", &none);
 	lo2_strv_free(&prof);
 }
 
@@ -1215,6 +1253,7 @@ int main(void)
 	    cmocka_unit_test(test_deploy_spec),
 	    cmocka_unit_test(test_replicas),
 	    cmocka_unit_test(test_secrets),
+	    cmocka_unit_test(test_create_call_keys),
 	    cmocka_unit_test(test_strictness),
 	    cmocka_unit_test(test_keys_errors),
 	    cmocka_unit_test(test_include_cycle),
