@@ -265,78 +265,25 @@ static int build_parse(int argc, char **argv, struct build_args *a)
 	return CLI_OK;
 }
 
-/* The Dockerfile's name inside the context: -f as given relative to the current folder when that
- * exists (made relative to the context when inside it), else relative to the context. A Dockerfile
- * outside the context is added to the tar under a name of its own, as docker does. */
-static int dockerfile_in_context(const char *ctx, const char *file, char **name, char **outside,
-                                 struct lo2_err *err)
-{
-	lo2_autofree char *rctx = NULL, *rfile = NULL;
-	size_t n;
-
-	*outside = NULL;
-	if (file == NULL) {
-		*name = xstrdup("Dockerfile");
-		return 0;
-	}
-	rctx = realpath(ctx, NULL);
-	rfile = realpath(file, NULL);
-	if (rctx == NULL)
-		return lo2_err_errno(err, errno, "build context %s", ctx);
-	if (rfile == NULL) {
-		lo2_autofree char *p = xasprintf("%s/%s", ctx, file);
-
-		rfile = realpath(p, NULL);
-		if (rfile == NULL)
-			return lo2_err_errno(err, errno, "Dockerfile %s", file);
-	}
-	n = strlen(rctx);
-	if (strncmp(rfile, rctx, n) == 0 && rfile[n] == '/') {
-		*name = xstrdup(rfile + n + 1);
-		return 0;
-	}
-	*name = xstrdup(".dockerfile.lo2");
-	*outside = rfile;
-	rfile = NULL;
-	return 0;
-}
-
-static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
-{
-	return lo2_tar_read(user, buf, n, err);
-}
-
 static int build_run(struct build_args *a, struct lo2_err *err)
 {
-	lo2_autofree char *df = NULL, *outside = NULL, *id = NULL;
-	struct lo2_tar *tar = NULL;
+	lo2_autofree char *id = NULL;
 	struct engine *e = NULL;
 	struct engine_build_opts o = {0};
 	int ret = -1;
 
-	if (dockerfile_in_context(a->ctx, a->file, &df, &outside, err) < 0)
-		return lo2_err_prefix(err, "build image %s", a->tag);
-	if (lo2_build_context(a->ctx, df, &tar, err) < 0)
-		return lo2_err_prefix(err, "build image %s", a->tag);
-	if (outside && lo2_tar_add_path(tar, outside, df, err) < 0) {
-		lo2_err_prefix(err, "build image %s", a->tag);
-		goto out;
-	}
 	if (engine_open(a->host, &e, err) < 0)
-		goto out;
-	o = (struct engine_build_opts){.tag = a->tag,
-	                               .dockerfile = df,
-	                               .build_args = &a->build_args,
-	                               .labels = &a->labels,
-	                               .no_cache = a->no_cache};
-	if (engine_image_build(e, tar_reader, tar, &o, a->quiet ? NULL : print_line, stdout, &id, err) < 0)
+		return -1;
+	o = (struct engine_build_opts){
+	    .tag = a->tag, .build_args = &a->build_args, .labels = &a->labels, .no_cache = a->no_cache};
+	if (engine_image_build_dir(e, a->ctx, a->file, &o, a->quiet ? NULL : print_line, stdout, &id, err) <
+	    0)
 		goto out;
 	if (a->quiet)
 		printf("%s\n", id ? id : a->tag);
 	ret = 0;
 out:
 	engine_free(e);
-	lo2_tar_free(tar);
 	return ret;
 }
 

@@ -61,7 +61,12 @@ struct compose_ulimit {
 struct compose_build {
 	char *context; /* absolute */
 	char *dockerfile;
-	struct lo2_kvv args;
+	struct lo2_kvv args; /* a name alone takes its value from the variables; unset: left out */
+	struct lo2_kvv labels;
+	char *target, *network;
+	int64_t shm_size; /* bytes, 0 = unset */
+	struct lo2_strv extra_hosts; /* "host:ip" */
+	bool no_cache, pull;
 };
 
 /* deploy: what docker compose v2 applies outside Swarm. */

@@ -14,6 +14,7 @@
 #include "common/mem.h"
 #include "common/tar.h"
 #include "compose/compose.h"
+#include "compose/internal.h"
 #include "engine/engine.h"
 
 #define LABEL "com.docker.compose."
@@ -190,26 +191,26 @@ static void print_progress(void *user, const char *line)
 		fprintf(stderr, "%s\n", line);
 }
 
-static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
-{
-	return lo2_tar_read(user, buf, n, err);
-}
-
 static int build_image(struct up_ctx *u, const struct compose_service *s, const char *ref,
                        struct lo2_err *err)
 {
-	const char *df = s->build.dockerfile ? s->build.dockerfile : "Dockerfile";
-	struct engine_build_opts bo = {.tag = ref, .dockerfile = df, .build_args = &s->build.args};
-	struct lo2_tar *tar = NULL;
+	const struct compose_build *b = &s->build;
+	lo2_autofree char *df = b->dockerfile ? compose_path_resolve(b->context, b->dockerfile) : NULL;
+	struct engine_build_opts bo = {.tag = ref,
+	                               .build_args = &b->args,
+	                               .labels = &b->labels,
+	                               .no_cache = b->no_cache,
+	                               .pull = b->pull,
+	                               .target = b->target,
+	                               .network_mode = b->network,
+	                               .shm_size = b->shm_size,
+	                               .extra_hosts = &b->extra_hosts};
 	char *id = NULL;
 	int rc;
 
-	if (lo2_build_context(s->build.context, df, &tar, err) < 0)
-		return -1;
 	progress(u->o->quiet, "Building", ref);
-	rc = engine_image_build(u->e, tar_reader, tar, &bo, u->o->quiet ? NULL : print_progress, NULL, &id,
-	                        err);
-	lo2_tar_free(tar);
+	rc = engine_image_build_dir(u->e, b->context, df, &bo, u->o->quiet ? NULL : print_progress, NULL, &id,
+	                            err);
 	free(id);
 	return rc;
 }

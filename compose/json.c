@@ -189,6 +189,14 @@ static void w_logging(struct lo2_jw *w, const struct compose_service *s)
 	lo2_jw_obj_end(w);
 }
 
+static void w_int_opt(struct lo2_jw *w, const char *k, int64_t v)
+{
+	if (v <= 0)
+		return;
+	lo2_jw_key(w, k);
+	lo2_jw_int(w, v);
+}
+
 static void w_build(struct lo2_jw *w, const struct compose_service *s)
 {
 	if (!s->has_build)
@@ -198,6 +206,13 @@ static void w_build(struct lo2_jw *w, const struct compose_service *s)
 	w_str(w, "context", s->build.context);
 	w_str(w, "dockerfile", s->build.dockerfile ? s->build.dockerfile : "Dockerfile");
 	w_kvv(w, "args", &s->build.args);
+	w_kvv(w, "labels", &s->build.labels);
+	w_str(w, "target", s->build.target);
+	w_str(w, "network", s->build.network);
+	w_int_opt(w, "shm_size", s->build.shm_size);
+	w_strv(w, "extra_hosts", &s->build.extra_hosts, false);
+	w_bool(w, "no_cache", s->build.no_cache);
+	w_bool(w, "pull", s->build.pull);
 	lo2_jw_obj_end(w);
 }
 
@@ -217,14 +232,6 @@ static void w_ulimits(struct lo2_jw *w, const struct compose_service *s)
 		lo2_jw_obj_end(w);
 	}
 	lo2_jw_obj_end(w);
-}
-
-static void w_int_opt(struct lo2_jw *w, const char *k, int64_t v)
-{
-	if (v <= 0)
-		return;
-	lo2_jw_key(w, k);
-	lo2_jw_int(w, v);
 }
 
 static void w_cpus(struct lo2_jw *w, const char *k, int64_t nano)

@@ -12,6 +12,10 @@ void compose_service_release(struct compose_service *s)
 	free(s->build.context);
 	free(s->build.dockerfile);
 	lo2_kvv_free(&s->build.args);
+	lo2_kvv_free(&s->build.labels);
+	free(s->build.target);
+	free(s->build.network);
+	lo2_strv_free(&s->build.extra_hosts);
 	free(s->container_name);
 	lo2_strv_free(&s->command);
 	lo2_strv_free(&s->entrypoint);

@@ -456,11 +456,119 @@ static int k_env_file(struct pctx *c, struct compose_service *s, const struct co
 
 /* ---- build ---- */
 
-static const char *const build_keys[] = {"context", "dockerfile", "args", "target", "labels", NULL};
+static const char *const build_keys[] = {"context",
+                                         "dockerfile",
+                                         "args",
+                                         "target",
+                                         "labels",
+                                         "network",
+                                         "shm_size",
+                                         "extra_hosts",
+                                         "no_cache",
+                                         "pull",
+                                         "cache_from",
+                                         "cache_to",
+                                         "isolation",
+                                         "tags",
+                                         "dockerfile_inline",
+                                         "platforms",
+                                         "secrets",
+                                         "ssh",
+                                         "additional_contexts",
+                                         "privileged",
+                                         "ulimits",
+                                         "entitlements",
+                                         "provenance",
+                                         "sbom",
+                                         NULL};
+/* build: keys that change the image but lo2's classic-builder build cannot honour. */
+static const char *const build_unimplemented[] = {
+    "tags",       "dockerfile_inline", "platforms",    "secrets", "ssh", "additional_contexts",
+    "privileged", "ulimits",           "entitlements", NULL};
+static const char *const build_ignored[] = {"cache_from", "cache_to", "isolation",
+                                            "provenance", "sbom",     NULL};
+
+/* args: a name with no value takes it from the variables, and is left out when unset (v2). */
+static int build_args(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                      const char *path)
+{
+	struct lo2_kvv kv = {0};
+	int ret = compose_get_kv(c, n, path, '=', &kv);
+
+	for (size_t i = 0; ret == 0 && i < kv.n; i++) {
+		const char *v = kv.v[i].val ? kv.v[i].val : lo2_kvv_get(c->env, kv.v[i].key);
+
+		if (v)
+			lo2_kvv_set(&s->build.args, kv.v[i].key, v);
+	}
+	lo2_kvv_free(&kv);
+	return ret;
+}
+
+static bool is_remote_context(const char *ctx)
+{
+	return strstr(ctx, "://") != NULL || strncmp(ctx, "git@", 4) == 0 ||
+	       strncmp(ctx, "github.com/", 11) == 0;
+}
+
+static int build_extra_hosts(struct pctx *c, struct compose_build *b, const struct compose_ynode *n,
+                             const char *path)
+{
+	struct lo2_kvv kv = {0};
+	int ret = compose_get_kv(c, n, path, ':', &kv);
+
+	for (size_t i = 0; ret == 0 && i < kv.n; i++)
+		lo2_strv_take(&b->extra_hosts,
+		              xasprintf("%s:%s", kv.v[i].key, kv.v[i].val ? kv.v[i].val : ""));
+	lo2_kvv_free(&kv);
+	return ret;
+}
+
+static int build_map(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path, char **ctx)
+{
+	struct compose_build *b = &s->build;
+	const struct compose_ynode *v;
+
+	compose_warn_unknown(c, n, path, build_keys);
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->value;
+
+		if (word_in(k, build_unimplemented) &&
+		    compose_unimplemented(c, n->keys[i], "%s.%s is not implemented by lo2 (classic builder)",
+		                          path, k) < 0)
+			return -1;
+		if (word_in(k, build_ignored))
+			compose_pwarn(c, n->keys[i],
+			              "%s.%s: ignored (lo2 builds with the engine's classic builder and no "
+			              "registry cache)",
+			              path, k);
+	}
+	if ((v = compose_ynode_get(n, "context")) && compose_get_str(c, v, path, ctx) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "dockerfile")) && compose_get_str(c, v, path, &b->dockerfile) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "args")) && !compose_ynode_is_null(v) && build_args(c, s, v, path) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "labels")) && kv_into(c, v, path, &b->labels) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "target")) && compose_get_str(c, v, path, &b->target) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "network")) && compose_get_str(c, v, path, &b->network) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "shm_size")) && compose_get_size(c, v, path, &b->shm_size) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "extra_hosts")) && build_extra_hosts(c, b, v, path) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "no_cache")) && compose_get_bool(c, v, path, &b->no_cache) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "pull")) && compose_get_bool(c, v, path, &b->pull) < 0)
+		return -1;
+	return 0;
+}
 
 static int k_build(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
 {
-	const struct compose_ynode *v;
 	lo2_autofree char *ctx = NULL;
 
 	s->has_build = true;
@@ -468,17 +576,17 @@ static int k_build(struct pctx *c, struct compose_service *s, const struct compo
 		if (compose_get_str(c, n, path, &ctx) < 0)
 			return -1;
 	} else if (n->kind == COMPOSE_YMAP) {
-		compose_warn_unknown(c, n, path, build_keys);
-		if ((v = compose_ynode_get(n, "context")) && compose_get_str(c, v, path, &ctx) < 0)
-			return -1;
-		if ((v = compose_ynode_get(n, "dockerfile")) &&
-		    compose_get_str(c, v, path, &s->build.dockerfile) < 0)
-			return -1;
-		if ((v = compose_ynode_get(n, "args")) && compose_get_kv(c, v, path, '=', &s->build.args) < 0)
+		if (build_map(c, s, n, path, &ctx) < 0)
 			return -1;
 	} else {
 		return compose_expect(c, n, path, "a string or a mapping");
 	}
+	if (ctx && is_remote_context(ctx))
+		return compose_perr(
+		    c, n,
+		    "%s: the context \"%.200s\" is a remote (git or URL) context; lo2 does not clone "
+		    "or download contexts: clone it and point context: at the folder",
+		    path, ctx);
 	s->build.context = compose_path_resolve(c->dir, ctx ? ctx : ".");
 	return 0;
 }

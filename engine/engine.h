@@ -435,11 +435,21 @@ struct engine_build_opts {
 	const struct lo2_kvv *build_args;
 	const struct lo2_kvv *labels;
 	bool no_cache;
+	bool pull; /* pull newer FROM images */
+	const char *target; /* the stage to build, or NULL */
+	const char *network_mode; /* RUN steps' network, or NULL */
+	int64_t shm_size; /* bytes; 0 = the default */
+	const struct lo2_strv *extra_hosts; /* "host:ip" */
 };
 /* Builds from a tar context read from rd (classic builder; the engine pulls a missing FROM image
  * itself, with the registry credentials the docker CLI would send: X-Registry-Config). */
 int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const struct engine_build_opts *o,
                        engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
+/* Builds from the folder ctx (its .dockerignore applied). file: the Dockerfile, NULL for
+ * ctx/Dockerfile; taken from the current folder when it exists there, else relative to ctx; one
+ * outside ctx is sent under a name of its own. o->dockerfile is set by this call. */
+int engine_image_build_dir(struct engine *e, const char *ctx, const char *file, struct engine_build_opts *o,
+                           engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
 int engine_image_remove(struct engine *e, const char *ref, bool force, struct lo2_err *err);
 /* An engine_read_fn over a file descriptor (user is a pointer to the int fd). */
 ssize_t engine_read_fd(void *user, char *buf, size_t n, struct lo2_err *err);

@@ -17,6 +17,7 @@
 #define IMAGE "lo2-test/busybox:latest"
 #define DIR_ LO2_FIXTURES "/compose/keys_stack"
 #define FILE_ DIR_ "/compose.yml"
+#define BUILD_FILE DIR_ "/build.yml"
 
 static char project[96];
 
@@ -41,6 +42,12 @@ static void cleanup_project(void)
 	lo2_strv_free(&f);
 	free(label);
 	compose_secrets_remove(project);
+	{
+		char *img = xasprintf("compose-keys-built:%s", tu_run_id());
+
+		engine_image_remove(e, img, true, &err);
+		free(img);
+	}
 	tu_cleanup();
 }
 
@@ -198,6 +205,34 @@ static void test_compose_keys_down(void **state)
 	free(err);
 }
 
+/* build: a target stage with args, labels and extra_hosts, through the shared build helper. */
+static void test_compose_keys_build(void **state)
+{
+	char *out = NULL, *err = NULL;
+	char *name = name_of("staged", 1);
+	char *img = xasprintf("compose-keys-built:%s", tu_run_id());
+	const char *logs[] = {"docker", "logs", name, NULL};
+	const char *label[] = {"docker", "image", "inspect", "-f", "{{index .Config.Labels \"lo2.build\"}}",
+	                       img,      NULL};
+	int rc;
+	char *text;
+
+	need_docker_cli();
+	rc = tu_lo2_run(&out, &err, "up", "-f", BUILD_FILE, "-p", project, "--wait", NULL);
+	if (rc != 0)
+		fail_msg("lo2 up: exit %d: %s", rc, err ? err : "");
+	text = run_ok(logs);
+	assert_string_equal(text, "stage=base map=m list=unset env=unset");
+	free(text);
+	text = run_ok(label);
+	assert_string_equal(text, "yes");
+	free(text);
+	free(out);
+	free(err);
+	free(name);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_compose_keys_secrets),
 	    cmocka_unit_test(test_compose_keys_docker_compose_ps),
 	    cmocka_unit_test(test_compose_keys_down),
+	    cmocka_unit_test(test_compose_keys_build),
 	};
 
 	tu_filter();

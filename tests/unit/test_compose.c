@@ -1083,6 +1083,37 @@ static void test_create_call_keys(void **state)
 	compose_project_free(p);
 }
 
+static void test_build_keys(void **state)
+{
+	struct compose_project *p;
+	const struct compose_build *b;
+	struct compose_project *q = NULL;
+	struct lo2_err err = {0};
+
+	setenv("FROM_ENV", "e", 1);
+	unsetenv("NOT_SET_ANYWHERE_LO2");
+	p = load_ok("keys/build.yml");
+	b = &svc(p, "web")->build;
+	assert_string_equal(b->target, "base");
+	assert_string_equal(b->network, "host");
+	assert_int_equal(b->shm_size, 128 << 20);
+	assert_string_equal(b->extra_hosts.v[0], "db:10.0.0.2");
+	assert_string_equal(lo2_kvv_get(&b->labels, "lo2.build"), "yes");
+	assert_string_equal(lo2_kvv_get(&b->args, "FROM_MAP"), "m");
+	b = &svc(p, "list")->build;
+	assert_string_equal(lo2_kvv_get(&b->args, "FROM_LIST"), "l");
+	assert_string_equal(lo2_kvv_get(&b->args, "FROM_ENV"), "e"); /* a name alone: from the variables */
+	assert_int_equal(b->args.n, 2); /* unset: left out */
+	compose_project_free(p);
+	unsetenv("FROM_ENV");
+	assert_int_equal(load("keys/build_git.yml", NULL, &q, NULL, &err), -1);
+	assert_string_equal(
+	    err.msg, "keys/build_git.yml:3:12: services.web.build: the context "
+	             "\"https://github.com/docker/awesome-compose.git#master:flask\" is a remote (git or "
+	             "URL) context; lo2 does not clone or download contexts: clone it and point context: "
+	             "at the folder");
+}
+
 static void test_strictness(void **state)
 {
 	struct compose_load_opts o = {.lenient = true};
@@ -1211,6 +1242,7 @@ static void test_golden_config(void **state)
 	check_golden("keys/deploy.yml", "deploy", &none);
 	check_golden("keys/profiles.yml", "profiles", &both);
 	check_golden("keys/runtime.yml", "runtime", &none);
+	check_golden("keys/secrets.yml", "secrets", &none);
 	lo2_strv_free(&prof);
 }
 
@@ -1254,6 +1286,7 @@ int main(void)
 	    cmocka_unit_test(test_replicas),
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_create_call_keys),
+	    cmocka_unit_test(test_build_keys),
 	    cmocka_unit_test(test_strictness),
 	    cmocka_unit_test(test_keys_errors),
 	    cmocka_unit_test(test_include_cycle),
