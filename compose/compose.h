@@ -115,7 +115,11 @@ struct compose_service {
 	struct lo2_kvv log_opts;
 	char *user, *restart, *working_dir, *hostname, *domainname, *stop_signal, *platform;
 	char *pid, *ipc;
-	char *runtime, *cgroup_parent, *userns_mode;
+	char *runtime, *cgroup_parent, *userns_mode, *cpuset;
+	int64_t cpu_shares, cpu_quota, cpu_period, memswap_limit; /* 0 = unset */
+	int64_t mem_swappiness, oom_score_adj; /* mem_swappiness -1 = unset; oom_score_adj 0 = unset */
+	bool oom_kill_disable;
+	struct lo2_strv devices; /* "host[:container[:perms]]" */
 	struct lo2_kvv storage_opt;
 	struct lo2_strv volumes_from; /* "service[:ro|rw]" or "container:name[:ro|rw]" */
 	struct compose_healthcheck healthcheck;

@@ -328,6 +328,22 @@ static void w_flags(struct lo2_jw *w, const struct compose_service *s)
 	w_int_opt(w, "mem_reservation", s->mem_reservation);
 	w_cpus(w, "cpus", s->cpus_nano);
 	w_int_opt(w, "pids_limit", s->pids_limit);
+	w_int_opt(w, "cpu_shares", s->cpu_shares);
+	w_int_opt(w, "cpu_quota", s->cpu_quota);
+	w_int_opt(w, "cpu_period", s->cpu_period);
+	if (s->memswap_limit) {
+		lo2_jw_key(w, "memswap_limit");
+		lo2_jw_int(w, s->memswap_limit);
+	}
+	if (s->mem_swappiness >= 0) {
+		lo2_jw_key(w, "mem_swappiness");
+		lo2_jw_int(w, s->mem_swappiness);
+	}
+	w_bool(w, "oom_kill_disable", s->oom_kill_disable);
+	if (s->oom_score_adj) {
+		lo2_jw_key(w, "oom_score_adj");
+		lo2_jw_int(w, s->oom_score_adj);
+	}
 }
 
 static void w_lists(struct lo2_jw *w, const struct compose_service *s)
@@ -366,6 +382,8 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	w_str(w, "hostname", s->hostname);
 	w_str(w, "image", s->image);
 	w_str(w, "cgroup_parent", s->cgroup_parent);
+	w_str(w, "cpuset", s->cpuset);
+	w_strv(w, "devices", &s->devices, false);
 	w_str(w, "ipc", s->ipc);
 	w_kvv(w, "labels", &s->labels);
 	w_lists(w, s);

@@ -66,6 +66,8 @@ void compose_service_release(struct compose_service *s)
 	free(s->runtime);
 	free(s->cgroup_parent);
 	free(s->userns_mode);
+	free(s->cpuset);
+	lo2_strv_free(&s->devices);
 	lo2_kvv_free(&s->storage_opt);
 	lo2_strv_free(&s->volumes_from);
 	lo2_strv_free(&s->group_add);

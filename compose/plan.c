@@ -341,7 +341,7 @@ static void spec_volumes_from(const struct compose_project *p, const struct comp
 			lo2_strv_push(&o->volumes_from, v + 10);
 			continue;
 		}
-		name = xstrdup(v);
+		name = xstrdup(strncmp(v, "service:", 8) == 0 ? v + 8 : v);
 		colon = strchr(name, ':');
 		if (colon)
 			*colon = '\0';
@@ -403,6 +403,16 @@ static void spec_host(const struct compose_service *s, struct engine_container_s
 	o->cgroup_parent = xstrdup(s->cgroup_parent);
 	o->userns_mode = xstrdup(s->userns_mode);
 	lo2_kvv_copy(&o->storage_opt, &s->storage_opt);
+	o->cpuset_cpus = xstrdup(s->cpuset);
+	o->cpu_shares = s->cpu_shares;
+	o->cpu_quota = s->cpu_quota;
+	o->cpu_period = s->cpu_period;
+	o->memory_swap = s->memswap_limit;
+	o->mem_swappiness_set = s->mem_swappiness >= 0;
+	o->mem_swappiness = (int)s->mem_swappiness;
+	o->oom_kill_disable = s->oom_kill_disable;
+	o->oom_score_adj = (int)s->oom_score_adj;
+	lo2_strv_copy(&o->devices, &s->devices);
 	o->log_driver = xstrdup(s->log_driver);
 	lo2_kvv_copy(&o->log_opts, &s->log_opts);
 	spec_restart(s, o);

@@ -49,6 +49,8 @@ STR_FIELD(k_ipc, ipc)
 STR_FIELD(k_runtime, runtime)
 STR_FIELD(k_cgroup_parent, cgroup_parent)
 STR_FIELD(k_userns_mode, userns_mode)
+STR_FIELD(k_cpuset, cpuset)
+BOOL_FIELD(k_oom_kill_disable, oom_kill_disable)
 BOOL_FIELD(k_privileged, privileged)
 BOOL_FIELD(k_tty, tty)
 BOOL_FIELD(k_stdin_open, stdin_open)
@@ -114,6 +116,75 @@ static int k_mem_reservation(struct pctx *c, struct compose_service *s, const st
                              const char *path)
 {
 	return compose_get_size(c, n, path, &s->mem_reservation);
+}
+
+#define INT_FIELD(fn, field, lo, hi) \
+	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, \
+	              const char *path) \
+	{ \
+		return compose_get_int(c, n, path, lo, hi, &s->field); \
+	}
+INT_FIELD(k_cpu_shares, cpu_shares, 0, INT64_MAX)
+INT_FIELD(k_cpu_quota, cpu_quota, -1, INT64_MAX)
+INT_FIELD(k_mem_swappiness, mem_swappiness, 0, 100)
+INT_FIELD(k_oom_score_adj, oom_score_adj, -1000, 1000)
+
+/* cpu_period: microseconds, or a duration ("100ms"). */
+static int k_cpu_period(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                        const char *path)
+{
+	int64_t ns;
+
+	if (n->kind == COMPOSE_YSCALAR && n->value[0] && strspn(n->value, "0123456789") == strlen(n->value))
+		return compose_get_int(c, n, path, 0, INT64_MAX, &s->cpu_period);
+	if (compose_get_duration(c, n, path, &ns) < 0)
+		return -1;
+	s->cpu_period = ns / 1000;
+	return 0;
+}
+
+/* memswap_limit: a size, or -1 (unlimited). */
+static int k_memswap_limit(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                           const char *path)
+{
+	if (n->kind == COMPOSE_YSCALAR && strcmp(n->value, "-1") == 0) {
+		s->memswap_limit = -1;
+		return 0;
+	}
+	return compose_get_size(c, n, path, &s->memswap_limit);
+}
+
+static const char *const device_keys[] = {"source", "target", "permissions", NULL};
+
+/* "host[:container[:perms]]", or source:, target:, permissions:. */
+static int k_devices(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
+{
+	if (n->kind != COMPOSE_YSEQ)
+		return compose_expect(c, n, path, "a list");
+	for (size_t i = 0; i < n->n; i++) {
+		const struct compose_ynode *it = n->items[i], *v;
+		lo2_autofree char *src = NULL, *dst = NULL, *perm = NULL;
+
+		if (it->kind != COMPOSE_YMAP) {
+			if (compose_get_str(c, it, path, &src) < 0)
+				return -1;
+			lo2_strv_take(&s->devices, src);
+			src = NULL;
+			continue;
+		}
+		compose_warn_unknown(c, it, path, device_keys);
+		if ((v = compose_ynode_get(it, "source")) == NULL)
+			return compose_perr(c, it, "%s: expected a source: device", path);
+		if (compose_get_str(c, v, path, &src) < 0)
+			return -1;
+		if ((v = compose_ynode_get(it, "target")) && compose_get_str(c, v, path, &dst) < 0)
+			return -1;
+		if ((v = compose_ynode_get(it, "permissions")) && compose_get_str(c, v, path, &perm) < 0)
+			return -1;
+		lo2_strv_take(&s->devices, xasprintf("%s:%s:%s", src, dst ? dst : src, perm ? perm : "rwm"));
+	}
+	return 0;
 }
 
 static int k_pids_limit(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
@@ -1196,7 +1267,7 @@ static int k_links(struct pctx *c, struct compose_service *s, const struct compo
 	return 0;
 }
 
-/* "service[:ro|rw]" (an implicit dependency, as in v2) or "container:name[:ro|rw]". */
+/* "[service:]service[:ro|rw]" (an implicit dependency, as in v2) or "container:name[:ro|rw]". */
 static int k_volumes_from(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                           const char *path)
 {
@@ -1205,7 +1276,9 @@ static int k_volumes_from(struct pctx *c, struct compose_service *s, const struc
 	for (size_t i = 0; i < s->volumes_from.n; i++) {
 		const char *v = s->volumes_from.v[i];
 		bool is_container = strncmp(v, "container:", 10) == 0;
-		lo2_autofree char *name = xstrdup(is_container ? v + 10 : v);
+		lo2_autofree char *name = xstrdup(is_container                     ? v + 10
+		                                  : strncmp(v, "service:", 8) == 0 ? v + 8
+		                                                                   : v);
 		char *colon = strchr(name, ':');
 
 		if (colon && strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
@@ -1441,6 +1514,15 @@ static const struct {
     {"userns_mode", k_userns_mode},
     {"storage_opt", k_storage_opt},
     {"volumes_from", k_volumes_from},
+    {"cpuset", k_cpuset},
+    {"cpu_shares", k_cpu_shares},
+    {"cpu_quota", k_cpu_quota},
+    {"cpu_period", k_cpu_period},
+    {"mem_swappiness", k_mem_swappiness},
+    {"memswap_limit", k_memswap_limit},
+    {"oom_kill_disable", k_oom_kill_disable},
+    {"oom_score_adj", k_oom_score_adj},
+    {"devices", k_devices},
     {"secrets", k_secrets},
     {"configs", k_configs},
 };
@@ -1451,33 +1533,17 @@ static const struct {
  * errors unless --compatibility lenient. */
 static const char *const run_changing[] = {"blkio_config",
                                            "cgroup",
-                                           "cgroup_parent",
-                                           "configs",
                                            "cpu_count",
                                            "cpu_percent",
-                                           "cpu_period",
-                                           "cpu_quota",
                                            "cpu_rt_period",
                                            "cpu_rt_runtime",
-                                           "cpu_shares",
-                                           "cpuset",
                                            "device_cgroup_rules",
-                                           "devices",
                                            "external_links",
                                            "gpus",
                                            "mac_address",
-                                           "mem_swappiness",
-                                           "memswap_limit",
-                                           "oom_kill_disable",
-                                           "oom_score_adj",
                                            "post_start",
                                            "pre_stop",
-                                           "runtime",
-                                           "secrets",
-                                           "storage_opt",
-                                           "userns_mode",
                                            "uts",
-                                           "volumes_from",
                                            "use_api_socket",
                                            "models",
                                            "provider",
@@ -1532,6 +1598,7 @@ static void service_defaults(struct compose_service *s)
 	s->deploy.replicas = -1;
 	s->scale = -1;
 	s->replicas = 1;
+	s->mem_swappiness = -1;
 	s->deploy.max_attempts = -1;
 	s->stop_grace_period_ns = -1;
 	s->healthcheck.interval_ns = -1;

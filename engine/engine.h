@@ -150,6 +150,12 @@ struct engine_container_spec {
 	int64_t memory_reservation; /* bytes; 0 = unset */
 	char *pid_mode, *ipc_mode;
 	char *runtime, *cgroup_parent, *userns_mode; /* NULL = the daemon's default */
+	char *cpuset_cpus; /* "0-3", NULL = unset */
+	int64_t cpu_shares, cpu_quota, cpu_period, memory_swap; /* 0 = unset (memory_swap -1: unlimited) */
+	int mem_swappiness; /* sent when mem_swappiness_set */
+	bool mem_swappiness_set, oom_kill_disable;
+	int oom_score_adj; /* 0 = unset */
+	struct lo2_strv devices; /* "host[:container[:perms]]" */
 	struct lo2_kvv storage_opt;
 	struct lo2_strv volumes_from; /* "container[:ro|:rw]" */
 	/* NetworkingConfig: the first is the primary (joined at create); from API 1.44 all are

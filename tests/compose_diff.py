@@ -24,10 +24,11 @@ except ImportError:  # pragma: no cover
     sys.exit(77)
 
 SCALARS = ["image", "container_name", "user", "working_dir", "hostname", "restart", "stop_signal",
-           "network_mode"]
-FLAGS = ["privileged", "tty", "stdin_open", "init", "read_only"]
+           "network_mode", "pid", "ipc", "runtime", "cgroup_parent", "userns_mode", "cpuset", "cpu_shares",
+           "cpu_quota", "mem_swappiness", "oom_score_adj"]
+FLAGS = ["privileged", "tty", "stdin_open", "init", "read_only", "oom_kill_disable"]
 LISTS = ["cap_add", "cap_drop", "extra_hosts", "links", "dns", "dns_search", "security_opt", "dns_opt",
-         "group_add"]
+         "group_add", "volumes_from", "devices"]
 SIZES = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 UNITS = {"ns": 1, "us": 1000, "µs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
@@ -181,6 +182,10 @@ def service(s):
     out["cpus"] = cpus(s.get("cpus"))
     out["pids_limit"] = s.get("pids_limit")
     out["mem_reservation"] = size(s.get("mem_reservation"))
+    out["sysctls"] = env(s.get("sysctls"))
+    # docker-compose 1.x writes a service's volumes_from as service:NAME; the specification as NAME.
+    out["volumes_from"] = [re.sub(r"^service:", "", v) for v in out["volumes_from"]]
+    out["secrets"] = sorted(x if isinstance(x, str) else x["source"] for x in s.get("secrets") or [])
     return out
 
 

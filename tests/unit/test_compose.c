@@ -1062,6 +1062,18 @@ static void test_create_call_keys(void **state)
 	    "\"StopSignal\":\"SIGINT\"",
 	    "\"StopTimeout\":3",
 	    "\"Sysctls\":{\"net.core.somaxconn\":\"1024\"}",
+	    "\"CpusetCpus\":\"0-1\"",
+	    "\"CpuShares\":512",
+	    "\"CpuQuota\":50000",
+	    "\"CpuPeriod\":100000",
+	    "\"MemorySwap\":-1",
+	    "\"MemorySwappiness\":10",
+	    "\"OomKillDisable\":true",
+	    "\"OomScoreAdj\":500",
+	    "\"Devices\":[{\"PathOnHost\":\"/dev/null\",\"PathInContainer\":\"/dev/"
+	    "lo2null\",\"CgroupPermissions\":"
+	    "\"r\"},{\"PathOnHost\":\"/dev/zero\",\"PathInContainer\":\"/dev/"
+	    "lo2zero\",\"CgroupPermissions\":\"rwm\"}]",
 	};
 	char *body, *src = xasprintf("%s/keys/src:/src:rw", FIX);
 
@@ -1125,10 +1137,9 @@ static void test_strictness(void **state)
 	assert_int_equal(chdir(FIX), 0);
 	assert_int_equal(compose_load(&o, &p, &w, &err), 0);
 	assert_int_equal(w.n, 2);
-	assert_string_equal(w.v[0],
-	                    "keys/strict.yml:4:5: services.web: \"devices\" is not implemented by lo2, "
-	                    "and the containers would differ from docker compose's; ignored "
-	                    "(--compatibility lenient)");
+	assert_string_equal(w.v[0], "keys/strict.yml:4:5: services.web: \"uts\" is not implemented by lo2, "
+	                            "and the containers would differ from docker compose's; ignored "
+	                            "(--compatibility lenient)");
 	assert_string_equal(w.v[1],
 	                    "keys/strict.yml:5:5: services.web: \"pull_policy\" is not implemented by lo2; "
 	                    "ignored");
@@ -1141,7 +1152,7 @@ static void test_keys_errors(void **state)
 	static const struct {
 		const char *file, *msg;
 	} cases[] = {
-	    {"strict", "keys/strict.yml:4:5: services.web: \"devices\" is not implemented by lo2, and the "
+	    {"strict", "keys/strict.yml:4:5: services.web: \"uts\" is not implemented by lo2, and the "
 	               "containers would differ from docker compose's (--compatibility lenient makes this a "
 	               "warning)"},
 	    {"scale_conflict",
