@@ -968,6 +968,11 @@ static int volume_short(struct pctx *c, struct compose_service *s, const struct 
 	if (compose_get_str(c, n, path, &v) < 0)
 		return -1;
 	windows = is_windows_path(v);
+	if (v[0] == ':' || strstr(v, "::") || (v[0] && v[strlen(v) - 1] == ':'))
+		return compose_perr(c, n,
+		                    "%s: invalid volume \"%.200s\": empty section between colons (an unset "
+		                    "variable?)",
+		                    path, v);
 	spec = xstrdup(windows ? v + 2 : v);
 	for (char *t = strtok_r(spec, ":", &save); t && np < 4; t = strtok_r(NULL, ":", &save))
 		parts[np++] = t;
@@ -1070,6 +1075,18 @@ static int volume_long(struct pctx *c, struct compose_service *s, const struct c
 	return mount_subopts(c, n, path, m);
 }
 
+/* Two mounts at one path: the engine refuses the container, so the file is refused here. */
+static int check_duplicate_targets(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                                   const char *path)
+{
+	for (size_t i = 1; i < s->n_mounts; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->mounts[i].target, s->mounts[j].target) == 0)
+				return compose_perr(c, n->items[i], "%s: duplicate mount point %s", path,
+				                    s->mounts[i].target);
+	return 0;
+}
+
 static int k_volumes(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                      const char *path)
 {
@@ -1088,7 +1105,7 @@ static int k_volumes(struct pctx *c, struct compose_service *s, const struct com
 		if (rc < 0)
 			return -1;
 	}
-	return 0;
+	return check_duplicate_targets(c, s, n, path);
 }
 
 /* ---- networks ---- */

@@ -1169,6 +1169,11 @@ static void test_keys_errors(void **state)
 	    {"secret_undeclared",
 	     "keys/secret_undeclared.yml:4:15: services.web.secrets: secret \"db\" is not "
 	     "declared under the top-level secrets key"},
+	    {"dup_mount",
+	     "keys/dup_mount.yml:6:9: services.prometheus.volumes: duplicate mount point /prometheus"},
+	    {"empty_volume_source", "keys/empty_volume_source.yml:5:9: services.plex.volumes: invalid volume "
+	                            "\":/media/\": empty section "
+	                            "between colons (an unset variable?)"},
 	    {"legacy_v1",
 	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); "
 	     "docker "
