@@ -926,6 +926,17 @@ static void test_include(void **state)
 	compose_project_free(p);
 }
 
+static void test_include_options(void **state)
+{
+	struct compose_project *p = load_ok("keys/include_opts.yml");
+	char *data = xasprintf("%s/keys/inc2/proj/data", FIX);
+
+	assert_string_equal(svc(p, "db2")->image, "busybox:9.9"); /* env_file */
+	assert_string_equal(svc(p, "db2")->mounts[0].source, data); /* project_directory */
+	free(data);
+	compose_project_free(p);
+}
+
 static void test_profiles(void **state)
 {
 	struct lo2_strv prof = {0}, named = {0};
@@ -1297,6 +1308,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_extends_merge),
 	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_include_options),
 	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_deploy_spec),
 	    cmocka_unit_test(test_replicas),
