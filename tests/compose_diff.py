@@ -80,6 +80,30 @@ def deploy(v):
             "restart_policy": None if rp is None else (rp.get("condition"), rp.get("max_attempts"))}
 
 
+def build(v):
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = {"context": v}
+    hosts = v.get("extra_hosts") or []
+    if isinstance(hosts, dict):
+        hosts = [f"{k}:{x}" for k, x in hosts.items()]
+    return {"context": os.path.normpath(v.get("context", ".")), "dockerfile": v.get("dockerfile", "Dockerfile"),
+            "args": env(v.get("args")), "target": v.get("target"), "labels": env(v.get("labels")),
+            "network": v.get("network"), "shm_size": size(v.get("shm_size")), "extra_hosts": sorted(hosts)}
+
+
+def mounted(v, default_dir):
+    """secrets:/configs: as (source, target), short and long forms."""
+    out = []
+    for x in v or []:
+        if isinstance(x, str):
+            x = {"source": x}
+        t = x.get("target") or x["source"]
+        out.append((x["source"], t if t.startswith("/") else f"{default_dir}/{t}"))
+    return sorted(out)
+
+
 def words(v):
     if v is None:
         return None
@@ -185,7 +209,9 @@ def service(s):
     out["sysctls"] = env(s.get("sysctls"))
     # docker-compose 1.x writes a service's volumes_from as service:NAME; the specification as NAME.
     out["volumes_from"] = [re.sub(r"^service:", "", v) for v in out["volumes_from"]]
-    out["secrets"] = sorted(x if isinstance(x, str) else x["source"] for x in s.get("secrets") or [])
+    out["secrets"] = mounted(s.get("secrets"), "/run/secrets")
+    out["configs"] = mounted(s.get("configs"), "")
+    out["build"] = build(s.get("build"))
     return out
 
 
