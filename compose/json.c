@@ -242,7 +242,8 @@ static void w_cpus(struct lo2_jw *w, const char *k, int64_t nano)
 	lo2_jw_double(w, (double)nano / 1e9);
 }
 
-static void w_deploy(struct lo2_jw *w, const struct compose_deploy *d)
+/* for_hash leaves replicas out: scaling does not recreate the containers kept (as v2). */
+static void w_deploy(struct lo2_jw *w, const struct compose_deploy *d, bool for_hash)
 {
 	bool lim = d->cpus_nano || d->memory || d->pids, res = d->res_cpus_nano || d->res_memory;
 
@@ -270,7 +271,7 @@ static void w_deploy(struct lo2_jw *w, const struct compose_deploy *d)
 		}
 		lo2_jw_obj_end(w);
 	}
-	if (d->replicas >= 0) {
+	if (d->replicas >= 0 && !for_hash) {
 		lo2_jw_key(w, "replicas");
 		lo2_jw_int(w, d->replicas);
 	}
@@ -373,7 +374,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 		w_strv(w, "command", &s->command, true);
 	w_str(w, "container_name", s->container_name);
 	w_secrets(w, s, true);
-	w_deploy(w, &s->deploy);
+	w_deploy(w, &s->deploy, for_hash);
 	w_str(w, "domainname", s->domainname);
 	if (s->entrypoint_set)
 		w_strv(w, "entrypoint", &s->entrypoint, true);
@@ -398,7 +399,7 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	w_str(w, "restart", s->restart);
 	w_str(w, "runtime", s->runtime);
 	w_secrets(w, s, false);
-	if (s->scale >= 0) {
+	if (s->scale >= 0 && !for_hash) {
 		lo2_jw_key(w, "scale");
 		lo2_jw_int(w, s->scale);
 	}

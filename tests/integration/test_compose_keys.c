@@ -191,6 +191,36 @@ static void test_compose_keys_docker_compose_ps(void **state)
 	free(out);
 }
 
+/* Scaled down to one replica: the second container goes, the first stays as it was. */
+static void test_compose_keys_scale_down(void **state)
+{
+	char *out = NULL, *err = NULL;
+	char *one = name_of("app", 1), *two = name_of("app", 2);
+	struct engine_container_info ci = {0};
+	struct lo2_err e = {0};
+	char *id_before;
+	int rc;
+
+	assert_int_equal(engine_container_inspect(tu_engine(), one, &ci, &e), 0);
+	id_before = xstrdup(ci.id);
+	engine_container_info_free(&ci);
+	setenv("LO2_TEST_REPLICAS", "1", 1);
+	rc = tu_lo2_run(&out, &err, "up", "-f", FILE_, "-p", project, NULL);
+	unsetenv("LO2_TEST_REPLICAS");
+	if (rc != 0)
+		fail_msg("lo2 up: exit %d: %s", rc, err ? err : "");
+	assert_int_equal(engine_container_inspect(tu_engine(), two, &ci, &e), -1);
+	assert_int_equal(e.kind, LO2_E_NOT_FOUND);
+	assert_int_equal(engine_container_inspect(tu_engine(), one, &ci, &e), 0);
+	assert_string_equal(ci.id, id_before);
+	engine_container_info_free(&ci);
+	free(id_before);
+	free(one);
+	free(two);
+	free(out);
+	free(err);
+}
+
 static void test_compose_keys_down(void **state)
 {
 	char *out = NULL, *err = NULL;
@@ -216,11 +246,16 @@ static void test_compose_keys_build(void **state)
 	                       img,      NULL};
 	int rc;
 	char *text;
+	int64_t code = -1;
+	struct lo2_err e = {0};
 
 	need_docker_cli();
 	rc = tu_lo2_run(&out, &err, "up", "-f", BUILD_FILE, "-p", project, "--wait", NULL);
 	if (rc != 0)
 		fail_msg("lo2 up: exit %d: %s", rc, err ? err : "");
+	/* --wait returns once it runs; the output is complete when it has exited */
+	assert_int_equal(engine_container_wait(tu_engine(), name, "not-running", NULL, &code, &e), 0);
+	assert_int_equal(code, 0);
 	text = run_ok(logs);
 	assert_string_equal(text, "stage=base map=m list=unset env=unset");
 	free(text);
@@ -240,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_compose_keys_limits),
 	    cmocka_unit_test(test_compose_keys_secrets),
 	    cmocka_unit_test(test_compose_keys_docker_compose_ps),
+	    cmocka_unit_test(test_compose_keys_scale_down),
 	    cmocka_unit_test(test_compose_keys_down),
 	    cmocka_unit_test(test_compose_keys_build),
 	};

@@ -1137,6 +1137,37 @@ static void test_build_keys(void **state)
 	             "at the folder");
 }
 
+static char *hash_of(const char *text)
+{
+	struct compose_load_opts o = {.file = "/tmp/lo2-hash-test/compose.yml", .project_name = "h"};
+	struct lo2_kvv env = {0};
+	struct compose_project *p = NULL;
+	struct lo2_err err = {0};
+	char *h;
+
+	o.env = &env;
+	if (compose_load_text(text, strlen(text), &o, &p, NULL, &err) < 0 || compose_plan(p, &err) < 0)
+		fail_msg("%s", err.msg);
+	h = xstrdup(p->services[0].config_hash);
+	compose_project_free(p);
+	return h;
+}
+
+/* Scaling keeps the containers (replicas and scale are not hashed, as in v2); a limit does not. */
+static void test_replicas_not_hashed(void **state)
+{
+	char *a = hash_of("services:\n  w:\n    image: x\n    deploy: {replicas: 2}\n");
+	char *b = hash_of("services:\n  w:\n    image: x\n    deploy: {replicas: 5}\n");
+	char *c = hash_of(
+	    "services:\n  w:\n    image: x\n    deploy: {replicas: 5, resources: {limits: {cpus: '1'}}}\n");
+
+	assert_string_equal(a, b);
+	assert_string_not_equal(b, c);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void test_strictness(void **state)
 {
 	struct compose_load_opts o = {.lenient = true};
@@ -1315,6 +1346,7 @@ int main(void)
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_create_call_keys),
 	    cmocka_unit_test(test_build_keys),
+	    cmocka_unit_test(test_replicas_not_hashed),
 	    cmocka_unit_test(test_strictness),
 	    cmocka_unit_test(test_keys_errors),
 	    cmocka_unit_test(test_include_cycle),
