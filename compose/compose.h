@@ -148,6 +148,9 @@ struct compose_service {
 	struct lo2_kvv plan_labels; /* every label the container gets */
 };
 
+struct compose_ipam_pool {
+	char *subnet, *ip_range, *gateway; /* NULL = unset */
+};
 struct compose_network {
 	char *key;
 	char *name; /* engine name: <project>_<key>, or name:, or the key when external */
@@ -155,6 +158,9 @@ struct compose_network {
 	bool external, internal, attachable, enable_ipv6;
 	struct lo2_kvv labels, driver_opts;
 	bool used; /* some service joins it */
+	char *ipam_driver; /* NULL = default */
+	struct compose_ipam_pool *pools; /* ipam.config */
+	size_t n_pools;
 };
 struct compose_volume {
 	char *key;

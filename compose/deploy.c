@@ -131,6 +131,14 @@ static int ensure_network(struct up_ctx *u, const struct compose_network *n, str
 	spec.attachable = n->attachable;
 	spec.enable_ipv6 = n->enable_ipv6;
 	lo2_kvv_copy(&spec.options, &n->driver_opts);
+	spec.ipam_driver = xstrdup(n->ipam_driver);
+	spec.pools = xcalloc(n->n_pools + 1, sizeof(*spec.pools));
+	for (size_t i = 0; i < n->n_pools; i++) {
+		spec.pools[i].subnet = xstrdup(n->pools[i].subnet);
+		spec.pools[i].ip_range = xstrdup(n->pools[i].ip_range);
+		spec.pools[i].gateway = xstrdup(n->pools[i].gateway);
+	}
+	spec.n_pools = n->n_pools;
 	resource_labels(&spec.labels, &n->labels, "network", n->key, u->p->name);
 	rc = engine_network_create(u->e, &spec, &id, err);
 	engine_network_spec_free(&spec);

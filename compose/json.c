@@ -433,6 +433,22 @@ static void w_resource(struct lo2_jw *w, const char *key, const char *name, cons
 	w_str(w, "driver", driver);
 	w_kvv(w, "driver_opts", opts);
 	w_bool(w, "external", external);
+	if (n && (n->ipam_driver || n->n_pools)) {
+		lo2_jw_key(w, "ipam");
+		lo2_jw_obj(w);
+		w_str(w, "driver", n->ipam_driver);
+		lo2_jw_key(w, "config");
+		lo2_jw_arr(w);
+		for (size_t i = 0; i < n->n_pools; i++) {
+			lo2_jw_obj(w);
+			w_str(w, "subnet", n->pools[i].subnet);
+			w_str(w, "ip_range", n->pools[i].ip_range);
+			w_str(w, "gateway", n->pools[i].gateway);
+			lo2_jw_obj_end(w);
+		}
+		lo2_jw_arr_end(w);
+		lo2_jw_obj_end(w);
+	}
 	if (n) {
 		w_bool(w, "internal", n->internal);
 		w_bool(w, "attachable", n->attachable);

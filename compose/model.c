@@ -111,6 +111,13 @@ void compose_project_free(struct compose_project *p)
 		free(p->networks[i].driver);
 		lo2_kvv_free(&p->networks[i].labels);
 		lo2_kvv_free(&p->networks[i].driver_opts);
+		free(p->networks[i].ipam_driver);
+		for (size_t k = 0; k < p->networks[i].n_pools; k++) {
+			free(p->networks[i].pools[k].subnet);
+			free(p->networks[i].pools[k].ip_range);
+			free(p->networks[i].pools[k].gateway);
+		}
+		free(p->networks[i].pools);
 	}
 	free(p->networks);
 	for (size_t i = 0; i < p->n_volumes; i++) {

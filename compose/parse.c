@@ -281,6 +281,55 @@ static int parse_external(struct pctx *c, const struct compose_ynode *n, const c
 	return compose_get_bool(c, n, path, ext);
 }
 
+static const char *const ipam_keys[] = {"driver", "config", "options", NULL};
+static const char *const pool_keys[] = {"subnet", "ip_range", "gateway", "aux_addresses", NULL};
+
+static int parse_pool(struct pctx *c, const struct compose_ynode *n, const char *path,
+                      struct compose_ipam_pool *pool)
+{
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, pool_keys);
+	if ((v = compose_ynode_get(n, "subnet")) && compose_get_str(c, v, path, &pool->subnet) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "ip_range")) && compose_get_str(c, v, path, &pool->ip_range) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "gateway")) && compose_get_str(c, v, path, &pool->gateway) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "aux_addresses")) &&
+	    compose_unimplemented(c, v, "%s.aux_addresses is not implemented by lo2", path) < 0)
+		return -1;
+	return 0;
+}
+
+/* ipam: driver and config pools (subnet, ip_range, gateway), as the engine takes them. */
+static int parse_ipam(struct pctx *c, const struct compose_ynode *n, const char *path,
+                      struct compose_network *nw)
+{
+	lo2_autofree char *ip = xasprintf("%s.ipam", path);
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, ip, "a mapping");
+	compose_warn_unknown(c, n, ip, ipam_keys);
+	if ((v = compose_ynode_get(n, "driver")) && compose_get_str(c, v, ip, &nw->ipam_driver) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "options")) &&
+	    compose_unimplemented(c, v, "%s.options is not implemented by lo2", ip) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "config")) == NULL || compose_ynode_is_null(v))
+		return 0;
+	if (v->kind != COMPOSE_YSEQ)
+		return compose_expect(c, v, ip, "a list");
+	nw->pools = xcalloc(v->n + 1, sizeof(*nw->pools));
+	for (size_t i = 0; i < v->n; i++)
+		if (parse_pool(c, v->items[i], ip, &nw->pools[nw->n_pools++]) < 0)
+			return -1;
+	return 0;
+}
+
 static const char *const net_keys[] = {"driver",   "external",   "name",        "labels", "driver_opts",
                                        "internal", "attachable", "enable_ipv6", "ipam",   NULL};
 
@@ -308,8 +357,8 @@ static int parse_network_body(struct pctx *c, const struct compose_ynode *b, con
 		return -1;
 	if ((v = compose_ynode_get(b, "enable_ipv6")) && compose_get_bool(c, v, path, &nw->enable_ipv6) < 0)
 		return -1;
-	if ((v = compose_ynode_get(b, "ipam")))
-		compose_pwarn(c, v, "%s: ipam is not supported by lo2; ignored", path);
+	if ((v = compose_ynode_get(b, "ipam")) && !compose_ynode_is_null(v) && parse_ipam(c, v, path, nw) < 0)
+		return -1;
 	return 0;
 }
 

@@ -215,8 +215,16 @@ def service(s):
     return out
 
 
+def ipam(v):
+    if not v:
+        return None
+    return {"driver": v.get("driver"),
+            "config": [{k: c.get(k) for k in ("subnet", "ip_range", "gateway")} for c in v.get("config") or []]}
+
+
 def top(model, key):
-    return {k: {"external": bool((x or {}).get("external", False)), "labels": env((x or {}).get("labels"))}
+    return {k: {"external": bool((x or {}).get("external", False)), "labels": env((x or {}).get("labels")),
+                "ipam": ipam((x or {}).get("ipam")), "internal": bool((x or {}).get("internal", False))}
             for k, x in (model.get(key) or {}).items() if k != "default"}
 
 
