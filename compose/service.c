@@ -1569,6 +1569,27 @@ static const char *const run_changing[] = {"blkio_config",
 static const char *const cosmetic[] = {"annotations", "attach",     "credential_spec", "develop",
                                        "isolation",   "label_file", "pull_policy",     NULL};
 
+/* Keys of the legacy formats that change what runs, with what replaced them. */
+static const struct {
+	const char *key, *instead;
+} legacy_keys[] = {
+    {"net", "network_mode:"},
+    {"volume_driver", "a named volume with driver:"},
+    {"dockerfile", "build.dockerfile:"},
+};
+
+static int check_legacy_key(struct pctx *c, const struct compose_ynode *k, const char *path, bool *hit)
+{
+	*hit = false;
+	for (size_t i = 0; i < sizeof(legacy_keys) / sizeof(legacy_keys[0]); i++)
+		if (strcmp(k->value, legacy_keys[i].key) == 0) {
+			*hit = true;
+			return compose_unimplemented(c, k, "%s: \"%s\" is a legacy key; write %s", path,
+			                             k->value, legacy_keys[i].instead);
+		}
+	return 0;
+}
+
 static int check_unknown_svc(struct pctx *c, const struct compose_ynode *body, const char *path)
 {
 	for (size_t i = 0; i < body->n; i++) {
@@ -1577,6 +1598,10 @@ static int check_unknown_svc(struct pctx *c, const struct compose_ynode *body, c
 
 		for (size_t j = 0; !known && j < N_SVC_KEYS; j++)
 			known = strcmp(svc_keys[j].key, k->value) == 0;
+		if (known)
+			continue;
+		if (check_legacy_key(c, k, path, &known) < 0)
+			return -1;
 		if (known)
 			continue;
 		if (word_in(k->value, run_changing)) {

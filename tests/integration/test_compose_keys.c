@@ -268,6 +268,45 @@ static void test_compose_keys_build(void **state)
 	free(img);
 }
 
+/* The CLI: strict by default, --compatibility lenient, --profile, and their usage errors. */
+static void test_compose_keys_cli(void **state)
+{
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	rc = tu_lo2_run(&out, &err, "config", "-f", LO2_FIXTURES "/compose/keys/strict.yml", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(err,
+	                       "/compose/keys/strict.yml:4:5: services.web: \"uts\" is not implemented by "
+	                       "lo2, and the containers would differ from docker compose's (--compatibility "
+	                       "lenient makes this a warning)"));
+	free(out);
+	free(err);
+	rc = tu_lo2_run(&out, &err, "config", "--compatibility", "lenient", "-f",
+	                LO2_FIXTURES "/compose/keys/strict.yml", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(err, "lo2: warning: "));
+	assert_non_null(strstr(err, "\"uts\" is not implemented by lo2, and the containers would differ from "
+	                            "docker compose's; ignored (--compatibility lenient)"));
+	free(out);
+	free(err);
+	rc = tu_lo2_run(&out, &err, "config", "--compatibility", "loose", "-f", FILE_, NULL);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(err, "--compatibility takes strict or lenient, not 'loose'"));
+	free(out);
+	free(err);
+	rc = tu_lo2_run(&out, &err, "config", "--profile", "debug", "-f", FILE_, NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"debug\": {"));
+	free(out);
+	free(err);
+	rc = tu_lo2_run(&out, &err, "config", "-f", FILE_, NULL);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "\"debug\": {"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(test_compose_keys_scale_down),
 	    cmocka_unit_test(test_compose_keys_down),
 	    cmocka_unit_test(test_compose_keys_build),
+	    cmocka_unit_test(test_compose_keys_cli),
 	};
 
 	tu_filter();

@@ -1216,6 +1216,9 @@ static void test_keys_errors(void **state)
 	    {"empty_volume_source", "keys/empty_volume_source.yml:5:9: services.plex.volumes: invalid volume "
 	                            "\":/media/\": empty section "
 	                            "between colons (an unset variable?)"},
+	    {"legacy_net",
+	     "keys/legacy_net.yml:4:5: services.web: \"net\" is a legacy key; write network_mode: "
+	     "(--compatibility lenient makes this a warning)"},
 	    {"legacy_v1",
 	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); "
 	     "docker "
