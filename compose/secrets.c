@@ -196,7 +196,8 @@ char *compose_secret_host_path(const struct compose_project *p, const struct com
 	if (sec && sec->file)
 		return xstrdup(sec->file);
 	dir = compose_secrets_dir(p->name);
-	return xasprintf("%s/%s/%s-%s", dir, s->name, ss->is_config ? "config" : "secret", ss->source);
+	/* "svc-": a service may be named ".." */
+	return xasprintf("%s/svc-%s/%s-%s", dir, s->name, ss->is_config ? "config" : "secret", ss->source);
 }
 
 /* ---- the files up writes and down removes ---- */
@@ -263,7 +264,7 @@ int compose_secrets_write(const struct compose_project *p, const struct compose_
 	return 0;
 }
 
-/* Removes dir/<service>/{secret,config}-* and the folders, nothing else. */
+/* Removes dir/svc-<service>/{secret,config}-* and the folders, nothing else. */
 void compose_secrets_remove(const char *project)
 {
 	lo2_autofree char *root = compose_secrets_dir(project);
@@ -277,7 +278,7 @@ void compose_secrets_remove(const char *project)
 		DIR *sd;
 		struct dirent *fe;
 
-		if (de->d_name[0] == '.')
+		if (strncmp(de->d_name, "svc-", 4) != 0)
 			continue;
 		sub = xasprintf("%s/%s", root, de->d_name);
 		if ((sd = opendir(sub)) == NULL)

@@ -1040,7 +1040,7 @@ static void test_secrets(void **state)
 	setenv("LO2_TEST_API_KEY", "k3y", 1);
 	p = load_ok("keys/secrets.yml");
 	dir = compose_secrets_dir("keys");
-	api = xasprintf("%s/web/secret-api_key:/run/secrets/api:ro", dir);
+	api = xasprintf("%s/svc-web/secret-api_key:/run/secrets/api:ro", dir);
 	assert_int_equal(compose_service_spec(p, svc(p, "web"), &s, &err), 0);
 	assert_true(lo2_strv_contains(&s.binds, token));
 	assert_true(lo2_strv_contains(&s.binds, api));
