@@ -296,4 +296,6 @@ void compose_secrets_remove(const char *project)
 	}
 	closedir(d);
 	rmdir(root);
+	*strrchr(root, '/') = '\0';
+	rmdir(root); /* the per-user folder, when no other project has files there */
 }
