@@ -18,9 +18,11 @@ struct copts {
 	bool force_recreate, no_build, wait, volumes;
 	int timeout;
 	struct lo2_strv services;
+	struct lo2_strv profiles; /* --profile, repeatable */
+	bool lenient; /* --compatibility lenient */
 };
 
-enum { O_FORCE = 256, O_NO_BUILD, O_WAIT, O_TIMEOUT, O_FORMAT };
+enum { O_FORCE = 256, O_NO_BUILD, O_WAIT, O_TIMEOUT, O_FORMAT, O_PROFILE, O_COMPAT };
 
 static const struct option long_opts[] = {
     {"file", required_argument, NULL, 'f'},
@@ -33,6 +35,8 @@ static const struct option long_opts[] = {
     {"volumes", no_argument, NULL, 'v'},
     {"detach", no_argument, NULL, 'd'},
     {"format", required_argument, NULL, O_FORMAT},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"compatibility", required_argument, NULL, O_COMPAT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -103,6 +107,15 @@ static int parse_opts(const char *cmd, const char *allowed, int argc, char **arg
 		case O_FORMAT:
 			o->format = optarg;
 			break;
+		case O_PROFILE:
+			lo2_strv_push(&o->profiles, optarg);
+			break;
+		case O_COMPAT:
+			if (strcmp(optarg, "lenient") && strcmp(optarg, "strict"))
+				return cli_usage_error(
+				    cmd, "--compatibility takes strict or lenient, not '%s'", optarg);
+			o->lenient = strcmp(optarg, "lenient") == 0;
+			break;
 		default:
 			break;
 		}
@@ -124,7 +137,11 @@ static int require_file(const char *cmd, const struct copts *o)
 /* Loads and plans the file, printing warnings; NULL after printing the error. */
 static struct compose_project *load(const struct copts *o)
 {
-	struct compose_load_opts lo = {.file = o->file, .project_name = o->project};
+	struct compose_load_opts lo = {.file = o->file,
+	                               .project_name = o->project,
+	                               .profiles = &o->profiles,
+	                               .services = &o->services,
+	                               .lenient = o->lenient};
 	struct compose_project *p = NULL;
 	struct lo2_strv warnings = {0};
 	struct lo2_err err = {0};
@@ -149,9 +166,13 @@ int cmd_config(int argc, char **argv)
 	int rc;
 
 	if (cli_wants_help(argc, argv)) {
-		printf("Usage: lo2 config [-f FILE] [-p NAME]\n\n"
+		printf("Usage: lo2 config [-f FILE] [-p NAME] [--profile NAME]... [--compatibility MODE]\n\n"
 		       "Prints the compose file's normalised model as JSON: variables interpolated,\n"
-		       "paths resolved, every syntax in its long form. Exit 1 on an invalid file.\n");
+		       "paths resolved, extends: and include: merged, services of inactive profiles left\n"
+		       "out, every syntax in its long form. Exit 1 on an invalid file.\n"
+		       "  --profile NAME        activate a profile (repeatable; default: COMPOSE_PROFILES)\n"
+		       "  --compatibility MODE  strict (default): a key that changes what runs and that lo2\n"
+		       "                        does not implement is an error; lenient: a warning\n");
 		return CLI_OK;
 	}
 	rc = parse_opts("config", "fp", argc, argv, &o);
@@ -160,9 +181,10 @@ int cmd_config(int argc, char **argv)
 	if (rc == 0 && o.services.n > 0)
 		rc = cli_usage_error("config", "unexpected argument '%s'", o.services.v[0]);
 	lo2_strv_free(&o.services);
+	p = rc == 0 ? load(&o) : NULL;
+	lo2_strv_free(&o.profiles);
 	if (rc != 0)
 		return rc;
-	p = load(&o);
 	if (p == NULL)
 		return CLI_FAIL;
 	json = compose_project_json(p, "  ");
@@ -175,14 +197,17 @@ int cmd_config(int argc, char **argv)
 static void up_help(void)
 {
 	printf("Usage: lo2 up [-f FILE] [-p NAME] [--force-recreate] [--no-build] [--wait] [--timeout S]\n"
-	       "              [-H HOST] [SERVICE...]\n\n"
+	       "              [--profile NAME]... [--compatibility MODE] [-H HOST] [SERVICE...]\n\n"
 	       "Creates the project's networks and volumes, pulls missing images, builds services with\n"
 	       "build:, then creates and starts the containers wave by wave (a wave in parallel),\n"
 	       "waiting on depends_on conditions. Always detached (-d is accepted).\n"
 	       "  --force-recreate  recreate every container, even unchanged ones\n"
 	       "  --no-build        do not build images (fail when one is missing)\n"
 	       "  --wait            return when all run, and are healthy where they have a healthcheck\n"
-	       "  -t, --timeout S   give up waiting on a condition after S seconds (default: no limit)\n");
+	       "  -t, --timeout S   give up waiting on a condition after S seconds (default: no limit)\n"
+	       "  --profile NAME    activate a profile (repeatable; default: COMPOSE_PROFILES); a\n"
+	       "                    SERVICE named here activates its own profiles\n"
+	       "  --compatibility MODE  strict (default) or lenient (unimplemented keys only warn)\n");
 }
 
 int cmd_up(int argc, char **argv)
@@ -237,6 +262,7 @@ out:
 	engine_free(e);
 	compose_project_free(p);
 	lo2_strv_free(&o.services);
+	lo2_strv_free(&o.profiles);
 	free(down_hint);
 	return rc;
 }
@@ -290,6 +316,7 @@ out:
 	engine_free(e);
 	compose_project_free(p);
 	lo2_strv_free(&o.services);
+	lo2_strv_free(&o.profiles);
 	return rc;
 }
 
@@ -374,5 +401,6 @@ out:
 	engine_free(e);
 	compose_project_free(p);
 	lo2_strv_free(&o.services);
+	lo2_strv_free(&o.profiles);
 	return rc;
 }

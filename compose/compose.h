@@ -61,7 +61,33 @@ struct compose_ulimit {
 struct compose_build {
 	char *context; /* absolute */
 	char *dockerfile;
-	struct lo2_kvv args;
+	struct lo2_kvv args; /* a name alone takes its value from the variables; unset: left out */
+	struct lo2_kvv labels;
+	char *target, *network;
+	int64_t shm_size; /* bytes, 0 = unset */
+	struct lo2_strv extra_hosts; /* "host:ip" */
+	bool no_cache, pull;
+};
+
+/* deploy: what docker compose v2 applies outside Swarm. */
+struct compose_deploy {
+	bool set;
+	int64_t cpus_nano; /* resources.limits.cpus in 1e-9 CPUs; 0 = unset */
+	int64_t memory, pids; /* resources.limits; 0 = unset */
+	int64_t res_cpus_nano, res_memory; /* resources.reservations; 0 = unset */
+	int replicas; /* -1 = unset */
+	char *restart_condition; /* restart_policy.condition as written, or NULL */
+	int max_attempts; /* restart_policy.max_attempts; -1 = unset */
+	bool has_restart_policy;
+};
+
+/* A secret or config a service mounts (secrets: and configs:). */
+struct compose_svc_secret {
+	bool is_config;
+	char *source; /* the top-level key */
+	char *target; /* absolute path in the container */
+	char *uid, *gid; /* NULL = unset */
+	int mode; /* permission bits; -1 = unset (0444) */
 };
 
 struct compose_service {
@@ -89,6 +115,13 @@ struct compose_service {
 	struct lo2_kvv log_opts;
 	char *user, *restart, *working_dir, *hostname, *domainname, *stop_signal, *platform;
 	char *pid, *ipc;
+	char *runtime, *cgroup_parent, *userns_mode, *cpuset;
+	int64_t cpu_shares, cpu_quota, cpu_period, memswap_limit; /* 0 = unset */
+	int64_t mem_swappiness, oom_score_adj; /* mem_swappiness -1 = unset; oom_score_adj 0 = unset */
+	bool oom_kill_disable;
+	struct lo2_strv devices; /* "host[:container[:perms]]" */
+	struct lo2_kvv storage_opt;
+	struct lo2_strv volumes_from; /* "service[:ro|rw]" or "container:name[:ro|rw]" */
 	struct compose_healthcheck healthcheck;
 	struct lo2_kvv labels;
 	bool privileged, tty, stdin_open, init, read_only;
@@ -99,6 +132,15 @@ struct compose_service {
 	struct lo2_strv tmpfs;
 	int64_t stop_grace_period_ns; /* -1 = unset */
 	int64_t shm_size, mem_limit; /* bytes, 0 = unset */
+	int64_t mem_reservation; /* bytes, 0 = unset */
+	int64_t cpus_nano, pids_limit; /* cpus: in 1e-9 CPUs; 0 = unset */
+	struct lo2_strv dns_opt, group_add;
+	struct lo2_strv profiles; /* as written; the service runs only when one is active */
+	struct compose_deploy deploy;
+	struct compose_svc_secret *secrets; /* secrets: and configs:, in file order */
+	size_t n_secrets;
+	int scale; /* scale:, -1 = unset */
+	int replicas; /* containers to run: deploy.replicas, else scale:, else 1 */
 	/* filled by compose_plan */
 	char *container; /* container name */
 	char *config_hash;
@@ -106,6 +148,9 @@ struct compose_service {
 	struct lo2_kvv plan_labels; /* every label the container gets */
 };
 
+struct compose_ipam_pool {
+	char *subnet, *ip_range, *gateway; /* NULL = unset */
+};
 struct compose_network {
 	char *key;
 	char *name; /* engine name: <project>_<key>, or name:, or the key when external */
@@ -113,6 +158,9 @@ struct compose_network {
 	bool external, internal, attachable, enable_ipv6;
 	struct lo2_kvv labels, driver_opts;
 	bool used; /* some service joins it */
+	char *ipam_driver; /* NULL = default */
+	struct compose_ipam_pool *pools; /* ipam.config */
+	size_t n_pools;
 };
 struct compose_volume {
 	char *key;
@@ -120,6 +168,16 @@ struct compose_volume {
 	char *driver;
 	bool external;
 	struct lo2_kvv labels, driver_opts;
+};
+
+/* A top-level secret or config: from a host file, or content lo2 writes for the project (from a
+ * variable, or content: written in the file). */
+struct compose_secret {
+	char *key;
+	bool is_config;
+	char *file; /* absolute path, or NULL */
+	char *environment; /* the variable's name, or NULL */
+	char *content; /* environment's value or content:, when file is NULL */
 };
 
 struct compose_project {
@@ -132,6 +190,8 @@ struct compose_project {
 	size_t n_networks;
 	struct compose_volume *volumes;
 	size_t n_volumes;
+	struct compose_secret *secrets; /* secrets: and configs: */
+	size_t n_secrets;
 	int n_waves; /* set by compose_plan */
 };
 
@@ -143,6 +203,13 @@ struct compose_load_opts {
 	/* Variables set over those (a program's own, such as lo2's LO2_OTLP_ENDPOINT); may be NULL. */
 	const struct lo2_kvv *extra_env;
 	size_t max_nodes; /* YAML expansion cap; 0 = default */
+	/* Active profiles (--profile); NULL or empty: COMPOSE_PROFILES from the variables. */
+	const struct lo2_strv *profiles;
+	/* Services named on the command line: their profiles become active. May be NULL. */
+	const struct lo2_strv *services;
+	/* Keys that change what runs but lo2 does not implement are warnings, not errors
+	 * (--compatibility lenient). */
+	bool lenient;
 };
 
 /* Loads, interpolates and validates a compose file. Warnings (unknown keys, unset variables)
@@ -164,8 +231,29 @@ int compose_plan(struct compose_project *p, struct lo2_err *err);
 /* The engine create spec of a planned service (free with engine_container_spec_free). */
 int compose_service_spec(const struct compose_project *p, const struct compose_service *s,
                          struct engine_container_spec *out, struct lo2_err *err);
+/* The same for replica number (1-based): <project>-<service>-<number>, its container-number
+ * label and network alias. */
+int compose_service_replica_spec(const struct compose_project *p, const struct compose_service *s, int number,
+                                 struct engine_container_spec *out, struct lo2_err *err);
+/* The container name of replica number (caller frees). */
+char *compose_replica_name(const struct compose_project *p, const struct compose_service *s, int number);
 /* The normalised model as JSON (pretty when indent != NULL; caller frees). */
 char *compose_project_json(const struct compose_project *p, const char *indent);
+
+/* The folder where up writes the project's environment:/content: secrets and configs, one
+ * file per service and secret, and down removes (caller frees). */
+char *compose_secrets_dir(const char *project);
+/* The host file a service's secret or config is bind-mounted from (caller frees). */
+char *compose_secret_host_path(const struct compose_project *p, const struct compose_service *s,
+                               const struct compose_svc_secret *ss);
+/* Writes the environment:/content: secrets and configs of s (mode, uid, gid applied; what the
+ * host refuses goes to warnings). */
+int compose_secrets_write(const struct compose_project *p, const struct compose_service *s,
+                          struct lo2_strv *warnings, struct lo2_err *err);
+/* Removes what compose_secrets_write wrote for the project (nothing else). */
+void compose_secrets_remove(const char *project);
+const struct compose_secret *compose_secret_find(const struct compose_project *p, bool is_config,
+                                                 const char *key);
 
 /* ---- deploy ---- */
 struct compose_up_opts {

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "compose/compose.h"
+#include "compose/internal.h"
 #include "engine/engine.h"
 
 #define LABEL "com.docker.compose."
@@ -23,8 +24,8 @@ struct up_ctx {
 	const struct compose_up_opts *o;
 	bool *selected;
 	char **image_ids;
-	char **ids; /* container per service, after phase one */
-	bool *running; /* kept and already running */
+	struct lo2_strv *ids, *names; /* per service: the containers to start (phase one's result) */
+	struct lo2_strv *kept; /* per service: containers kept and already running */
 	struct engine_container_list existing;
 	pthread_mutex_t start_lock;
 	int64_t deadline_ns; /* 0: no limit */
@@ -128,6 +129,14 @@ static int ensure_network(struct up_ctx *u, const struct compose_network *n, str
 	spec.attachable = n->attachable;
 	spec.enable_ipv6 = n->enable_ipv6;
 	lo2_kvv_copy(&spec.options, &n->driver_opts);
+	spec.ipam_driver = xstrdup(n->ipam_driver);
+	spec.pools = xcalloc(n->n_pools + 1, sizeof(*spec.pools));
+	for (size_t i = 0; i < n->n_pools; i++) {
+		spec.pools[i].subnet = xstrdup(n->pools[i].subnet);
+		spec.pools[i].ip_range = xstrdup(n->pools[i].ip_range);
+		spec.pools[i].gateway = xstrdup(n->pools[i].gateway);
+	}
+	spec.n_pools = n->n_pools;
 	resource_labels(&spec.labels, &n->labels, "network", n->key, u->p->name);
 	rc = engine_network_create(u->e, &spec, &id, err);
 	engine_network_spec_free(&spec);
@@ -185,13 +194,23 @@ static int ensure_resources(struct up_ctx *u, struct lo2_err *err)
 static int build_image(struct up_ctx *u, const struct compose_service *s, const char *ref,
                        struct lo2_err *err)
 {
-	struct engine_build_opts bo = {
-	    .tag = ref, .dockerfile = s->build.dockerfile, .build_args = &s->build.args};
+	const struct compose_build *b = &s->build;
+	lo2_autofree char *df = b->dockerfile ? compose_path_resolve(b->context, b->dockerfile) : NULL;
+	struct engine_build_opts bo = {.tag = ref,
+	                               .dockerfile = df,
+	                               .build_args = &b->args,
+	                               .labels = &b->labels,
+	                               .no_cache = b->no_cache,
+	                               .pull = b->pull,
+	                               .target = b->target,
+	                               .network_mode = b->network,
+	                               .shm_size = b->shm_size,
+	                               .extra_hosts = &b->extra_hosts};
 	char *id = NULL;
 	int rc;
 
 	progress(u->o->quiet, "Building", ref);
-	rc = engine_image_build_dir(u->e, s->build.context, &bo, u->o->quiet ? NULL : u->o->stream,
+	rc = engine_image_build_dir(u->e, b->context, &bo, u->o->quiet ? NULL : u->o->stream,
 	                            u->o->stream_user, &id, err);
 	free(id);
 	return rc;
@@ -285,6 +304,19 @@ static int wait_condition(struct up_ctx *u, const char *container, const char *c
 	}
 }
 
+/* Every replica of t (none when it runs none). */
+static int wait_replicas(struct up_ctx *u, const struct compose_service *t, const char *cond,
+                         struct lo2_err *err)
+{
+	for (int k = 1; k <= t->replicas; k++) {
+		lo2_autofree char *name = compose_replica_name(u->p, t, k);
+
+		if (wait_condition(u, name, cond, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int wait_deps(struct up_ctx *u, const struct compose_service *s, struct lo2_err *err)
 {
 	for (size_t d = 0; d < s->n_deps; d++) {
@@ -293,7 +325,7 @@ static int wait_deps(struct up_ctx *u, const struct compose_service *s, struct l
 
 		if (t == NULL || strcmp(dep->condition, "service_started") == 0)
 			continue;
-		if (wait_condition(u, t->container, dep->condition, err) == 0)
+		if (wait_replicas(u, t, dep->condition, err) == 0)
 			continue;
 		if (!dep->required) {
 			lo2_warn("%s: optional dependency %s failed: %s", s->name, dep->service, err->msg);
@@ -306,10 +338,10 @@ static int wait_deps(struct up_ctx *u, const struct compose_service *s, struct l
 
 /* ---- containers ---- */
 
-static const struct engine_container_summary *existing_of(struct up_ctx *u, const struct compose_service *s)
+static const struct engine_container_summary *existing_of(struct up_ctx *u, const char *name)
 {
 	for (size_t i = 0; i < u->existing.n; i++)
-		if (strcmp(u->existing.v[i].name, s->container) == 0)
+		if (strcmp(u->existing.v[i].name, name) == 0)
 			return &u->existing.v[i];
 	return NULL;
 }
@@ -335,13 +367,13 @@ static bool is_current(struct up_ctx *u, size_t i, const struct engine_container
 	       u->image_ids[i] && strcmp(img, u->image_ids[i]) == 0;
 }
 
-static int create_container(struct up_ctx *u, size_t i, char **id, struct lo2_err *err)
+static int create_container(struct up_ctx *u, size_t i, int number, char **id, struct lo2_err *err)
 {
 	const struct compose_service *s = &u->p->services[i];
 	struct engine_container_spec spec = {0};
 	int rc;
 
-	if (compose_service_spec(u->p, s, &spec, err) < 0)
+	if (compose_service_replica_spec(u->p, s, number, &spec, err) < 0)
 		return -1;
 	if (u->image_ids[i])
 		lo2_kvv_set(&spec.labels, LABEL "image", u->image_ids[i]);
@@ -355,30 +387,65 @@ static int create_container(struct up_ctx *u, size_t i, char **id, struct lo2_er
 		lo2_kvv_set(&spec.log_opts, "max-size", "1t");
 	}
 	rc = engine_container_create(u->e, &spec, id, err);
-	engine_container_spec_free(&spec);
 	if (rc == 0)
-		progress(u->o->quiet, "Created", s->container);
+		progress(u->o->quiet, "Created", spec.name);
+	engine_container_spec_free(&spec);
 	return rc;
 }
 
-/* Phase one, every service in parallel: keep a current container, or (re)create it. */
+static int remove_old(struct up_ctx *u, const struct engine_container_summary *old, struct lo2_err *err)
+{
+	if (engine_container_stop(u->e, old->id, -1, err) < 0 ||
+	    engine_container_remove(u->e, old->id, true, false, err) < 0)
+		return lo2_err_prefix(err, "recreate %s", old->name);
+	progress(u->o->quiet, "Removed", old->name);
+	return 0;
+}
+
+/* Replica containers beyond the service's count (scaled down): removed, as v2 does. */
+static int remove_surplus(struct up_ctx *u, const struct compose_service *s, struct lo2_err *err)
+{
+	for (size_t k = 0; k < u->existing.n; k++) {
+		const struct engine_container_summary *c = &u->existing.v[k];
+		const char *svc = lo2_kvv_get(&c->labels, LABEL "service");
+		const char *num = lo2_kvv_get(&c->labels, LABEL "container-number");
+
+		if (svc && num && strcmp(svc, s->name) == 0 && atoi(num) > s->replicas &&
+		    remove_old(u, c, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Phase one, every service in parallel: per replica, keep a current container, or (re)create it. */
 static int service_prepare(struct up_ctx *u, size_t i, struct lo2_err *err)
 {
 	const struct compose_service *s = &u->p->services[i];
-	const struct engine_container_summary *old = existing_of(u, s);
 
-	if (old && is_current(u, i, old)) {
-		u->ids[i] = xstrdup(old->id);
-		u->running[i] = strcmp(old->state, "running") == 0;
-		return 0;
+	if (remove_surplus(u, s, err) < 0)
+		return -1;
+	for (int k = 1; k <= s->replicas; k++) {
+		lo2_autofree char *name = compose_replica_name(u->p, s, k);
+		const struct engine_container_summary *old = existing_of(u, name);
+		char *id = NULL;
+
+		if (old && is_current(u, i, old)) {
+			if (strcmp(old->state, "running") == 0) {
+				lo2_strv_push(&u->kept[i], name);
+				continue;
+			}
+			lo2_strv_push(&u->ids[i], old->id);
+			lo2_strv_push(&u->names[i], name);
+			continue;
+		}
+		if (old && remove_old(u, old, err) < 0)
+			return -1;
+		if (create_container(u, i, k, &id, err) < 0)
+			return -1;
+		lo2_strv_take(&u->ids[i], id);
+		lo2_strv_push(&u->names[i], name);
 	}
-	if (old) {
-		if (engine_container_stop(u->e, old->id, -1, err) < 0 ||
-		    engine_container_remove(u->e, old->id, true, false, err) < 0)
-			return lo2_err_prefix(err, "recreate %s", s->container);
-		progress(u->o->quiet, "Removed", s->container);
-	}
-	return create_container(u, i, &u->ids[i], err);
+	return 0;
 }
 
 /* Phase two, wave by wave: wait on the dependencies, then start. */
@@ -388,11 +455,12 @@ static int service_start(struct up_ctx *u, size_t i, struct lo2_err *err)
 
 	if (wait_deps(u, s, err) < 0)
 		return -1;
-	if (u->running[i]) {
-		progress(u->o->quiet, "Running", s->container);
-		return 0;
-	}
-	return start_locked(u, u->ids[i], s->container, err);
+	for (size_t k = 0; k < u->kept[i].n; k++)
+		progress(u->o->quiet, "Running", u->kept[i].v[k]);
+	for (size_t k = 0; k < u->ids[i].n; k++)
+		if (start_locked(u, u->ids[i].v[k], u->names[i].v[k], err) < 0)
+			return -1;
+	return 0;
 }
 
 typedef int (*service_fn)(struct up_ctx *u, size_t i, struct lo2_err *err);
@@ -461,10 +529,25 @@ static int wait_all(struct up_ctx *u, struct lo2_err *err)
 {
 	for (size_t i = 0; i < u->p->n_services; i++) {
 		const struct compose_service *s = &u->p->services[i];
-		if (u->selected[i] && wait_condition(u, s->container, "up_wait", err) < 0)
+
+		if (u->selected[i] && wait_replicas(u, s, "up_wait", err) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+static int write_secrets(struct up_ctx *u, struct lo2_err *err)
+{
+	struct lo2_strv warnings = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < u->p->n_services && rc == 0; i++)
+		if (u->selected[i])
+			rc = compose_secrets_write(u->p, &u->p->services[i], &warnings, err);
+	for (size_t i = 0; i < warnings.n; i++)
+		lo2_warn("%s", warnings.v[i]);
+	lo2_strv_free(&warnings);
+	return rc;
 }
 
 static int up_run(struct up_ctx *u, struct lo2_err *err)
@@ -478,6 +561,8 @@ static int up_run(struct up_ctx *u, struct lo2_err *err)
 	for (size_t i = 0; i < u->p->n_services; i++)
 		if (u->selected[i] && ensure_image(u, i, err) < 0)
 			return -1;
+	if (write_secrets(u, err) < 0)
+		return -1;
 	lo2_strv_push(&filters, label);
 	rc = engine_container_list(u->e, &filters, true, &u->existing, err);
 	lo2_strv_free(&filters);
@@ -503,18 +588,22 @@ int compose_up(struct engine *e, const struct compose_project *p, const struct c
 
 	u.image_ids = xcalloc(p->n_services + 1, sizeof(*u.image_ids));
 	u.ids = xcalloc(p->n_services + 1, sizeof(*u.ids));
-	u.running = xcalloc(p->n_services + 1, sizeof(*u.running));
+	u.names = xcalloc(p->n_services + 1, sizeof(*u.names));
+	u.kept = xcalloc(p->n_services + 1, sizeof(*u.kept));
 	u.deadline_ns = o->timeout_s > 0 ? now_ns() + (int64_t)o->timeout_s * 1000000000LL : 0;
 	pthread_mutex_init(&u.start_lock, NULL);
 	rc = up_run(&u, err);
 	pthread_mutex_destroy(&u.start_lock);
 	for (size_t i = 0; i < p->n_services; i++) {
 		free(u.image_ids[i]);
-		free(u.ids[i]);
+		lo2_strv_free(&u.ids[i]);
+		lo2_strv_free(&u.names[i]);
+		lo2_strv_free(&u.kept[i]);
 	}
 	free(u.image_ids);
 	free(u.ids);
-	free(u.running);
+	free(u.names);
+	free(u.kept);
 	free(u.selected);
 	engine_container_list_free(&u.existing);
 	return rc < 0 ? lo2_err_prefix(err, "up %s", p->name) : 0;
@@ -655,6 +744,7 @@ int compose_down(struct engine *e, const struct compose_project *p, const struct
 	remove_networks(e, label, o->quiet);
 	if (o->volumes)
 		remove_volumes(e, label, o->quiet);
+	compose_secrets_remove(p->name);
 	return 0;
 }
 

@@ -42,6 +42,9 @@ struct lo2_jw;
 void compose_service_write_json(struct lo2_jw *w, const struct compose_project *p,
                                 const struct compose_service *s, bool for_hash);
 
+/* Frees what a service owns (not the struct itself). */
+void compose_service_release(struct compose_service *s);
+
 /* Normalises a name as compose does for name: and folders (lowercase, [a-z0-9_-], no leading
  * '_' or '-'); caller frees. */
 char *compose_normalize_name(const char *s);

@@ -2,9 +2,11 @@
  * (what `lo2 config` prints) and, without build/depends_on, the canonical text that the
  * config-hash label hashes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/json.h"
+#include "common/mem.h"
 #include "compose/internal.h"
 
 static void w_str(struct lo2_jw *w, const char *k, const char *v)
@@ -187,6 +189,14 @@ static void w_logging(struct lo2_jw *w, const struct compose_service *s)
 	lo2_jw_obj_end(w);
 }
 
+static void w_int_opt(struct lo2_jw *w, const char *k, int64_t v)
+{
+	if (v <= 0)
+		return;
+	lo2_jw_key(w, k);
+	lo2_jw_int(w, v);
+}
+
 static void w_build(struct lo2_jw *w, const struct compose_service *s)
 {
 	if (!s->has_build)
@@ -196,6 +206,13 @@ static void w_build(struct lo2_jw *w, const struct compose_service *s)
 	w_str(w, "context", s->build.context);
 	w_str(w, "dockerfile", s->build.dockerfile ? s->build.dockerfile : "Dockerfile");
 	w_kvv(w, "args", &s->build.args);
+	w_kvv(w, "labels", &s->build.labels);
+	w_str(w, "target", s->build.target);
+	w_str(w, "network", s->build.network);
+	w_int_opt(w, "shm_size", s->build.shm_size);
+	w_strv(w, "extra_hosts", &s->build.extra_hosts, false);
+	w_bool(w, "no_cache", s->build.no_cache);
+	w_bool(w, "pull", s->build.pull);
 	lo2_jw_obj_end(w);
 }
 
@@ -217,12 +234,87 @@ static void w_ulimits(struct lo2_jw *w, const struct compose_service *s)
 	lo2_jw_obj_end(w);
 }
 
-static void w_int_opt(struct lo2_jw *w, const char *k, int64_t v)
+static void w_cpus(struct lo2_jw *w, const char *k, int64_t nano)
 {
-	if (v <= 0)
+	if (nano <= 0)
 		return;
 	lo2_jw_key(w, k);
-	lo2_jw_int(w, v);
+	lo2_jw_double(w, (double)nano / 1e9);
+}
+
+/* for_hash leaves replicas out: scaling does not recreate the containers kept (as v2). */
+static void w_deploy(struct lo2_jw *w, const struct compose_deploy *d, bool for_hash)
+{
+	bool lim = d->cpus_nano || d->memory || d->pids, res = d->res_cpus_nano || d->res_memory;
+
+	if (!d->set)
+		return;
+	lo2_jw_key(w, "deploy");
+	lo2_jw_obj(w);
+	if (lim || res) {
+		lo2_jw_key(w, "resources");
+		lo2_jw_obj(w);
+		if (lim) {
+			lo2_jw_key(w, "limits");
+			lo2_jw_obj(w);
+			w_cpus(w, "cpus", d->cpus_nano);
+			w_int_opt(w, "memory", d->memory);
+			w_int_opt(w, "pids", d->pids);
+			lo2_jw_obj_end(w);
+		}
+		if (res) {
+			lo2_jw_key(w, "reservations");
+			lo2_jw_obj(w);
+			w_cpus(w, "cpus", d->res_cpus_nano);
+			w_int_opt(w, "memory", d->res_memory);
+			lo2_jw_obj_end(w);
+		}
+		lo2_jw_obj_end(w);
+	}
+	if (d->replicas >= 0 && !for_hash) {
+		lo2_jw_key(w, "replicas");
+		lo2_jw_int(w, d->replicas);
+	}
+	if (d->has_restart_policy) {
+		lo2_jw_key(w, "restart_policy");
+		lo2_jw_obj(w);
+		w_str(w, "condition", d->restart_condition);
+		if (d->max_attempts >= 0) {
+			lo2_jw_key(w, "max_attempts");
+			lo2_jw_int(w, d->max_attempts);
+		}
+		lo2_jw_obj_end(w);
+	}
+	lo2_jw_obj_end(w);
+}
+
+static void w_secrets(struct lo2_jw *w, const struct compose_service *s, bool is_config)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		const struct compose_svc_secret *ss = &s->secrets[i];
+
+		if (ss->is_config != is_config)
+			continue;
+		if (!any) {
+			lo2_jw_key(w, is_config ? "configs" : "secrets");
+			lo2_jw_arr(w);
+			any = true;
+		}
+		lo2_jw_obj(w);
+		w_str(w, "source", ss->source);
+		w_str(w, "target", ss->target);
+		w_str(w, "uid", ss->uid);
+		w_str(w, "gid", ss->gid);
+		if (ss->mode >= 0) {
+			lo2_jw_key(w, "mode");
+			lo2_jw_int(w, ss->mode);
+		}
+		lo2_jw_obj_end(w);
+	}
+	if (any)
+		lo2_jw_arr_end(w);
 }
 
 static void w_flags(struct lo2_jw *w, const struct compose_service *s)
@@ -234,6 +326,25 @@ static void w_flags(struct lo2_jw *w, const struct compose_service *s)
 	w_bool(w, "read_only", s->read_only);
 	w_int_opt(w, "shm_size", s->shm_size);
 	w_int_opt(w, "mem_limit", s->mem_limit);
+	w_int_opt(w, "mem_reservation", s->mem_reservation);
+	w_cpus(w, "cpus", s->cpus_nano);
+	w_int_opt(w, "pids_limit", s->pids_limit);
+	w_int_opt(w, "cpu_shares", s->cpu_shares);
+	w_int_opt(w, "cpu_quota", s->cpu_quota);
+	w_int_opt(w, "cpu_period", s->cpu_period);
+	if (s->memswap_limit) {
+		lo2_jw_key(w, "memswap_limit");
+		lo2_jw_int(w, s->memswap_limit);
+	}
+	if (s->mem_swappiness >= 0) {
+		lo2_jw_key(w, "mem_swappiness");
+		lo2_jw_int(w, s->mem_swappiness);
+	}
+	w_bool(w, "oom_kill_disable", s->oom_kill_disable);
+	if (s->oom_score_adj) {
+		lo2_jw_key(w, "oom_score_adj");
+		lo2_jw_int(w, s->oom_score_adj);
+	}
 }
 
 static void w_lists(struct lo2_jw *w, const struct compose_service *s)
@@ -241,9 +352,11 @@ static void w_lists(struct lo2_jw *w, const struct compose_service *s)
 	w_strv(w, "cap_add", &s->cap_add, false);
 	w_strv(w, "cap_drop", &s->cap_drop, false);
 	w_strv(w, "dns", &s->dns, false);
+	w_strv(w, "dns_opt", &s->dns_opt, false);
 	w_strv(w, "dns_search", &s->dns_search, false);
 	w_strv(w, "expose", &s->expose, false);
 	w_strv(w, "extra_hosts", &s->extra_hosts, false);
+	w_strv(w, "group_add", &s->group_add, false);
 	w_strv(w, "links", &s->links, false);
 	w_strv(w, "security_opt", &s->security_opt, false);
 	w_strv(w, "tmpfs", &s->tmpfs, false);
@@ -260,6 +373,8 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	if (s->command_set)
 		w_strv(w, "command", &s->command, true);
 	w_str(w, "container_name", s->container_name);
+	w_secrets(w, s, true);
+	w_deploy(w, &s->deploy, for_hash);
 	w_str(w, "domainname", s->domainname);
 	if (s->entrypoint_set)
 		w_strv(w, "entrypoint", &s->entrypoint, true);
@@ -267,6 +382,9 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	w_healthcheck(w, &s->healthcheck);
 	w_str(w, "hostname", s->hostname);
 	w_str(w, "image", s->image);
+	w_str(w, "cgroup_parent", s->cgroup_parent);
+	w_str(w, "cpuset", s->cpuset);
+	w_strv(w, "devices", &s->devices, false);
 	w_str(w, "ipc", s->ipc);
 	w_kvv(w, "labels", &s->labels);
 	w_lists(w, s);
@@ -276,12 +394,22 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 	w_str(w, "pid", s->pid);
 	w_str(w, "platform", s->platform);
 	w_ports(w, s);
+	if (!for_hash)
+		w_strv(w, "profiles", &s->profiles, false);
 	w_str(w, "restart", s->restart);
+	w_str(w, "runtime", s->runtime);
+	w_secrets(w, s, false);
+	if (s->scale >= 0 && !for_hash) {
+		lo2_jw_key(w, "scale");
+		lo2_jw_int(w, s->scale);
+	}
 	w_duration(w, "stop_grace_period", s->stop_grace_period_ns);
 	w_str(w, "stop_signal", s->stop_signal);
+	w_kvv(w, "storage_opt", &s->storage_opt);
 	w_kvv(w, "sysctls", &s->sysctls);
 	w_ulimits(w, s);
 	w_str(w, "user", s->user);
+	w_str(w, "userns_mode", s->userns_mode);
 	w_flags(w, s);
 	if (s->n_mounts) {
 		lo2_jw_key(w, "volumes");
@@ -290,12 +418,14 @@ void compose_service_write_json(struct lo2_jw *w, const struct compose_project *
 			w_mount(w, &s->mounts[i]);
 		lo2_jw_arr_end(w);
 	}
+	w_strv(w, "volumes_from", &s->volumes_from, false);
 	w_str(w, "working_dir", s->working_dir);
 	lo2_jw_obj_end(w);
 }
 
 static void w_resource(struct lo2_jw *w, const char *key, const char *name, const char *driver, bool external,
-                       const struct lo2_kvv *labels, const struct lo2_kvv *opts)
+                       const struct lo2_kvv *labels, const struct lo2_kvv *opts,
+                       const struct compose_network *n)
 {
 	lo2_jw_key(w, key);
 	lo2_jw_obj(w);
@@ -303,6 +433,27 @@ static void w_resource(struct lo2_jw *w, const char *key, const char *name, cons
 	w_str(w, "driver", driver);
 	w_kvv(w, "driver_opts", opts);
 	w_bool(w, "external", external);
+	if (n && (n->ipam_driver || n->n_pools)) {
+		lo2_jw_key(w, "ipam");
+		lo2_jw_obj(w);
+		w_str(w, "driver", n->ipam_driver);
+		lo2_jw_key(w, "config");
+		lo2_jw_arr(w);
+		for (size_t i = 0; i < n->n_pools; i++) {
+			lo2_jw_obj(w);
+			w_str(w, "subnet", n->pools[i].subnet);
+			w_str(w, "ip_range", n->pools[i].ip_range);
+			w_str(w, "gateway", n->pools[i].gateway);
+			lo2_jw_obj_end(w);
+		}
+		lo2_jw_arr_end(w);
+		lo2_jw_obj_end(w);
+	}
+	if (n) {
+		w_bool(w, "internal", n->internal);
+		w_bool(w, "attachable", n->attachable);
+		w_bool(w, "enable_ipv6", n->enable_ipv6);
+	}
 	w_kvv(w, "labels", labels);
 	lo2_jw_obj_end(w);
 }
@@ -316,7 +467,7 @@ static void w_networks_top(struct lo2_jw *w, const struct compose_project *p)
 	for (size_t i = 0; i < p->n_networks; i++) {
 		const struct compose_network *n = &p->networks[i];
 
-		w_resource(w, n->key, n->name, n->driver, n->external, &n->labels, &n->driver_opts);
+		w_resource(w, n->key, n->name, n->driver, n->external, &n->labels, &n->driver_opts, n);
 	}
 	lo2_jw_obj_end(w);
 }
@@ -330,9 +481,39 @@ static void w_volumes_top(struct lo2_jw *w, const struct compose_project *p)
 	for (size_t i = 0; i < p->n_volumes; i++) {
 		const struct compose_volume *v = &p->volumes[i];
 
-		w_resource(w, v->key, v->name, v->driver, v->external, &v->labels, &v->driver_opts);
+		w_resource(w, v->key, v->name, v->driver, v->external, &v->labels, &v->driver_opts, NULL);
 	}
 	lo2_jw_obj_end(w);
+}
+
+static void w_secrets_top(struct lo2_jw *w, const struct compose_project *p, bool is_config)
+{
+	bool any = false;
+	char *name;
+
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		const struct compose_secret *sec = &p->secrets[i];
+
+		if (sec->is_config != is_config)
+			continue;
+		if (!any) {
+			lo2_jw_key(w, is_config ? "configs" : "secrets");
+			lo2_jw_obj(w);
+			any = true;
+		}
+		name = xasprintf("%s_%s", p->name, sec->key);
+		lo2_jw_key(w, sec->key);
+		lo2_jw_obj(w);
+		w_str(w, "name", name);
+		free(name);
+		w_str(w, "file", sec->file);
+		w_str(w, "environment", sec->environment);
+		if (sec->file == NULL && sec->environment == NULL)
+			w_str(w, "content", sec->content);
+		lo2_jw_obj_end(w);
+	}
+	if (any)
+		lo2_jw_obj_end(w);
 }
 
 char *compose_project_json(const struct compose_project *p, const char *indent)
@@ -350,6 +531,8 @@ char *compose_project_json(const struct compose_project *p, const char *indent)
 	lo2_jw_obj_end(w);
 	w_networks_top(w, p);
 	w_volumes_top(w, p);
+	w_secrets_top(w, p, false);
+	w_secrets_top(w, p, true);
 	lo2_jw_obj_end(w);
 	return lo2_jw_finish(w, NULL);
 }

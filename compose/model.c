@@ -3,14 +3,19 @@
 #include <string.h>
 
 #include "compose/compose.h"
+#include "compose/internal.h"
 
-static void service_free(struct compose_service *s)
+void compose_service_release(struct compose_service *s)
 {
 	free(s->name);
 	free(s->image);
 	free(s->build.context);
 	free(s->build.dockerfile);
 	lo2_kvv_free(&s->build.args);
+	lo2_kvv_free(&s->build.labels);
+	free(s->build.target);
+	free(s->build.network);
+	lo2_strv_free(&s->build.extra_hosts);
 	free(s->container_name);
 	lo2_strv_free(&s->command);
 	lo2_strv_free(&s->entrypoint);
@@ -57,6 +62,24 @@ static void service_free(struct compose_service *s)
 	free(s->platform);
 	free(s->pid);
 	free(s->ipc);
+	lo2_strv_free(&s->dns_opt);
+	free(s->runtime);
+	free(s->cgroup_parent);
+	free(s->userns_mode);
+	free(s->cpuset);
+	lo2_strv_free(&s->devices);
+	lo2_kvv_free(&s->storage_opt);
+	lo2_strv_free(&s->volumes_from);
+	lo2_strv_free(&s->group_add);
+	lo2_strv_free(&s->profiles);
+	free(s->deploy.restart_condition);
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		free(s->secrets[i].source);
+		free(s->secrets[i].target);
+		free(s->secrets[i].uid);
+		free(s->secrets[i].gid);
+	}
+	free(s->secrets);
 	lo2_strv_free(&s->healthcheck.test);
 	lo2_kvv_free(&s->labels);
 	lo2_strv_free(&s->cap_add);
@@ -80,7 +103,7 @@ void compose_project_free(struct compose_project *p)
 	if (p == NULL)
 		return;
 	for (size_t i = 0; i < p->n_services; i++)
-		service_free(&p->services[i]);
+		compose_service_release(&p->services[i]);
 	free(p->services);
 	for (size_t i = 0; i < p->n_networks; i++) {
 		free(p->networks[i].key);
@@ -88,6 +111,13 @@ void compose_project_free(struct compose_project *p)
 		free(p->networks[i].driver);
 		lo2_kvv_free(&p->networks[i].labels);
 		lo2_kvv_free(&p->networks[i].driver_opts);
+		free(p->networks[i].ipam_driver);
+		for (size_t k = 0; k < p->networks[i].n_pools; k++) {
+			free(p->networks[i].pools[k].subnet);
+			free(p->networks[i].pools[k].ip_range);
+			free(p->networks[i].pools[k].gateway);
+		}
+		free(p->networks[i].pools);
 	}
 	free(p->networks);
 	for (size_t i = 0; i < p->n_volumes; i++) {
@@ -98,6 +128,13 @@ void compose_project_free(struct compose_project *p)
 		lo2_kvv_free(&p->volumes[i].driver_opts);
 	}
 	free(p->volumes);
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		free(p->secrets[i].key);
+		free(p->secrets[i].file);
+		free(p->secrets[i].environment);
+		free(p->secrets[i].content);
+	}
+	free(p->secrets);
 	free(p->name);
 	free(p->working_dir);
 	free(p->config_file);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/file.h"
 #include "common/mem.h"
 #include "compose/internal.h"
@@ -23,6 +24,25 @@ extern char **environ;
 
 /* ---- messages ---- */
 
+const char *compose_node_file(struct pctx *c, const struct compose_ynode *n)
+{
+	return n && n->file ? n->file : c->file;
+}
+
+int compose_unimplemented(struct pctx *c, const struct compose_ynode *n, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (!c->lenient)
+		return compose_perr(c, n, "%s (--compatibility lenient makes this a warning)", what);
+	compose_pwarn(c, n, "%s; ignored (--compatibility lenient)", what);
+	return 0;
+}
+
 int compose_perr(struct pctx *c, const struct compose_ynode *n, const char *fmt, ...)
 {
 	char what[LO2_ERR_MSG_MAX];
@@ -33,7 +53,8 @@ int compose_perr(struct pctx *c, const struct compose_ynode *n, const char *fmt,
 	va_end(ap);
 	if (n == NULL)
 		return lo2_err_set(c->err, LO2_E_INVALID, "%s: %s", c->file, what);
-	return lo2_err_set(c->err, LO2_E_INVALID, "%s:%d:%d: %s", c->file, n->line, n->col, what);
+	return lo2_err_set(c->err, LO2_E_INVALID, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col,
+	                   what);
 }
 
 void compose_pwarn(struct pctx *c, const struct compose_ynode *n, const char *fmt, ...)
@@ -46,7 +67,7 @@ void compose_pwarn(struct pctx *c, const struct compose_ynode *n, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	lo2_strv_take(c->warnings, xasprintf("%s:%d:%d: %s", c->file, n->line, n->col, what));
+	lo2_strv_take(c->warnings, xasprintf("%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, what));
 }
 
 int compose_expect(struct pctx *c, const struct compose_ynode *n, const char *path, const char *what)
@@ -76,7 +97,7 @@ static int interp(struct pctx *c, const struct compose_ynode *n, const char *pat
 
 	if (compose_interpolate(n->value, c->env, out, &unset, c->err) < 0) {
 		lo2_strv_free(&unset);
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, n->line, n->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, path);
 	}
 	for (size_t i = 0; i < unset.n; i++) {
 		if (lo2_strv_contains(&c->unset_seen, unset.v[i]))
@@ -157,7 +178,7 @@ int compose_get_duration(struct pctx *c, const struct compose_ynode *n, const ch
 	if (n->kind != COMPOSE_YSCALAR || compose_ynode_is_null(n))
 		return compose_expect(c, n, path, "a duration");
 	if (compose_get_str(c, n, path, &v) < 0 || compose_parse_duration(v, dst, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, n->line, n->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, path);
 	return 0;
 }
 
@@ -168,7 +189,7 @@ int compose_get_size(struct pctx *c, const struct compose_ynode *n, const char *
 	if (n->kind != COMPOSE_YSCALAR || compose_ynode_is_null(n))
 		return compose_expect(c, n, path, "a size");
 	if (compose_get_str(c, n, path, &v) < 0 || compose_parse_size(v, dst, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, n->line, n->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, path);
 	return 0;
 }
 
@@ -260,6 +281,55 @@ static int parse_external(struct pctx *c, const struct compose_ynode *n, const c
 	return compose_get_bool(c, n, path, ext);
 }
 
+static const char *const ipam_keys[] = {"driver", "config", "options", NULL};
+static const char *const pool_keys[] = {"subnet", "ip_range", "gateway", "aux_addresses", NULL};
+
+static int parse_pool(struct pctx *c, const struct compose_ynode *n, const char *path,
+                      struct compose_ipam_pool *pool)
+{
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, pool_keys);
+	if ((v = compose_ynode_get(n, "subnet")) && compose_get_str(c, v, path, &pool->subnet) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "ip_range")) && compose_get_str(c, v, path, &pool->ip_range) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "gateway")) && compose_get_str(c, v, path, &pool->gateway) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "aux_addresses")) &&
+	    compose_unimplemented(c, v, "%s.aux_addresses is not implemented by lo2", path) < 0)
+		return -1;
+	return 0;
+}
+
+/* ipam: driver and config pools (subnet, ip_range, gateway), as the engine takes them. */
+static int parse_ipam(struct pctx *c, const struct compose_ynode *n, const char *path,
+                      struct compose_network *nw)
+{
+	lo2_autofree char *ip = xasprintf("%s.ipam", path);
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, ip, "a mapping");
+	compose_warn_unknown(c, n, ip, ipam_keys);
+	if ((v = compose_ynode_get(n, "driver")) && compose_get_str(c, v, ip, &nw->ipam_driver) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "options")) &&
+	    compose_unimplemented(c, v, "%s.options is not implemented by lo2", ip) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "config")) == NULL || compose_ynode_is_null(v))
+		return 0;
+	if (v->kind != COMPOSE_YSEQ)
+		return compose_expect(c, v, ip, "a list");
+	nw->pools = xcalloc(v->n + 1, sizeof(*nw->pools));
+	for (size_t i = 0; i < v->n; i++)
+		if (parse_pool(c, v->items[i], ip, &nw->pools[nw->n_pools++]) < 0)
+			return -1;
+	return 0;
+}
+
 static const char *const net_keys[] = {"driver",   "external",   "name",        "labels", "driver_opts",
                                        "internal", "attachable", "enable_ipv6", "ipam",   NULL};
 
@@ -287,8 +357,8 @@ static int parse_network_body(struct pctx *c, const struct compose_ynode *b, con
 		return -1;
 	if ((v = compose_ynode_get(b, "enable_ipv6")) && compose_get_bool(c, v, path, &nw->enable_ipv6) < 0)
 		return -1;
-	if ((v = compose_ynode_get(b, "ipam")))
-		compose_pwarn(c, v, "%s: ipam is not supported by lo2; ignored", path);
+	if ((v = compose_ynode_get(b, "ipam")) && !compose_ynode_is_null(v) && parse_ipam(c, v, path, nw) < 0)
+		return -1;
 	return 0;
 }
 
@@ -417,6 +487,8 @@ static int parse_services(struct pctx *c)
 	const struct compose_ynode *m = c->services;
 	struct compose_project *p = c->p;
 
+	if ((m == NULL || compose_ynode_is_null(m)) && c->n_inc > 0)
+		return 0;
 	if (m == NULL || compose_ynode_is_null(m))
 		return lo2_err_set(c->err, LO2_E_INVALID,
 		                   "%s: no services defined (expected a services: mapping)", c->file);
@@ -425,8 +497,10 @@ static int parse_services(struct pctx *c)
 	p->services = xcalloc(m->n, sizeof(*p->services));
 	for (size_t i = 0; i < m->n; i++) {
 		struct compose_service *s = &p->services[p->n_services++];
+		const struct compose_ynode *body;
 
-		if (compose_parse_service(c, m->keys[i], m->items[i], s) < 0)
+		if (compose_resolve_extends(c, m->keys[i], m->items[i], &body) < 0 ||
+		    compose_parse_service(c, m->keys[i], body, s) < 0)
 			return -1;
 	}
 	return 0;
@@ -535,7 +609,60 @@ static int check_cycles(struct pctx *c)
 
 /* ---- loading ---- */
 
-static const char *const top_keys[] = {"version", "name", "services", "networks", "volumes", NULL};
+/* Services at the top level (a mapping with image: or build:) and no services: key. */
+static int legacy_v1(struct pctx *c, const struct compose_ynode *root)
+{
+	struct lo2_buf names = LO2_BUF_INIT;
+	int ret = 0;
+
+	if (compose_ynode_get(root, "services"))
+		return 0;
+	for (size_t i = 0; i < root->n; i++) {
+		const struct compose_ynode *v = root->items[i];
+
+		if (v->kind == COMPOSE_YMAP &&
+		    (compose_ynode_get(v, "image") || compose_ynode_get(v, "build")))
+			lo2_buf_printf(&names, "%s%s", names.len ? ", " : "", root->keys[i]->value);
+	}
+	if (names.len)
+		ret =
+		    lo2_err_set(c->err, LO2_E_INVALID,
+		                "%s: a legacy version 1 compose file (services at the top level: %s); docker "
+		                "compose and lo2 read only the Compose Specification: convert it by moving "
+		                "the services, indented, under a top-level \"services:\" key (and net: "
+		                "becomes network_mode:)",
+		                c->file, names.data);
+	lo2_buf_free(&names);
+	return ret;
+}
+
+/* Top-level keys of the specification that lo2 does not implement. */
+static int top_unimplemented(struct pctx *c, const struct compose_ynode *root)
+{
+	static const char *const keys[] = {"models", NULL};
+
+	for (size_t i = 0; keys[i]; i++) {
+		const struct compose_ynode *k = NULL;
+
+		for (size_t j = 0; j < root->n && k == NULL; j++)
+			if (strcmp(root->keys[j]->value, keys[i]) == 0)
+				k = root->keys[j];
+		if (k)
+			compose_pwarn(c, k,
+			              "top level: %s are not implemented by lo2 (a service that uses one "
+			              "is refused); ignored",
+			              keys[i]);
+	}
+	return 0;
+}
+
+static void warn_top_unknown(struct pctx *c, const struct compose_ynode *root)
+{
+	static const char *const known[] = {"version", "name",    "services", "networks", "volumes",
+	                                    "include", "secrets", "configs",  "models",   NULL};
+
+	compose_warn_unknown(c, root, "top level", known);
+}
 
 static int load_root(struct pctx *c, const struct compose_load_opts *o, const struct compose_ynode *root)
 {
@@ -543,7 +670,11 @@ static int load_root(struct pctx *c, const struct compose_load_opts *o, const st
 		return lo2_err_set(c->err, LO2_E_INVALID, "%s: empty compose file", c->file);
 	if (root->kind != COMPOSE_YMAP)
 		return compose_expect(c, root, "top level", "a mapping");
-	compose_warn_unknown(c, root, "top level", top_keys);
+	if (legacy_v1(c, root) < 0)
+		return -1;
+	warn_top_unknown(c, root);
+	top_unimplemented(c, root);
+	c->root = root;
 	c->services = compose_ynode_get(root, "services");
 	c->networks = compose_ynode_get(root, "networks");
 	c->volumes = compose_ynode_get(root, "volumes");
@@ -551,19 +682,35 @@ static int load_root(struct pctx *c, const struct compose_load_opts *o, const st
 		return compose_expect(c, c->networks, "networks", "a mapping");
 	if (c->volumes && !compose_ynode_is_null(c->volumes) && c->volumes->kind != COMPOSE_YMAP)
 		return compose_expect(c, c->volumes, "volumes", "a mapping");
-	if (project_name(c, o, root) < 0 || parse_networks(c) < 0 || parse_volumes(c) < 0)
+	if (project_name(c, o, root) < 0 ||
+	    compose_load_includes(c, compose_ynode_get(root, "include")) < 0 || parse_networks(c) < 0 ||
+	    parse_volumes(c) < 0 || compose_parse_secrets(c, compose_ynode_get(root, "secrets"), false) < 0 ||
+	    compose_parse_secrets(c, compose_ynode_get(root, "configs"), true) < 0)
 		return -1;
-	if (parse_services(c) < 0)
+	if (parse_services(c) < 0 || compose_merge_includes(c) < 0)
+		return -1;
+	if (!c->included && compose_apply_profiles(c) < 0)
 		return -1;
 	default_network(c);
 	return check_cycles(c);
 }
 
-/* The process environment over the .env file in dir. */
-static int default_env(const char *dir, struct lo2_kvv *env, struct lo2_err *err)
+static int dotenv_into(const char *path, const struct lo2_kvv *lookup, struct lo2_kvv *env,
+                       struct lo2_err *err)
 {
-	lo2_autofree char *path = xasprintf("%s/.env", dir);
 	lo2_autofree char *text = NULL;
+
+	if (lo2_read_file(path, MAX_FILE_BYTES, &text, NULL, err) < 0 ||
+	    compose_dotenv_parse(text, path, lookup, env, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The process environment over env_files (or, when none, the .env file in dir). */
+int compose_env_for(const char *dir, const struct lo2_strv *env_files, struct lo2_kvv *env,
+                    struct lo2_err *err)
+{
+	lo2_autofree char *dot = xasprintf("%s/.env", dir);
 	struct lo2_kvv proc = {0};
 	int ret = 0;
 
@@ -574,10 +721,11 @@ static int default_env(const char *dir, struct lo2_kvv *env, struct lo2_err *err
 		if (k)
 			lo2_kvv_set(&proc, k, eq + 1);
 	}
-	if (access(path, F_OK) == 0) {
-		if (lo2_read_file(path, MAX_FILE_BYTES, &text, NULL, err) < 0 ||
-		    compose_dotenv_parse(text, path, &proc, env, err) < 0)
-			ret = -1;
+	if (env_files && env_files->n > 0) {
+		for (size_t i = 0; ret == 0 && i < env_files->n; i++)
+			ret = dotenv_into(env_files->v[i], &proc, env, err);
+	} else if (access(dot, F_OK) == 0) {
+		ret = dotenv_into(dot, &proc, env, err);
 	}
 	lo2_kvv_copy(env, &proc);
 	lo2_kvv_free(&proc);
@@ -600,19 +748,32 @@ static char *abs_dir_of(const char *file)
 	return compose_path_resolve(cwd, dirname(copy));
 }
 
+/* Loads text as file o->file with folder dir; parent (may be NULL) is the including file's
+ * context: its chain, lenience and warnings carry over. */
 static int load_common(const char *text, size_t len, const struct compose_load_opts *o, const char *dir,
-                       const struct lo2_kvv *env, struct compose_project **out, struct lo2_strv *warnings,
-                       struct lo2_err *err)
+                       const struct lo2_kvv *env, struct pctx *parent, struct compose_project **out,
+                       struct lo2_strv *warnings, struct lo2_err *err)
 {
 	struct compose_ydoc *doc = NULL;
 	struct compose_project *p = xcalloc(1, sizeof(*p));
-	struct pctx c = {.file = o->file, .dir = dir, .env = env, .warnings = warnings, .err = err, .p = p};
+	struct pctx c = {
+	    .file = o->file, .dir = dir, .env = env, .warnings = warnings, .err = err, .p = p, .o = o};
+	struct lo2_strv chain = {0};
 	lo2_autofree char *base = NULL;
 	int ret = -1;
 
+	c.lenient = o->lenient;
 	p->working_dir = xstrdup(dir);
 	base = xstrdup(o->file);
-	p->config_file = compose_path_resolve(dir, basename(base));
+	p->config_file = parent ? xstrdup(o->file) : compose_path_resolve(dir, basename(base));
+	if (parent) {
+		if (parent->chain)
+			lo2_strv_copy(&chain, parent->chain);
+		lo2_strv_push(&chain, parent->p->config_file);
+		c.lenient = parent->lenient;
+		c.included = true;
+	}
+	c.chain = &chain;
 	if (compose_yaml_parse(text, len, o->file, o->max_nodes, &doc, err) < 0)
 		goto out;
 	if (load_root(&c, o, doc->root) < 0)
@@ -622,8 +783,35 @@ static int load_common(const char *text, size_t len, const struct compose_load_o
 	ret = 0;
 out:
 	lo2_strv_free(&c.unset_seen);
+	lo2_strv_free(&chain);
+	compose_extends_free(&c);
+	for (size_t i = 0; i < c.n_inc; i++)
+		compose_project_free(c.inc[i]);
+	free(c.inc);
 	compose_ydoc_free(doc);
 	compose_project_free(p);
+	return ret;
+}
+
+int compose_load_included(struct pctx *parent, const char *file, const char *dir,
+                          const struct lo2_strv *env_files, struct compose_project **out)
+{
+	struct compose_load_opts o = {.file = file, .project_name = parent->p->name};
+	lo2_autofree char *text = NULL;
+	size_t len = 0;
+	struct lo2_kvv env = {0};
+	const struct lo2_kvv *extra = parent->o ? parent->o->extra_env : NULL;
+	int ret = -1;
+
+	if (lo2_read_file(file, MAX_FILE_BYTES, &text, &len, parent->err) < 0)
+		return -1;
+	if (compose_env_for(dir, env_files, &env, parent->err) < 0)
+		goto out;
+	for (size_t i = 0; extra && i < extra->n; i++)
+		lo2_kvv_set(&env, extra->v[i].key, extra->v[i].val);
+	ret = load_common(text, len, &o, dir, &env, parent, out, parent->warnings, parent->err);
+out:
+	lo2_kvv_free(&env);
 	return ret;
 }
 
@@ -637,13 +825,13 @@ int compose_load_text(const char *text, size_t len, const struct compose_load_op
 
 	if (oo.file == NULL)
 		oo.file = "compose.yaml";
-	if (o->env == NULL && default_env(dir, &env, err) < 0)
+	if (o->env == NULL && compose_env_for(dir, NULL, &env, err) < 0)
 		goto out;
 	if (o->env)
 		lo2_kvv_copy(&env, o->env);
 	for (size_t i = 0; o->extra_env && i < o->extra_env->n; i++)
 		lo2_kvv_set(&env, o->extra_env->v[i].key, o->extra_env->v[i].val);
-	ret = load_common(text, len, &oo, dir, &env, out, warnings, err);
+	ret = load_common(text, len, &oo, dir, &env, NULL, out, warnings, err);
 out:
 	lo2_kvv_free(&env);
 	return ret;

@@ -203,6 +203,17 @@ static void spec_mounts(const struct compose_project *p, const struct compose_se
 	}
 }
 
+/* Secrets and configs: read-only binds of their file, or of the file up writes for them. */
+static void spec_secrets(const struct compose_project *p, const struct compose_service *s,
+                         struct engine_container_spec *o)
+{
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		lo2_autofree char *host = compose_secret_host_path(p, s, &s->secrets[i]);
+
+		lo2_strv_take(&o->binds, xasprintf("%s:%s:ro", host, s->secrets[i].target));
+	}
+}
+
 static void spec_ports(const struct compose_service *s, struct engine_container_spec *o)
 {
 	o->ports = xcalloc(s->n_ports ? s->n_ports : 1, sizeof(*o->ports));
@@ -300,9 +311,49 @@ static void spec_links(const struct compose_project *p, const struct compose_ser
 	}
 }
 
+/* deploy.restart_policy over restart:, its condition mapped as docker compose v2 maps it. */
+static bool spec_deploy_restart(const struct compose_service *s, struct engine_container_spec *o)
+{
+	const char *c = s->deploy.restart_condition ? s->deploy.restart_condition : "";
+
+	if (!s->deploy.has_restart_policy)
+		return false;
+	if (strcmp(c, "none") == 0 || strcmp(c, "no") == 0)
+		o->restart_policy = xstrdup("no");
+	else if (strcmp(c, "any") == 0 || strcmp(c, "always") == 0)
+		o->restart_policy = xstrdup("always");
+	else
+		o->restart_policy = xstrdup(c); /* on-failure, unless-stopped, or "" (none) as in v2 */
+	o->restart_max_retries = s->deploy.max_attempts > 0 ? s->deploy.max_attempts : 0;
+	return true;
+}
+
+static void spec_volumes_from(const struct compose_project *p, const struct compose_service *s,
+                              struct engine_container_spec *o)
+{
+	for (size_t i = 0; i < s->volumes_from.n; i++) {
+		const char *v = s->volumes_from.v[i];
+		lo2_autofree char *name = NULL;
+		const struct compose_service *t;
+		char *colon;
+
+		if (strncmp(v, "container:", 10) == 0) {
+			lo2_strv_push(&o->volumes_from, v + 10);
+			continue;
+		}
+		name = xstrdup(strncmp(v, "service:", 8) == 0 ? v + 8 : v);
+		colon = strchr(name, ':');
+		if (colon)
+			*colon = '\0';
+		t = compose_service_find(p, name);
+		lo2_strv_take(&o->volumes_from, xasprintf("%s%s%s", t && t->container ? t->container : name,
+		                                          colon ? ":" : "", colon ? colon + 1 : ""));
+	}
+}
+
 static void spec_restart(const struct compose_service *s, struct engine_container_spec *o)
 {
-	if (s->restart == NULL)
+	if (spec_deploy_restart(s, o) || s->restart == NULL)
 		return;
 	if (strncmp(s->restart, "on-failure:", 11) == 0) {
 		o->restart_policy = xstrdup("on-failure");
@@ -339,10 +390,29 @@ static void spec_host(const struct compose_service *s, struct engine_container_s
 	o->privileged = s->privileged;
 	o->init = s->init;
 	o->read_only = s->read_only;
-	o->memory = s->mem_limit;
+	o->memory = s->deploy.memory ? s->deploy.memory : s->mem_limit;
+	o->memory_reservation = s->deploy.res_memory ? s->deploy.res_memory : s->mem_reservation;
+	o->nano_cpus = s->deploy.cpus_nano ? s->deploy.cpus_nano : s->cpus_nano;
+	o->pids_limit = s->deploy.pids ? s->deploy.pids : s->pids_limit;
+	lo2_strv_copy(&o->dns_options, &s->dns_opt);
+	lo2_strv_copy(&o->group_add, &s->group_add);
 	o->shm_size = s->shm_size;
 	o->pid_mode = xstrdup(s->pid);
 	o->ipc_mode = xstrdup(s->ipc);
+	o->runtime = xstrdup(s->runtime);
+	o->cgroup_parent = xstrdup(s->cgroup_parent);
+	o->userns_mode = xstrdup(s->userns_mode);
+	lo2_kvv_copy(&o->storage_opt, &s->storage_opt);
+	o->cpuset_cpus = xstrdup(s->cpuset);
+	o->cpu_shares = s->cpu_shares;
+	o->cpu_quota = s->cpu_quota;
+	o->cpu_period = s->cpu_period;
+	o->memory_swap = s->memswap_limit;
+	o->mem_swappiness_set = s->mem_swappiness >= 0;
+	o->mem_swappiness = (int)s->mem_swappiness;
+	o->oom_kill_disable = s->oom_kill_disable;
+	o->oom_score_adj = (int)s->oom_score_adj;
+	lo2_strv_copy(&o->devices, &s->devices);
 	o->log_driver = xstrdup(s->log_driver);
 	lo2_kvv_copy(&o->log_opts, &s->log_opts);
 	spec_restart(s, o);
@@ -374,8 +444,39 @@ static void spec_config(const struct compose_project *p, const struct compose_se
 	o->stop_timeout = s->stop_grace_period_ns >= 0 ? (int)(s->stop_grace_period_ns / 1000000000) : -1;
 }
 
+char *compose_replica_name(const struct compose_project *p, const struct compose_service *s, int number)
+{
+	if (number == 1 && s->container)
+		return xstrdup(s->container);
+	return xasprintf("%s-%s-%d", p->name, s->name, number);
+}
+
 int compose_service_spec(const struct compose_project *p, const struct compose_service *s,
                          struct engine_container_spec *out, struct lo2_err *err)
+{
+	return compose_service_replica_spec(p, s, 1, out, err);
+}
+
+/* Replica n's name, container-number label and network alias (the first is the container). */
+static void spec_replica(const struct compose_project *p, const struct compose_service *s, int number,
+                         struct engine_container_spec *o)
+{
+	char num[16];
+
+	if (number == 1)
+		return;
+	free(o->name);
+	o->name = compose_replica_name(p, s, number);
+	snprintf(num, sizeof(num), "%d", number);
+	lo2_kvv_set(&o->labels, LABEL "container-number", num);
+	for (size_t i = 0; i < o->n_networks; i++) {
+		free(o->networks[i].aliases.v[0]);
+		o->networks[i].aliases.v[0] = xstrdup(o->name);
+	}
+}
+
+int compose_service_replica_spec(const struct compose_project *p, const struct compose_service *s, int number,
+                                 struct engine_container_spec *out, struct lo2_err *err)
 {
 	struct engine_container_spec o = {0};
 
@@ -385,8 +486,10 @@ int compose_service_spec(const struct compose_project *p, const struct compose_s
 	spec_healthcheck(s, &o);
 	spec_ports(s, &o);
 	spec_mounts(p, s, &o);
+	spec_secrets(p, s, &o);
 	spec_host(s, &o);
 	spec_links(p, s, &o);
+	spec_volumes_from(p, s, &o);
 	if (s->network_mode) {
 		if (spec_network_mode(p, s, &o, err) < 0) {
 			engine_container_spec_free(&o);
@@ -395,6 +498,7 @@ int compose_service_spec(const struct compose_project *p, const struct compose_s
 	} else {
 		spec_networks(p, s, &o);
 	}
+	spec_replica(p, s, number, &o);
 	*out = o;
 	return 0;
 }

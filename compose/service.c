@@ -11,6 +11,8 @@
 #include "compose/internal.h"
 #include "compose/parse.h"
 
+static bool word_in(const char *s, const char *const *words);
+
 typedef int (*svc_fn)(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                       const char *path);
 
@@ -44,6 +46,11 @@ STR_FIELD(k_stop_signal, stop_signal)
 STR_FIELD(k_platform, platform)
 STR_FIELD(k_pid, pid)
 STR_FIELD(k_ipc, ipc)
+STR_FIELD(k_runtime, runtime)
+STR_FIELD(k_cgroup_parent, cgroup_parent)
+STR_FIELD(k_userns_mode, userns_mode)
+STR_FIELD(k_cpuset, cpuset)
+BOOL_FIELD(k_oom_kill_disable, oom_kill_disable)
 BOOL_FIELD(k_privileged, privileged)
 BOOL_FIELD(k_tty, tty)
 BOOL_FIELD(k_stdin_open, stdin_open)
@@ -55,6 +62,9 @@ STRV_FIELD(k_dns, dns, true)
 STRV_FIELD(k_dns_search, dns_search, true)
 STRV_FIELD(k_security_opt, security_opt, false)
 STRV_FIELD(k_tmpfs, tmpfs, true)
+STRV_FIELD(k_dns_opt, dns_opt, false)
+STRV_FIELD(k_group_add, group_add, false)
+STRV_FIELD(k_profiles, profiles, false)
 
 static int k_container_name(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                             const char *path)
@@ -102,6 +112,274 @@ static int k_mem_limit(struct pctx *c, struct compose_service *s, const struct c
 	return compose_get_size(c, n, path, &s->mem_limit);
 }
 
+static int k_mem_reservation(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                             const char *path)
+{
+	return compose_get_size(c, n, path, &s->mem_reservation);
+}
+
+#define INT_FIELD(fn, field, lo, hi) \
+	static int fn(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, \
+	              const char *path) \
+	{ \
+		return compose_get_int(c, n, path, lo, hi, &s->field); \
+	}
+INT_FIELD(k_cpu_shares, cpu_shares, 0, INT64_MAX)
+INT_FIELD(k_cpu_quota, cpu_quota, -1, INT64_MAX)
+INT_FIELD(k_mem_swappiness, mem_swappiness, 0, 100)
+INT_FIELD(k_oom_score_adj, oom_score_adj, -1000, 1000)
+
+/* cpu_period: microseconds, or a duration ("100ms"). */
+static int k_cpu_period(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                        const char *path)
+{
+	int64_t ns;
+
+	if (n->kind == COMPOSE_YSCALAR && n->value[0] && strspn(n->value, "0123456789") == strlen(n->value))
+		return compose_get_int(c, n, path, 0, INT64_MAX, &s->cpu_period);
+	if (compose_get_duration(c, n, path, &ns) < 0)
+		return -1;
+	s->cpu_period = ns / 1000;
+	return 0;
+}
+
+/* memswap_limit: a size, or -1 (unlimited). */
+static int k_memswap_limit(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                           const char *path)
+{
+	if (n->kind == COMPOSE_YSCALAR && strcmp(n->value, "-1") == 0) {
+		s->memswap_limit = -1;
+		return 0;
+	}
+	return compose_get_size(c, n, path, &s->memswap_limit);
+}
+
+static const char *const device_keys[] = {"source", "target", "permissions", NULL};
+
+/* "host[:container[:perms]]", or source:, target:, permissions:. */
+static int k_devices(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
+{
+	if (n->kind != COMPOSE_YSEQ)
+		return compose_expect(c, n, path, "a list");
+	for (size_t i = 0; i < n->n; i++) {
+		const struct compose_ynode *it = n->items[i], *v;
+		lo2_autofree char *src = NULL, *dst = NULL, *perm = NULL;
+
+		if (it->kind != COMPOSE_YMAP) {
+			if (compose_get_str(c, it, path, &src) < 0)
+				return -1;
+			lo2_strv_take(&s->devices, src);
+			src = NULL;
+			continue;
+		}
+		compose_warn_unknown(c, it, path, device_keys);
+		if ((v = compose_ynode_get(it, "source")) == NULL)
+			return compose_perr(c, it, "%s: expected a source: device", path);
+		if (compose_get_str(c, v, path, &src) < 0)
+			return -1;
+		if ((v = compose_ynode_get(it, "target")) && compose_get_str(c, v, path, &dst) < 0)
+			return -1;
+		if ((v = compose_ynode_get(it, "permissions")) && compose_get_str(c, v, path, &perm) < 0)
+			return -1;
+		lo2_strv_take(&s->devices, xasprintf("%s:%s:%s", src, dst ? dst : src, perm ? perm : "rwm"));
+	}
+	return 0;
+}
+
+static int k_pids_limit(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                        const char *path)
+{
+	return compose_get_int(c, n, path, -1, INT64_MAX, &s->pids_limit);
+}
+
+/* A CPU count ("0.5", 2) in billionths. */
+static int get_cpus(struct pctx *c, const struct compose_ynode *n, const char *path, int64_t *nano)
+{
+	lo2_autofree char *v = NULL;
+	char *end;
+	double x;
+
+	if (compose_get_str(c, n, path, &v) < 0)
+		return -1;
+	x = strtod(v, &end);
+	if (end == v || *end || x < 0 || x > 1e6)
+		return compose_perr(c, n, "%s: expected a number of CPUs such as 0.5, got \"%.64s\"", path,
+		                    v);
+	*nano = (int64_t)(x * 1e9 + 0.5);
+	return 0;
+}
+
+static int k_cpus(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+{
+	return get_cpus(c, n, path, &s->cpus_nano);
+}
+
+static int k_scale(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
+{
+	int64_t v;
+
+	if (compose_get_int(c, n, path, 0, 10000, &v) < 0)
+		return -1;
+	s->scale = (int)v;
+	return 0;
+}
+
+static int k_secrets(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
+{
+	return compose_parse_svc_secrets(c, s, n, path, false);
+}
+
+static int k_configs(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path)
+{
+	return compose_parse_svc_secrets(c, s, n, path, true);
+}
+
+/* ---- deploy: what v2 applies outside Swarm ---- */
+
+static const char *const deploy_keys[] = {"resources",     "replicas",  "restart_policy", "mode",
+                                          "labels",        "placement", "update_config",  "rollback_config",
+                                          "endpoint_mode", NULL};
+static const char *const swarm_only[] = {
+    "mode", "labels", "placement", "update_config", "rollback_config", "endpoint_mode", NULL};
+
+static int deploy_limits(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                         const char *path)
+{
+	static const char *const keys[] = {"cpus", "memory", "pids", NULL};
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	if ((v = compose_ynode_get(n, "cpus")) && get_cpus(c, v, path, &d->cpus_nano) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "memory")) && compose_get_size(c, v, path, &d->memory) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "pids")) && compose_get_int(c, v, path, -1, INT64_MAX, &d->pids) < 0)
+		return -1;
+	return 0;
+}
+
+static int deploy_reservations(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                               const char *path)
+{
+	static const char *const keys[] = {"cpus", "memory", "devices", "generic_resources", NULL};
+	const struct compose_ynode *v;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	if ((v = compose_ynode_get(n, "cpus"))) {
+		if (get_cpus(c, v, path, &d->res_cpus_nano) < 0)
+			return -1;
+		compose_pwarn(c, v,
+		              "%s.cpus: a CPU reservation is Swarm-only (docker compose v2 does not apply "
+		              "it either); ignored",
+		              path);
+	}
+	if ((v = compose_ynode_get(n, "memory")) && compose_get_size(c, v, path, &d->res_memory) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "devices")) &&
+	    compose_unimplemented(c, v, "%s.devices: device reservations (GPUs) are not implemented by lo2",
+	                          path) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "generic_resources")))
+		compose_pwarn(c, v, "%s.generic_resources: Swarm-only; ignored", path);
+	return 0;
+}
+
+static int deploy_resources(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                            const char *path)
+{
+	static const char *const keys[] = {"limits", "reservations", NULL};
+	const struct compose_ynode *v;
+	lo2_autofree char *lp = xasprintf("%s.limits", path);
+	lo2_autofree char *rp = xasprintf("%s.reservations", path);
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	if ((v = compose_ynode_get(n, "limits")) && !compose_ynode_is_null(v) &&
+	    deploy_limits(c, d, v, lp) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "reservations")) && !compose_ynode_is_null(v) &&
+	    deploy_reservations(c, d, v, rp) < 0)
+		return -1;
+	return 0;
+}
+
+static int deploy_restart(struct pctx *c, struct compose_deploy *d, const struct compose_ynode *n,
+                          const char *path)
+{
+	static const char *const keys[] = {"condition", "delay", "max_attempts", "window", NULL};
+	static const char *const conds[] = {"none",           "no", "on-failure", "any", "always",
+	                                    "unless-stopped", NULL};
+	const struct compose_ynode *v;
+	int64_t x;
+
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, keys);
+	d->has_restart_policy = true;
+	if ((v = compose_ynode_get(n, "condition"))) {
+		if (compose_get_str(c, v, path, &d->restart_condition) < 0)
+			return -1;
+		if (!word_in(d->restart_condition, conds))
+			return compose_perr(c, v,
+			                    "%s.condition: expected none, on-failure or any, got \"%.64s\"",
+			                    path, d->restart_condition);
+	}
+	if ((v = compose_ynode_get(n, "max_attempts"))) {
+		if (compose_get_int(c, v, path, 0, INT32_MAX, &x) < 0)
+			return -1;
+		d->max_attempts = (int)x;
+	}
+	if ((v = compose_ynode_get(n, "delay")))
+		compose_pwarn(
+		    c, v, "%s.delay: Swarm-only (docker compose v2 does not apply it either); ignored", path);
+	if ((v = compose_ynode_get(n, "window")))
+		compose_pwarn(c, v,
+		              "%s.window: Swarm-only (docker compose v2 does not apply it either); ignored",
+		              path);
+	return 0;
+}
+
+static int k_deploy(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                    const char *path)
+{
+	struct compose_deploy *d = &s->deploy;
+	const struct compose_ynode *v;
+	lo2_autofree char *rp = xasprintf("%s.resources", path);
+	lo2_autofree char *pp = xasprintf("%s.restart_policy", path);
+	int64_t x;
+
+	if (compose_ynode_is_null(n))
+		return 0;
+	if (n->kind != COMPOSE_YMAP)
+		return compose_expect(c, n, path, "a mapping");
+	compose_warn_unknown(c, n, path, deploy_keys);
+	d->set = true;
+	if ((v = compose_ynode_get(n, "resources")) && !compose_ynode_is_null(v) &&
+	    deploy_resources(c, d, v, rp) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "restart_policy")) && deploy_restart(c, d, v, pp) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "replicas"))) {
+		if (compose_get_int(c, v, path, 0, 10000, &x) < 0)
+			return -1;
+		d->replicas = (int)x;
+	}
+	for (size_t i = 0; swarm_only[i]; i++)
+		if ((v = compose_ynode_get(n, swarm_only[i])))
+			compose_pwarn(
+			    c, v, "%s.%s: Swarm-only (docker compose v2 does not apply it either); ignored",
+			    path, swarm_only[i]);
+	return 0;
+}
+
 /* A map (or a list of "k=v") into dst, values "" where none is given. */
 static int kv_into(struct pctx *c, const struct compose_ynode *n, const char *path, struct lo2_kvv *dst)
 {
@@ -124,6 +402,12 @@ static int k_sysctls(struct pctx *c, struct compose_service *s, const struct com
                      const char *path)
 {
 	return kv_into(c, n, path, &s->sysctls);
+}
+
+static int k_storage_opt(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                         const char *path)
+{
+	return kv_into(c, n, path, &s->storage_opt);
 }
 
 static int k_extra_hosts(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
@@ -163,7 +447,7 @@ static int cmd_like(struct pctx *c, const struct compose_ynode *n, const char *p
 	if (compose_get_str(c, n, path, &v) < 0)
 		return -1;
 	if (compose_shell_split(v, dst, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, n->line, n->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, n), n->line, n->col, path);
 	return 0;
 }
 
@@ -225,7 +509,8 @@ static int env_file_one(struct pctx *c, struct compose_service *s, const struct 
 	}
 	if (lo2_read_file(abs, 4u << 20, &text, NULL, c->err) < 0 ||
 	    compose_dotenv_parse(text, abs, c->env, &s->environment, c->err) < 0)
-		return lo2_err_prefix(c->err, "%s:%d:%d: %s", c->file, pn->line, pn->col, path);
+		return lo2_err_prefix(c->err, "%s:%d:%d: %s", compose_node_file(c, pn), pn->line, pn->col,
+		                      path);
 	return 0;
 }
 
@@ -242,11 +527,119 @@ static int k_env_file(struct pctx *c, struct compose_service *s, const struct co
 
 /* ---- build ---- */
 
-static const char *const build_keys[] = {"context", "dockerfile", "args", "target", "labels", NULL};
+static const char *const build_keys[] = {"context",
+                                         "dockerfile",
+                                         "args",
+                                         "target",
+                                         "labels",
+                                         "network",
+                                         "shm_size",
+                                         "extra_hosts",
+                                         "no_cache",
+                                         "pull",
+                                         "cache_from",
+                                         "cache_to",
+                                         "isolation",
+                                         "tags",
+                                         "dockerfile_inline",
+                                         "platforms",
+                                         "secrets",
+                                         "ssh",
+                                         "additional_contexts",
+                                         "privileged",
+                                         "ulimits",
+                                         "entitlements",
+                                         "provenance",
+                                         "sbom",
+                                         NULL};
+/* build: keys that change the image but lo2's classic-builder build cannot honour. */
+static const char *const build_unimplemented[] = {
+    "tags",       "dockerfile_inline", "platforms",    "secrets", "ssh", "additional_contexts",
+    "privileged", "ulimits",           "entitlements", NULL};
+static const char *const build_ignored[] = {"cache_from", "cache_to", "isolation",
+                                            "provenance", "sbom",     NULL};
+
+/* args: a name with no value takes it from the variables, and is left out when unset (v2). */
+static int build_args(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                      const char *path)
+{
+	struct lo2_kvv kv = {0};
+	int ret = compose_get_kv(c, n, path, '=', &kv);
+
+	for (size_t i = 0; ret == 0 && i < kv.n; i++) {
+		const char *v = kv.v[i].val ? kv.v[i].val : lo2_kvv_get(c->env, kv.v[i].key);
+
+		if (v)
+			lo2_kvv_set(&s->build.args, kv.v[i].key, v);
+	}
+	lo2_kvv_free(&kv);
+	return ret;
+}
+
+static bool is_remote_context(const char *ctx)
+{
+	return strstr(ctx, "://") != NULL || strncmp(ctx, "git@", 4) == 0 ||
+	       strncmp(ctx, "github.com/", 11) == 0;
+}
+
+static int build_extra_hosts(struct pctx *c, struct compose_build *b, const struct compose_ynode *n,
+                             const char *path)
+{
+	struct lo2_kvv kv = {0};
+	int ret = compose_get_kv(c, n, path, ':', &kv);
+
+	for (size_t i = 0; ret == 0 && i < kv.n; i++)
+		lo2_strv_take(&b->extra_hosts,
+		              xasprintf("%s:%s", kv.v[i].key, kv.v[i].val ? kv.v[i].val : ""));
+	lo2_kvv_free(&kv);
+	return ret;
+}
+
+static int build_map(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                     const char *path, char **ctx)
+{
+	struct compose_build *b = &s->build;
+	const struct compose_ynode *v;
+
+	compose_warn_unknown(c, n, path, build_keys);
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->value;
+
+		if (word_in(k, build_unimplemented) &&
+		    compose_unimplemented(c, n->keys[i], "%s.%s is not implemented by lo2 (classic builder)",
+		                          path, k) < 0)
+			return -1;
+		if (word_in(k, build_ignored))
+			compose_pwarn(c, n->keys[i],
+			              "%s.%s: ignored (lo2 builds with the engine's classic builder and no "
+			              "registry cache)",
+			              path, k);
+	}
+	if ((v = compose_ynode_get(n, "context")) && compose_get_str(c, v, path, ctx) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "dockerfile")) && compose_get_str(c, v, path, &b->dockerfile) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "args")) && !compose_ynode_is_null(v) && build_args(c, s, v, path) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "labels")) && kv_into(c, v, path, &b->labels) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "target")) && compose_get_str(c, v, path, &b->target) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "network")) && compose_get_str(c, v, path, &b->network) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "shm_size")) && compose_get_size(c, v, path, &b->shm_size) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "extra_hosts")) && build_extra_hosts(c, b, v, path) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "no_cache")) && compose_get_bool(c, v, path, &b->no_cache) < 0)
+		return -1;
+	if ((v = compose_ynode_get(n, "pull")) && compose_get_bool(c, v, path, &b->pull) < 0)
+		return -1;
+	return 0;
+}
 
 static int k_build(struct pctx *c, struct compose_service *s, const struct compose_ynode *n, const char *path)
 {
-	const struct compose_ynode *v;
 	lo2_autofree char *ctx = NULL;
 
 	s->has_build = true;
@@ -254,17 +647,17 @@ static int k_build(struct pctx *c, struct compose_service *s, const struct compo
 		if (compose_get_str(c, n, path, &ctx) < 0)
 			return -1;
 	} else if (n->kind == COMPOSE_YMAP) {
-		compose_warn_unknown(c, n, path, build_keys);
-		if ((v = compose_ynode_get(n, "context")) && compose_get_str(c, v, path, &ctx) < 0)
-			return -1;
-		if ((v = compose_ynode_get(n, "dockerfile")) &&
-		    compose_get_str(c, v, path, &s->build.dockerfile) < 0)
-			return -1;
-		if ((v = compose_ynode_get(n, "args")) && compose_get_kv(c, v, path, '=', &s->build.args) < 0)
+		if (build_map(c, s, n, path, &ctx) < 0)
 			return -1;
 	} else {
 		return compose_expect(c, n, path, "a string or a mapping");
 	}
+	if (ctx && is_remote_context(ctx))
+		return compose_perr(
+		    c, n,
+		    "%s: the context \"%.200s\" is a remote (git or URL) context; lo2 does not clone "
+		    "or download contexts: clone it and point context: at the folder",
+		    path, ctx);
 	s->build.context = compose_path_resolve(c->dir, ctx ? ctx : ".");
 	return 0;
 }
@@ -495,7 +888,7 @@ static struct compose_mount *add_mount(struct compose_service *s, const char *ty
 
 static bool volume_declared(struct pctx *c, const char *key)
 {
-	return compose_ynode_get(c->volumes, key) != NULL;
+	return compose_has_volume(c, key);
 }
 
 static char *host_path(struct pctx *c, const char *src)
@@ -554,27 +947,47 @@ static int mount_source(struct pctx *c, const struct compose_ynode *n, const cha
 	return 0;
 }
 
+/* "C:\\data" or "C:/data": a Windows path, kept as given (lo2 does not rewrite it). */
+static bool is_windows_path(const char *v)
+{
+	return isalpha((unsigned char)v[0]) && v[1] == ':' && (v[2] == '\\' || v[2] == '/');
+}
+
 static int volume_short(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                         const char *path)
 {
 	lo2_autofree char *v = NULL;
 	lo2_autofree char *spec = NULL;
+	lo2_autofree char *win = NULL;
 	char *parts[4] = {0};
 	char *save = NULL;
 	int np = 0;
 	struct compose_mount *m;
+	bool windows;
 
 	if (compose_get_str(c, n, path, &v) < 0)
 		return -1;
-	spec = xstrdup(v);
+	windows = is_windows_path(v);
+	if (v[0] == ':' || strstr(v, "::") || (v[0] && v[strlen(v) - 1] == ':'))
+		return compose_perr(c, n,
+		                    "%s: invalid volume \"%.200s\": empty section between colons (an unset "
+		                    "variable?)",
+		                    path, v);
+	spec = xstrdup(windows ? v + 2 : v);
 	for (char *t = strtok_r(spec, ":", &save); t && np < 4; t = strtok_r(NULL, ":", &save))
 		parts[np++] = t;
-	if (np == 0 || np > 3)
+	if (np == 0 || np > 3 || (windows && np < 2))
 		return compose_perr(c, n, "%s: invalid volume \"%.200s\": expected [SOURCE:]TARGET[:MODE]",
 		                    path, v);
 	if (np == 1) {
 		m = add_mount(s, "volume");
 		m->target = compose_path_resolve("/", parts[0]);
+	} else if (windows) {
+		win = xasprintf("%.2s%s", v, parts[0]);
+		m = add_mount(s, "bind");
+		m->create_host_path = true;
+		m->target = compose_path_resolve("/", parts[1]);
+		m->source = xstrdup(win);
 	} else {
 		m = add_mount(s, is_bind_source(parts[0]) ? "bind" : "volume");
 		m->create_host_path = true;
@@ -662,6 +1075,18 @@ static int volume_long(struct pctx *c, struct compose_service *s, const struct c
 	return mount_subopts(c, n, path, m);
 }
 
+/* Two mounts at one path: the engine refuses the container, so the file is refused here. */
+static int check_duplicate_targets(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                                   const char *path)
+{
+	for (size_t i = 1; i < s->n_mounts; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->mounts[i].target, s->mounts[j].target) == 0)
+				return compose_perr(c, n->items[i], "%s: duplicate mount point %s", path,
+				                    s->mounts[i].target);
+	return 0;
+}
+
 static int k_volumes(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
                      const char *path)
 {
@@ -680,14 +1105,14 @@ static int k_volumes(struct pctx *c, struct compose_service *s, const struct com
 		if (rc < 0)
 			return -1;
 	}
-	return 0;
+	return check_duplicate_targets(c, s, n, path);
 }
 
 /* ---- networks ---- */
 
 static int net_check(struct pctx *c, const struct compose_ynode *k, const char *path)
 {
-	if (strcmp(k->value, "default") == 0 || compose_ynode_get(c->networks, k->value))
+	if (strcmp(k->value, "default") == 0 || compose_has_network(c, k->value))
 		return 0;
 	return compose_perr(c, k, "%s: network \"%.100s\" is not declared under the top-level networks key",
 	                    path, k->value);
@@ -785,7 +1210,7 @@ static struct compose_dep *add_dep(struct compose_service *s, const struct compo
 
 static int svc_check(struct pctx *c, const struct compose_ynode *at, const char *path, const char *svc)
 {
-	if (compose_ynode_get(c->services, svc))
+	if (compose_has_service(c, svc))
 		return 0;
 	return compose_perr(c, at, "%s: service \"%.100s\" is not defined", path, svc);
 }
@@ -855,6 +1280,34 @@ static int k_links(struct pctx *c, struct compose_service *s, const struct compo
 		if (svc_check(c, n->items[i], path, svc) < 0)
 			return -1;
 		add_dep(s, n->items[i], svc);
+	}
+	return 0;
+}
+
+/* "[service:]service[:ro|rw]" (an implicit dependency, as in v2) or "container:name[:ro|rw]". */
+static int k_volumes_from(struct pctx *c, struct compose_service *s, const struct compose_ynode *n,
+                          const char *path)
+{
+	if (compose_get_strv(c, n, path, false, &s->volumes_from) < 0)
+		return -1;
+	for (size_t i = 0; i < s->volumes_from.n; i++) {
+		const char *v = s->volumes_from.v[i];
+		bool is_container = strncmp(v, "container:", 10) == 0;
+		lo2_autofree char *name = xstrdup(is_container                     ? v + 10
+		                                  : strncmp(v, "service:", 8) == 0 ? v + 8
+		                                                                   : v);
+		char *colon = strchr(name, ':');
+
+		if (colon && strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return compose_perr(c, n->items[i],
+			                    "%s: invalid \"%.100s\": the mode must be ro or rw", path, v);
+		if (colon)
+			*colon = '\0';
+		if (is_container)
+			continue;
+		if (svc_check(c, n->items[i], path, name) < 0)
+			return -1;
+		add_dep(s, n->items[i], name);
 	}
 	return 0;
 }
@@ -1064,18 +1517,107 @@ static const struct {
     {"platform", k_platform},
     {"pid", k_pid},
     {"ipc", k_ipc},
+    {"extends", k_ignore}, /* merged in before the keys are read (extends.c) */
+    {"profiles", k_profiles},
+    {"deploy", k_deploy},
+    {"scale", k_scale},
+    {"cpus", k_cpus},
+    {"pids_limit", k_pids_limit},
+    {"mem_reservation", k_mem_reservation},
+    {"dns_opt", k_dns_opt},
+    {"group_add", k_group_add},
+    {"runtime", k_runtime},
+    {"cgroup_parent", k_cgroup_parent},
+    {"userns_mode", k_userns_mode},
+    {"storage_opt", k_storage_opt},
+    {"volumes_from", k_volumes_from},
+    {"cpuset", k_cpuset},
+    {"cpu_shares", k_cpu_shares},
+    {"cpu_quota", k_cpu_quota},
+    {"cpu_period", k_cpu_period},
+    {"mem_swappiness", k_mem_swappiness},
+    {"memswap_limit", k_memswap_limit},
+    {"oom_kill_disable", k_oom_kill_disable},
+    {"oom_score_adj", k_oom_score_adj},
+    {"devices", k_devices},
+    {"secrets", k_secrets},
+    {"configs", k_configs},
 };
 
 #define N_SVC_KEYS (sizeof(svc_keys) / sizeof(svc_keys[0]))
 
-static void warn_unknown_svc(struct pctx *c, const struct compose_ynode *body, const char *path)
-{
-	const char *known[N_SVC_KEYS + 1];
+/* Keys of the Compose Specification that lo2 does not implement and that change what runs:
+ * errors unless --compatibility lenient. */
+static const char *const run_changing[] = {"blkio_config",
+                                           "cgroup",
+                                           "cpu_count",
+                                           "cpu_percent",
+                                           "cpu_rt_period",
+                                           "cpu_rt_runtime",
+                                           "device_cgroup_rules",
+                                           "external_links",
+                                           "gpus",
+                                           "mac_address",
+                                           "post_start",
+                                           "pre_stop",
+                                           "uts",
+                                           "use_api_socket",
+                                           "models",
+                                           "provider",
+                                           NULL};
+/* Keys of the specification with no effect on the containers lo2 runs: warnings. */
+static const char *const cosmetic[] = {"annotations", "attach",     "credential_spec", "develop",
+                                       "isolation",   "label_file", "pull_policy",     NULL};
 
-	for (size_t i = 0; i < N_SVC_KEYS; i++)
-		known[i] = svc_keys[i].key;
-	known[N_SVC_KEYS] = NULL;
-	compose_warn_unknown(c, body, path, known);
+/* Keys of the legacy formats that change what runs, with what replaced them. */
+static const struct {
+	const char *key, *instead;
+} legacy_keys[] = {
+    {"net", "network_mode:"},
+    {"volume_driver", "a named volume with driver:"},
+    {"dockerfile", "build.dockerfile:"},
+};
+
+static int check_legacy_key(struct pctx *c, const struct compose_ynode *k, const char *path, bool *hit)
+{
+	*hit = false;
+	for (size_t i = 0; i < sizeof(legacy_keys) / sizeof(legacy_keys[0]); i++)
+		if (strcmp(k->value, legacy_keys[i].key) == 0) {
+			*hit = true;
+			return compose_unimplemented(c, k, "%s: \"%s\" is a legacy key; write %s", path,
+			                             k->value, legacy_keys[i].instead);
+		}
+	return 0;
+}
+
+static int check_unknown_svc(struct pctx *c, const struct compose_ynode *body, const char *path)
+{
+	for (size_t i = 0; i < body->n; i++) {
+		const struct compose_ynode *k = body->keys[i];
+		bool known = strncmp(k->value, "x-", 2) == 0;
+
+		for (size_t j = 0; !known && j < N_SVC_KEYS; j++)
+			known = strcmp(svc_keys[j].key, k->value) == 0;
+		if (known)
+			continue;
+		if (check_legacy_key(c, k, path, &known) < 0)
+			return -1;
+		if (known)
+			continue;
+		if (word_in(k->value, run_changing)) {
+			if (compose_unimplemented(
+			        c, k,
+			        "%s: \"%s\" is not implemented by lo2, and the containers would "
+			        "differ from docker compose's",
+			        path, k->value) < 0)
+				return -1;
+		} else if (word_in(k->value, cosmetic)) {
+			compose_pwarn(c, k, "%s: \"%s\" is not implemented by lo2; ignored", path, k->value);
+		} else {
+			compose_pwarn(c, k, "%s: unknown key \"%s\" ignored", path, k->value);
+		}
+	}
+	return 0;
 }
 
 static int check_name(struct pctx *c, const struct compose_ynode *key)
@@ -1095,12 +1637,35 @@ bad:
 
 static void service_defaults(struct compose_service *s)
 {
+	s->deploy.replicas = -1;
+	s->scale = -1;
+	s->replicas = 1;
+	s->mem_swappiness = -1;
+	s->deploy.max_attempts = -1;
 	s->stop_grace_period_ns = -1;
 	s->healthcheck.interval_ns = -1;
 	s->healthcheck.timeout_ns = -1;
 	s->healthcheck.start_period_ns = -1;
 	s->healthcheck.start_interval_ns = -1;
 	s->healthcheck.retries = -1;
+}
+
+/* deploy.replicas, else scale:, else 1; as in v2 the two must agree, and a fixed container_name
+ * allows one container only. */
+static int service_replicas(struct pctx *c, const struct compose_ynode *key, const struct compose_ynode *body,
+                            const char *spath, struct compose_service *s)
+{
+	const struct compose_ynode *at = compose_ynode_get(body, "scale");
+
+	if (s->scale >= 0 && s->deploy.replicas >= 0 && s->scale != s->deploy.replicas)
+		return compose_perr(c, at, "%s.scale: %d differs from deploy.replicas %d", spath, s->scale,
+		                    s->deploy.replicas);
+	s->replicas = s->deploy.replicas >= 0 ? s->deploy.replicas : s->scale >= 0 ? s->scale : 1;
+	if (s->replicas > 1 && s->container_name)
+		return compose_perr(c, key,
+		                    "%s: container_name \"%.100s\" allows one container, not %d replicas",
+		                    spath, s->container_name, s->replicas);
+	return 0;
 }
 
 int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const struct compose_ynode *body,
@@ -1117,7 +1682,8 @@ int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const
 		return -1;
 	if (body->kind != COMPOSE_YMAP)
 		return compose_expect(c, body, spath, "a mapping");
-	warn_unknown_svc(c, body, spath);
+	if (check_unknown_svc(c, body, spath) < 0)
+		return -1;
 	if ((v = compose_ynode_get(body, "env_file"))) {
 		lo2_autofree char *path = xasprintf("%s.env_file", spath);
 
@@ -1135,5 +1701,13 @@ int compose_parse_service(struct pctx *c, const struct compose_ynode *key, const
 	}
 	if (s->image == NULL && !s->has_build)
 		return compose_perr(c, key, "%s: expected an image: or a build: key", spath);
-	return 0;
+	return service_replicas(c, key, body, spath, s);
+}
+
+static bool word_in(const char *s, const char *const *words)
+{
+	for (size_t i = 0; words[i]; i++)
+		if (strcmp(s, words[i]) == 0)
+			return true;
+	return false;
 }

@@ -65,6 +65,7 @@ static struct compose_ynode *node_new(struct builder *b, enum compose_ykind kind
 	n->line = (int)m->line + 1;
 	n->col = (int)m->column + 1;
 	n->weight = 1;
+	n->file = d->file;
 	if (d->n_all == d->cap_all) {
 		d->cap_all = d->cap_all ? d->cap_all * 2 : 64;
 		d->all = xrealloc(d->all, d->cap_all * sizeof(*d->all));
@@ -396,6 +397,31 @@ void compose_ydoc_free(struct compose_ydoc *d)
 	free(d->all);
 	free(d->file);
 	free(d);
+}
+
+struct compose_ynode *compose_ynode_new(struct compose_ydoc *d, enum compose_ykind kind,
+                                        const struct compose_ynode *at, const char *value)
+{
+	struct compose_ynode *n = xcalloc(1, sizeof(*n));
+
+	n->kind = kind;
+	n->line = at ? at->line : 0;
+	n->col = at ? at->col : 0;
+	n->file = at ? at->file : d->file;
+	n->weight = 1;
+	n->quoted = kind == COMPOSE_YSCALAR;
+	n->value = kind == COMPOSE_YSCALAR ? xstrdup(value ? value : "") : NULL;
+	if (d->n_all == d->cap_all) {
+		d->cap_all = d->cap_all ? d->cap_all * 2 : 64;
+		d->all = xrealloc(d->all, d->cap_all * sizeof(*d->all));
+	}
+	d->all[d->n_all++] = n;
+	return n;
+}
+
+void compose_ynode_append(struct compose_ynode *n, struct compose_ynode *key, struct compose_ynode *val)
+{
+	node_append(n, key, val);
 }
 
 const struct compose_ynode *compose_ynode_get(const struct compose_ynode *map, const char *key)

@@ -23,6 +23,7 @@ enum compose_ykind { COMPOSE_YSCALAR, COMPOSE_YSEQ, COMPOSE_YMAP };
 struct compose_ynode {
 	enum compose_ykind kind;
 	int line, col; /* 1-based, where the node starts (an alias: where its anchor's node starts) */
+	const char *file; /* the document's file as given (messages); owned by the document */
 	bool quoted; /* scalar written quoted, as a block scalar, or tagged !!str */
 	char *value; /* scalar text ("" for an empty plain scalar) */
 	size_t n; /* list items or mapping entries */
@@ -44,6 +45,13 @@ struct compose_ydoc {
 int compose_yaml_parse(const char *text, size_t len, const char *file, size_t max_nodes,
                        struct compose_ydoc **out, struct lo2_err *err);
 void compose_ydoc_free(struct compose_ydoc *d);
+
+/* A node made after parsing (extends merges), owned and freed by d; it carries at's position
+ * (and file) for messages. value: the scalar's text, or NULL for a list or a mapping. */
+struct compose_ynode *compose_ynode_new(struct compose_ydoc *d, enum compose_ykind kind,
+                                        const struct compose_ynode *at, const char *value);
+/* Appends an item to a list (key NULL) or an entry to a mapping. */
+void compose_ynode_append(struct compose_ynode *n, struct compose_ynode *key, struct compose_ynode *val);
 
 /* The value under key in a mapping, or NULL (also when map is not a mapping). */
 const struct compose_ynode *compose_ynode_get(const struct compose_ynode *map, const char *key);

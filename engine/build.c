@@ -17,7 +17,8 @@ static ssize_t tar_reader(void *user, char *buf, size_t n, struct lo2_err *err)
 }
 
 /* The Dockerfile's name inside the context; *outside is its real path when it lies outside. */
-static int dockerfile_name(const char *ctx, const char *file, char **name, char **outside, struct lo2_err *err)
+static int dockerfile_name(const char *ctx, const char *file, char **name, char **outside,
+                           struct lo2_err *err)
 {
 	lo2_autofree char *rctx = NULL, *rfile = NULL, *joined = NULL;
 	size_t n;

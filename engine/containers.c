@@ -20,14 +20,16 @@ void engine_container_spec_free(struct engine_container_spec *s)
 {
 	if (s == NULL)
 		return;
-	char **strs[] = {&s->name,         &s->platform,       &s->image,      &s->user,
-	                 &s->working_dir,  &s->hostname,       &s->domainname, &s->stop_signal,
-	                 &s->network_mode, &s->restart_policy, &s->log_driver, &s->pid_mode,
-	                 &s->ipc_mode};
+	char **strs[] = {&s->name,         &s->platform,       &s->image,         &s->user,
+	                 &s->working_dir,  &s->hostname,       &s->domainname,    &s->stop_signal,
+	                 &s->network_mode, &s->restart_policy, &s->log_driver,    &s->pid_mode,
+	                 &s->ipc_mode,     &s->runtime,        &s->cgroup_parent, &s->userns_mode,
+	                 &s->cpuset_cpus};
 	struct lo2_strv *vs[] = {
-	    &s->cmd,   &s->entrypoint, &s->env,         &s->exposed_ports, &s->healthcheck.test,
-	    &s->binds, &s->links,      &s->cap_add,     &s->cap_drop,      &s->extra_hosts,
-	    &s->dns,   &s->dns_search, &s->dns_options, &s->security_opt,  &s->group_add};
+	    &s->cmd,          &s->entrypoint, &s->env,         &s->exposed_ports, &s->healthcheck.test,
+	    &s->binds,        &s->links,      &s->cap_add,     &s->cap_drop,      &s->extra_hosts,
+	    &s->dns,          &s->dns_search, &s->dns_options, &s->security_opt,  &s->group_add,
+	    &s->volumes_from, &s->devices};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
@@ -36,6 +38,7 @@ void engine_container_spec_free(struct engine_container_spec *s)
 	lo2_kvv_free(&s->log_opts);
 	lo2_kvv_free(&s->tmpfs);
 	lo2_kvv_free(&s->sysctls);
+	lo2_kvv_free(&s->storage_opt);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
@@ -251,6 +254,30 @@ static void put_ulimits(struct lo2_jw *w, const struct engine_container_spec *s)
 	lo2_jw_arr_end(w);
 }
 
+/* "host[:container[:perms]]" as HostConfig.Devices. */
+static void put_devices(struct lo2_jw *w, const struct lo2_strv *d)
+{
+	if (d->n == 0)
+		return;
+	lo2_jw_key(w, "Devices");
+	lo2_jw_arr(w);
+	for (size_t i = 0; i < d->n; i++) {
+		lo2_autofree char *v = xstrdup(d->v[i]);
+		char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (c1)
+			*c1 = '\0';
+		if (c2)
+			*c2 = '\0';
+		lo2_jw_obj(w);
+		put_str(w, "PathOnHost", v);
+		put_str(w, "PathInContainer", c1 ? c1 + 1 : v);
+		put_str(w, "CgroupPermissions", c2 ? c2 + 1 : "rwm");
+		lo2_jw_obj_end(w);
+	}
+	lo2_jw_arr_end(w);
+}
+
 static void put_host_config(struct lo2_jw *w, const struct engine_container_spec *s)
 {
 	lo2_jw_key(w, "HostConfig");
@@ -281,11 +308,31 @@ static void put_host_config(struct lo2_jw *w, const struct engine_container_spec
 	put_bool(w, "ReadonlyRootfs", s->read_only);
 	put_bool(w, "AutoRemove", s->auto_remove);
 	put_int_if(w, "Memory", s->memory);
+	put_int_if(w, "MemoryReservation", s->memory_reservation);
 	put_int_if(w, "NanoCpus", s->nano_cpus);
 	put_int_if(w, "PidsLimit", s->pids_limit);
 	put_int_if(w, "ShmSize", s->shm_size);
 	put_str(w, "PidMode", s->pid_mode);
 	put_str(w, "IpcMode", s->ipc_mode);
+	put_str(w, "Runtime", s->runtime);
+	put_str(w, "CgroupParent", s->cgroup_parent);
+	put_str(w, "UsernsMode", s->userns_mode);
+	put_strv_if(w, "VolumesFrom", &s->volumes_from);
+	put_str(w, "CpusetCpus", s->cpuset_cpus);
+	put_int_if(w, "CpuShares", s->cpu_shares);
+	put_int_if(w, "CpuQuota", s->cpu_quota);
+	put_int_if(w, "CpuPeriod", s->cpu_period);
+	put_int_if(w, "MemorySwap", s->memory_swap);
+	put_int_if(w, "OomScoreAdj", s->oom_score_adj);
+	if (s->mem_swappiness_set) {
+		lo2_jw_key(w, "MemorySwappiness");
+		lo2_jw_int(w, s->mem_swappiness);
+	}
+	if (s->oom_kill_disable)
+		put_bool(w, "OomKillDisable", true);
+	put_devices(w, &s->devices);
+	if (s->storage_opt.n)
+		engine_jw_kvv(w, "StorageOpt", &s->storage_opt);
 	lo2_jw_obj_end(w);
 }
 

@@ -147,7 +147,17 @@ struct engine_container_spec {
 	struct lo2_kvv tmpfs, sysctls;
 	bool privileged, init, read_only, auto_remove;
 	int64_t memory, nano_cpus, pids_limit, shm_size; /* 0 = unset */
+	int64_t memory_reservation; /* bytes; 0 = unset */
 	char *pid_mode, *ipc_mode;
+	char *runtime, *cgroup_parent, *userns_mode; /* NULL = the daemon's default */
+	char *cpuset_cpus; /* "0-3", NULL = unset */
+	int64_t cpu_shares, cpu_quota, cpu_period, memory_swap; /* 0 = unset (memory_swap -1: unlimited) */
+	int mem_swappiness; /* sent when mem_swappiness_set */
+	bool mem_swappiness_set, oom_kill_disable;
+	int oom_score_adj; /* 0 = unset */
+	struct lo2_strv devices; /* "host[:container[:perms]]" */
+	struct lo2_kvv storage_opt;
+	struct lo2_strv volumes_from; /* "container[:ro|:rw]" */
 	/* NetworkingConfig: the first is the primary (joined at create); from API 1.44 all are
 	 * sent at create, below it the others are connected after create. */
 	struct engine_endpoint_cfg *networks;
@@ -431,6 +441,11 @@ struct engine_build_opts {
 	const struct lo2_kvv *build_args;
 	const struct lo2_kvv *labels;
 	bool no_cache;
+	bool pull; /* pull newer FROM images */
+	const char *target; /* the stage to build, or NULL */
+	const char *network_mode; /* RUN steps' network, or NULL */
+	int64_t shm_size; /* bytes; 0 = the default */
+	const struct lo2_strv *extra_hosts; /* "host:ip" */
 };
 /* Builds from a tar context read from rd (classic builder; the engine pulls a missing FROM image
  * itself, with the registry credentials the docker CLI would send: X-Registry-Config). */

@@ -474,6 +474,29 @@ static void add_json_param(struct lo2_buf *path, const char *name, const struct 
 	lo2_buf_printf(path, "&%s=%s", name, esc);
 }
 
+static void add_str_param(struct lo2_buf *path, const char *name, const char *v)
+{
+	lo2_autofree char *esc = NULL;
+
+	if (v == NULL || *v == '\0')
+		return;
+	esc = engine_escape(v);
+	lo2_buf_printf(path, "&%s=%s", name, esc);
+}
+
+/* target, networkmode, shmsize, pull and extrahosts (repeated, as the docker client sends it). */
+static void add_build_params(struct lo2_buf *path, const struct engine_build_opts *o)
+{
+	add_str_param(path, "target", o->target);
+	add_str_param(path, "networkmode", o->network_mode);
+	if (o->shm_size > 0)
+		lo2_buf_printf(path, "&shmsize=%lld", (long long)o->shm_size);
+	if (o->pull)
+		lo2_buf_puts(path, "&pull=1");
+	for (size_t i = 0; o->extra_hosts && i < o->extra_hosts->n; i++)
+		add_str_param(path, "extrahosts", o->extra_hosts->v[i]);
+}
+
 /* "X-Registry-Config: ..." with every credential the docker config knows, as the CLI sends for
  * the FROM images the engine may pull (NULL when there are none). */
 static char *build_auth_header(struct engine *e)
@@ -505,6 +528,7 @@ int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const
 	               et ? et : "", o->no_cache ? "&nocache=1" : "");
 	add_json_param(&path, "buildargs", o->build_args);
 	add_json_param(&path, "labels", o->labels);
+	add_build_params(&path, o);
 	r.path = path.data;
 	r.extra_header = build_auth_header(e);
 	engine_progress_init(&p, progress, user);

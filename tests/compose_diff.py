@@ -24,9 +24,12 @@ except ImportError:  # pragma: no cover
     sys.exit(77)
 
 SCALARS = ["image", "container_name", "user", "working_dir", "hostname", "restart", "stop_signal",
-           "network_mode"]
-FLAGS = ["privileged", "tty", "stdin_open", "init", "read_only"]
-LISTS = ["cap_add", "cap_drop", "extra_hosts", "links", "dns", "dns_search", "security_opt"]
+           "network_mode", "pid", "ipc", "runtime", "cgroup_parent", "userns_mode", "cpuset", "cpu_shares",
+           "cpu_quota", "mem_swappiness", "oom_score_adj"]
+FLAGS = ["privileged", "tty", "stdin_open", "init", "read_only", "oom_kill_disable"]
+LISTS = ["cap_add", "cap_drop", "extra_hosts", "links", "dns", "dns_search", "security_opt", "dns_opt",
+         "group_add", "volumes_from", "devices"]
+SIZES = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 UNITS = {"ns": 1, "us": 1000, "µs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
 
@@ -50,6 +53,55 @@ def duration_ns(v):
     for num, unit in re.findall(r"([0-9.]+)([a-zµ]+)", v):
         total += float(num) * UNITS[unit]
     return int(round(total))
+
+
+def size(v):
+    """A byte size as compose writes it ("64M", "32m", 1024) in bytes."""
+    if v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return int(v)
+    m = re.fullmatch(r"([0-9.]+)\s*([bkmg]?)b?", str(v).strip().lower())
+    return int(float(m.group(1)) * SIZES[m.group(2) or "b"]) if m else v
+
+
+def cpus(v):
+    return None if v is None else round(float(v), 6)
+
+
+def deploy(v):
+    if not v:
+        return None
+    res = v.get("resources") or {}
+    lim, rsv = res.get("limits") or {}, res.get("reservations") or {}
+    rp = v.get("restart_policy")
+    return {"limits": (cpus(lim.get("cpus")), size(lim.get("memory")), lim.get("pids")),
+            "reservations": size(rsv.get("memory")), "replicas": v.get("replicas"),
+            "restart_policy": None if rp is None else (rp.get("condition"), rp.get("max_attempts"))}
+
+
+def build(v):
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = {"context": v}
+    hosts = v.get("extra_hosts") or []
+    if isinstance(hosts, dict):
+        hosts = [f"{k}:{x}" for k, x in hosts.items()]
+    return {"context": os.path.normpath(v.get("context", ".")), "dockerfile": v.get("dockerfile", "Dockerfile"),
+            "args": env(v.get("args")), "target": v.get("target"), "labels": env(v.get("labels")),
+            "network": v.get("network"), "shm_size": size(v.get("shm_size")), "extra_hosts": sorted(hosts)}
+
+
+def mounted(v, default_dir):
+    """secrets:/configs: as (source, target), short and long forms."""
+    out = []
+    for x in v or []:
+        if isinstance(x, str):
+            x = {"source": x}
+        t = x.get("target") or x["source"]
+        out.append((x["source"], t if t.startswith("/") else f"{default_dir}/{t}"))
+    return sorted(out)
 
 
 def words(v):
@@ -149,11 +201,30 @@ def service(s):
     out["ulimits"] = ulimits(s.get("ulimits"))
     out["logging"] = logging(s.get("logging"))
     out["stop_grace_period"] = duration_ns(s.get("stop_grace_period"))
+    out["profiles"] = sorted(s.get("profiles") or [])
+    out["deploy"] = deploy(s.get("deploy"))
+    out["cpus"] = cpus(s.get("cpus"))
+    out["pids_limit"] = s.get("pids_limit")
+    out["mem_reservation"] = size(s.get("mem_reservation"))
+    out["sysctls"] = env(s.get("sysctls"))
+    # docker-compose 1.x writes a service's volumes_from as service:NAME; the specification as NAME.
+    out["volumes_from"] = [re.sub(r"^service:", "", v) for v in out["volumes_from"]]
+    out["secrets"] = mounted(s.get("secrets"), "/run/secrets")
+    out["configs"] = mounted(s.get("configs"), "")
+    out["build"] = build(s.get("build"))
     return out
 
 
+def ipam(v):
+    if not v:
+        return None
+    return {"driver": v.get("driver"),
+            "config": [{k: c.get(k) for k in ("subnet", "ip_range", "gateway")} for c in v.get("config") or []]}
+
+
 def top(model, key):
-    return {k: {"external": bool((x or {}).get("external", False)), "labels": env((x or {}).get("labels"))}
+    return {k: {"external": bool((x or {}).get("external", False)), "labels": env((x or {}).get("labels")),
+                "ipam": ipam((x or {}).get("ipam")), "internal": bool((x or {}).get("internal", False))}
             for k, x in (model.get(key) or {}).items() if k != "default"}
 
 
@@ -186,10 +257,15 @@ def main():
         print("docker-compose is not installed; skipping")
         return 77
     ok = True
+    # docker-compose 1.x's config prints every service whatever the profiles; lo2 (as compose v2)
+    # prints the active ones, so both run with every profile active.
+    run_env = dict(os.environ, COMPOSE_PROFILES="*")
     for path in sys.argv[2:]:
         folder, base = os.path.split(os.path.abspath(path))
-        mine = subprocess.run([os.path.abspath(sys.argv[1]), "config", "-f", base], cwd=folder, capture_output=True, text=True)
-        theirs = subprocess.run([ref, "-f", base, "config"], cwd=folder, capture_output=True, text=True)
+        mine = subprocess.run([os.path.abspath(sys.argv[1]), "config", "-f", base], cwd=folder, capture_output=True, text=True,
+                              env=run_env)
+        theirs = subprocess.run([ref, "-f", base, "config"], cwd=folder, capture_output=True, text=True,
+                                env=run_env)
         if mine.returncode != 0 or theirs.returncode != 0:
             print(f"{path}: lo2 exit {mine.returncode} ({mine.stderr.strip()}), "
                   f"docker-compose exit {theirs.returncode} ({theirs.stderr.strip()})")

@@ -397,6 +397,7 @@ static void test_differential(void **state)
 	                      LO2_SOURCE_DIR "/tests/compose_diff.py",
 	                      tu_lo2(),
 	                      LO2_FIXTURES "/compose/diff/compose.yml",
+	                      LO2_FIXTURES "/compose/diff/keys.yml",
 	                      LO2_FIXTURES "/compose/lo2/docker-compose-oauth2-mysql.yml",
 	                      FILE_,
 	                      NULL};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/mem.h"
 #include "common/time.h"
 #include "compose/compose.h"
@@ -760,13 +761,12 @@ static void test_warnings(void **state)
 
 	unsetenv("LO2_TEST_NOT_SET");
 	assert_int_equal(load("misc/warnings.yml", NULL, &p, &w, &err), 0);
-	assert_int_equal(w.n, 4);
-	assert_string_equal(w.v[0], "misc/warnings.yml:2:1: top level: unknown key \"secrets\" ignored");
-	assert_string_equal(w.v[1], "misc/warnings.yml:6:5: services.web: unknown key \"imagee\" ignored");
+	assert_int_equal(w.n, 3); /* secrets: {} is read now */
+	assert_string_equal(w.v[0], "misc/warnings.yml:6:5: services.web: unknown key \"imagee\" ignored");
 	assert_string_equal(
-	    w.v[2], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
+	    w.v[1], "misc/warnings.yml:5:12: variable \"LO2_TEST_NOT_SET\" is not set; substituting a "
 	            "blank string");
-	assert_string_equal(w.v[3],
+	assert_string_equal(w.v[2],
 	                    "misc/warnings.yml:10:7: services.web.logging: unknown key \"drivr\" ignored");
 	assert_string_equal(svc(p, "web")->image, "busybox:");
 	compose_project_free(p);
@@ -879,6 +879,461 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(err.msg, "nope.yml"));
 }
 
+/* ---- extends, include, profiles, deploy, strictness (issue 16) ---- */
+
+static struct compose_project *load_opts_ok(const char *rel, const struct compose_load_opts *extra)
+{
+	struct compose_load_opts o = *extra;
+	struct compose_project *p = NULL;
+	struct lo2_err err = {0};
+
+	o.file = rel;
+	assert_int_equal(chdir(FIX), 0);
+	if (compose_load(&o, &p, NULL, &err) < 0)
+		fail_msg("load %s: %s", rel, err.msg);
+	if (compose_plan(p, &err) < 0)
+		fail_msg("plan %s: %s", rel, err.msg);
+	return p;
+}
+
+static void test_extends_merge(void **state)
+{
+	struct compose_project *p = load_ok("keys/extends.yml");
+	const struct compose_service *web = svc(p, "web"), *remote = svc(p, "remote");
+	char *logs = xasprintf("%s/keys/other", FIX);
+	char *cfg = xasprintf("%s/keys/other/cfg", FIX);
+	char *ctx = xasprintf("%s/keys/other/ctx", FIX);
+
+	/* command replaced, environment and labels merged by key (list and mapping forms) */
+	assert_int_equal(web->command.n, 2);
+	assert_string_equal(web->command.v[1], "2");
+	assert_string_equal(lo2_kvv_get(&web->environment, "A"), "1");
+	assert_string_equal(lo2_kvv_get(&web->environment, "B"), "3");
+	assert_string_equal(lo2_kvv_get(&web->environment, "C"), "4");
+	assert_string_equal(lo2_kvv_get(&web->labels, "x"), "1");
+	assert_string_equal(lo2_kvv_get(&web->labels, "y"), "20");
+	/* sequences concatenated without duplicates; volumes unique by target, local wins */
+	assert_int_equal(web->n_ports, 2);
+	assert_int_equal(web->cap_add.n, 2);
+	assert_int_equal(web->n_mounts, 2);
+	assert_string_equal(web->mounts[1].target, "/logs");
+	assert_string_equal(web->mounts[1].source, logs);
+	assert_false(web->mounts[1].read_only);
+	/* healthcheck merged as a mapping */
+	assert_int_equal(web->healthcheck.retries, 3);
+	assert_int_equal(web->healthcheck.interval_ns, 10000000000LL);
+	/* another file, two levels: its relative paths anchored at its folder */
+	assert_string_equal(remote->image, "busybox:1.36");
+	assert_string_equal(lo2_kvv_get(&remote->environment, "FROM_FILE"), "1");
+	assert_string_equal(lo2_kvv_get(&remote->environment, "SECOND"), "2");
+	assert_string_equal(lo2_kvv_get(&remote->environment, "LOCAL"), "yes");
+	assert_string_equal(remote->mounts[0].source, cfg);
+	assert_string_equal(remote->build.context, ctx);
+	free(logs);
+	free(cfg);
+	free(ctx);
+	compose_project_free(p);
+}
+
+static void test_include(void **state)
+{
+	struct compose_project *p = load_ok("keys/include.yml");
+	const struct compose_service *db = svc(p, "db");
+	char *init = xasprintf("%s/keys/inc/init", FIX);
+
+	assert_int_equal(p->n_services, 2);
+	assert_string_equal(db->image, "busybox:1.36"); /* from inc/.env */
+	assert_string_equal(db->mounts[0].source, init);
+	assert_string_equal(db->container, "keys-db-1");
+	assert_int_equal(svc(p, "app")->wave, 1);
+	assert_int_equal(p->n_volumes, 1);
+	assert_string_equal(p->volumes[0].name, "keys_dbdata");
+	assert_string_equal(p->networks[0].name, "keys_back");
+	free(init);
+	compose_project_free(p);
+}
+
+static void test_include_options(void **state)
+{
+	struct compose_project *p = load_ok("keys/include_opts.yml");
+	char *data = xasprintf("%s/keys/inc2/proj/data", FIX);
+
+	assert_string_equal(svc(p, "db2")->image, "busybox:9.9"); /* env_file */
+	assert_string_equal(svc(p, "db2")->mounts[0].source, data); /* project_directory */
+	free(data);
+	compose_project_free(p);
+}
+
+static void test_profiles(void **state)
+{
+	struct lo2_strv prof = {0}, named = {0};
+	struct compose_load_opts o = {.profiles = &prof, .services = &named};
+	struct compose_project *p;
+	struct lo2_err err = {0};
+
+	unsetenv("COMPOSE_PROFILES");
+	p = load_opts_ok("keys/profiles.yml", &o);
+	assert_int_equal(p->n_services, 1);
+	assert_string_equal(p->services[0].name, "web");
+	compose_project_free(p);
+	/* debug alone: admin needs db, which only dev enables */
+	lo2_strv_push(&prof, "debug");
+	o.file = "keys/profiles.yml";
+	p = NULL;
+	assert_int_equal(compose_load(&o, &p, NULL, &err), -1);
+	assert_string_equal(
+	    err.msg, "keys/profiles.yml:14:18: services.admin.depends_on: service \"db\" is not enabled by "
+	             "the active profiles (its profiles: dev); activate one with --profile or "
+	             "COMPOSE_PROFILES");
+	lo2_strv_push(&prof, "dev");
+	p = load_opts_ok("keys/profiles.yml", &o);
+	assert_int_equal(p->n_services, 4);
+	assert_string_equal(svc(p, "debug")->profiles.v[0], "debug");
+	compose_project_free(p);
+	/* COMPOSE_PROFILES when no --profile; a named service activates its own */
+	lo2_strv_free(&prof);
+	setenv("COMPOSE_PROFILES", "dev", 1);
+	lo2_strv_push(&named, "debug");
+	p = load_opts_ok("keys/profiles.yml", &o);
+	assert_int_equal(p->n_services, 4);
+	compose_project_free(p);
+	unsetenv("COMPOSE_PROFILES");
+	lo2_strv_free(&named);
+}
+
+static void test_deploy_spec(void **state)
+{
+	struct compose_project *p = load_ok("keys/deploy.yml");
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	char *json;
+
+	assert_int_equal(compose_service_spec(p, svc(p, "web"), &s, &err), 0);
+	assert_int_equal(s.nano_cpus, 500000000);
+	assert_int_equal(s.memory, 64 << 20);
+	assert_int_equal(s.memory_reservation, 32 << 20);
+	assert_int_equal(s.pids_limit, 100);
+	assert_string_equal(s.restart_policy, "on-failure");
+	assert_int_equal(s.restart_max_retries, 3);
+	engine_container_spec_free(&s);
+	assert_int_equal(compose_service_spec(p, svc(p, "worker"), &s, &err), 0);
+	assert_string_equal(s.restart_policy, "no"); /* deploy.restart_policy wins over restart: */
+	assert_int_equal(s.nano_cpus, 1500000000);
+	assert_int_equal(s.pids_limit, 50);
+	assert_int_equal(s.memory_reservation, 16 << 20);
+	assert_string_equal(s.dns_options.v[0], "ndots:2");
+	assert_string_equal(s.group_add.v[0], "audio");
+	engine_container_spec_free(&s);
+	json = compose_project_json(p, NULL);
+	assert_non_null(strstr(json,
+	                       "\"deploy\":{\"resources\":{\"limits\":{\"cpus\":0.5,\"memory\":67108864,"
+	                       "\"pids\":100},\"reservations\":{\"memory\":33554432}},\"replicas\":1,"
+	                       "\"restart_policy\":{\"condition\":\"on-failure\",\"max_attempts\":3}}"));
+	free(json);
+	compose_project_free(p);
+}
+
+static void test_replicas(void **state)
+{
+	struct compose_project *p = load_ok("keys/replicas.yml");
+	const struct compose_service *web = svc(p, "web");
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	char *json;
+
+	assert_int_equal(web->replicas, 3);
+	assert_int_equal(svc(p, "worker")->replicas, 2); /* scale: */
+	assert_int_equal(compose_service_replica_spec(p, web, 3, &s, &err), 0);
+	assert_string_equal(s.name, "keys-web-3");
+	assert_string_equal(lo2_kvv_get(&s.labels, "com.docker.compose.container-number"), "3");
+	assert_string_equal(lo2_kvv_get(&s.labels, "com.docker.compose.service"), "web");
+	assert_string_equal(s.networks[0].aliases.v[0], "keys-web-3");
+	assert_string_equal(s.networks[0].aliases.v[1], "web");
+	engine_container_spec_free(&s);
+	json = compose_project_json(p, NULL);
+	assert_non_null(strstr(json, "\"scale\":2"));
+	free(json);
+	compose_project_free(p);
+}
+
+static void test_secrets(void **state)
+{
+	struct compose_project *p;
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	char *token = xasprintf("%s/keys/other/token.txt:/run/secrets/token:ro", FIX);
+	char *dir, *api;
+
+	setenv("LO2_TEST_API_KEY", "k3y", 1);
+	p = load_ok("keys/secrets.yml");
+	dir = compose_secrets_dir("keys");
+	api = xasprintf("%s/svc-web/secret-api_key:/run/secrets/api:ro", dir);
+	assert_int_equal(compose_service_spec(p, svc(p, "web"), &s, &err), 0);
+	assert_true(lo2_strv_contains(&s.binds, token));
+	assert_true(lo2_strv_contains(&s.binds, api));
+	assert_int_equal(svc(p, "web")->secrets[1].mode, 0440);
+	assert_string_equal(compose_secret_find(p, false, "api_key")->content, "k3y");
+	assert_string_equal(compose_secret_find(p, true, "app_conf")->content, "debug=true\n");
+	assert_string_equal(svc(p, "web")->secrets[2].target, "/app_conf");
+	engine_container_spec_free(&s);
+	compose_project_free(p);
+	unsetenv("LO2_TEST_API_KEY");
+	free(token);
+	free(api);
+	free(dir);
+}
+
+/* Each create-call key reaches the engine's create body. */
+static void test_create_call_keys(void **state)
+{
+	struct compose_project *p = load_ok("keys/runtime.yml");
+	struct engine_container_spec s = {0};
+	struct lo2_err err = {0};
+	static const char *const want[] = {
+	    "\"Runtime\":\"runc\"",
+	    "\"CgroupParent\":\"lo2.slice\"",
+	    "\"UsernsMode\":\"host\"",
+	    "\"VolumesFrom\":[\"keys-data-1:ro\",\"external-one\"]",
+	    "\"StorageOpt\":{\"size\":\"1G\"}",
+	    "\"PidMode\":\"host\"",
+	    "\"IpcMode\":\"shareable\"",
+	    "\"StopSignal\":\"SIGINT\"",
+	    "\"StopTimeout\":3",
+	    "\"Sysctls\":{\"net.core.somaxconn\":\"1024\"}",
+	    "\"CpusetCpus\":\"0-1\"",
+	    "\"CpuShares\":512",
+	    "\"CpuQuota\":50000",
+	    "\"CpuPeriod\":100000",
+	    "\"MemorySwap\":-1",
+	    "\"MemorySwappiness\":10",
+	    "\"OomKillDisable\":true",
+	    "\"OomScoreAdj\":500",
+	    "\"Devices\":[{\"PathOnHost\":\"/dev/null\",\"PathInContainer\":\"/dev/"
+	    "lo2null\",\"CgroupPermissions\":"
+	    "\"r\"},{\"PathOnHost\":\"/dev/zero\",\"PathInContainer\":\"/dev/"
+	    "lo2zero\",\"CgroupPermissions\":\"rwm\"}]",
+	};
+	char *body, *src = xasprintf("%s/keys/src:/src:rw", FIX);
+
+	assert_int_equal(compose_service_spec(p, svc(p, "app"), &s, &err), 0);
+	body = engine_container_spec_json(&s, 44);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(body, want[i]) == NULL)
+			fail_msg("%s is not in the create body: %s", want[i], body);
+	free(body);
+	engine_container_spec_free(&s);
+	assert_int_equal(compose_service_spec(p, svc(p, "data"), &s, &err), 0);
+	assert_string_equal(s.binds.v[0], "/srv/shared:/shared:rw,z");
+	assert_string_equal(s.binds.v[1], "keys_cache:/cache:rw,nocopy");
+	assert_string_equal(s.binds.v[2], src); /* :cached is Docker Desktop's; dropped as v2 does */
+	assert_string_equal(s.binds.v[3], "C:\\data:/win:ro"); /* a Windows path, as given */
+	engine_container_spec_free(&s);
+	assert_int_equal(svc(p, "app")->wave, 1); /* volumes_from: service is a dependency */
+	free(src);
+	compose_project_free(p);
+}
+
+static void test_build_keys(void **state)
+{
+	struct compose_project *p;
+	const struct compose_build *b;
+	struct compose_project *q = NULL;
+	struct lo2_err err = {0};
+
+	setenv("FROM_ENV", "e", 1);
+	unsetenv("NOT_SET_ANYWHERE_LO2");
+	p = load_ok("keys/build.yml");
+	b = &svc(p, "web")->build;
+	assert_string_equal(b->target, "base");
+	assert_string_equal(b->network, "host");
+	assert_int_equal(b->shm_size, 128 << 20);
+	assert_string_equal(b->extra_hosts.v[0], "db:10.0.0.2");
+	assert_string_equal(lo2_kvv_get(&b->labels, "lo2.build"), "yes");
+	assert_string_equal(lo2_kvv_get(&b->args, "FROM_MAP"), "m");
+	b = &svc(p, "list")->build;
+	assert_string_equal(lo2_kvv_get(&b->args, "FROM_LIST"), "l");
+	assert_string_equal(lo2_kvv_get(&b->args, "FROM_ENV"), "e"); /* a name alone: from the variables */
+	assert_int_equal(b->args.n, 2); /* unset: left out */
+	compose_project_free(p);
+	unsetenv("FROM_ENV");
+	assert_int_equal(load("keys/build_git.yml", NULL, &q, NULL, &err), -1);
+	assert_string_equal(
+	    err.msg, "keys/build_git.yml:3:12: services.web.build: the context "
+	             "\"https://github.com/docker/awesome-compose.git#master:flask\" is a remote (git or "
+	             "URL) context; lo2 does not clone or download contexts: clone it and point context: "
+	             "at the folder");
+}
+
+static char *hash_of(const char *text)
+{
+	struct compose_load_opts o = {.file = "/tmp/lo2-hash-test/compose.yml", .project_name = "h"};
+	struct lo2_kvv env = {0};
+	struct compose_project *p = NULL;
+	struct lo2_err err = {0};
+	char *h;
+
+	o.env = &env;
+	if (compose_load_text(text, strlen(text), &o, &p, NULL, &err) < 0 || compose_plan(p, &err) < 0)
+		fail_msg("%s", err.msg);
+	h = xstrdup(p->services[0].config_hash);
+	compose_project_free(p);
+	return h;
+}
+
+/* Scaling keeps the containers (replicas and scale are not hashed, as in v2); a limit does not. */
+static void test_replicas_not_hashed(void **state)
+{
+	char *a = hash_of("services:\n  w:\n    image: x\n    deploy: {replicas: 2}\n");
+	char *b = hash_of("services:\n  w:\n    image: x\n    deploy: {replicas: 5}\n");
+	char *c = hash_of(
+	    "services:\n  w:\n    image: x\n    deploy: {replicas: 5, resources: {limits: {cpus: '1'}}}\n");
+
+	assert_string_equal(a, b);
+	assert_string_not_equal(b, c);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void test_strictness(void **state)
+{
+	struct compose_load_opts o = {.lenient = true};
+	struct compose_project *p = NULL;
+	struct lo2_strv w = {0};
+	struct lo2_err err = {0};
+
+	o.file = "keys/strict.yml";
+	assert_int_equal(chdir(FIX), 0);
+	assert_int_equal(compose_load(&o, &p, &w, &err), 0);
+	assert_int_equal(w.n, 2);
+	assert_string_equal(w.v[0], "keys/strict.yml:4:5: services.web: \"uts\" is not implemented by lo2, "
+	                            "and the containers would differ from docker compose's; ignored "
+	                            "(--compatibility lenient)");
+	assert_string_equal(w.v[1],
+	                    "keys/strict.yml:5:5: services.web: \"pull_policy\" is not implemented by lo2; "
+	                    "ignored");
+	compose_project_free(p);
+	lo2_strv_free(&w);
+}
+
+static void test_keys_errors(void **state)
+{
+	static const struct {
+		const char *file, *msg;
+	} cases[] = {
+	    {"strict", "keys/strict.yml:4:5: services.web: \"uts\" is not implemented by lo2, and the "
+	               "containers would differ from docker compose's (--compatibility lenient makes this a "
+	               "warning)"},
+	    {"scale_conflict",
+	     "keys/scale_conflict.yml:4:12: services.web.scale: 2 differs from deploy.replicas 3"},
+	    {"replicas_named", "keys/replicas_named.yml:2:3: services.web: container_name \"one\" allows one "
+	                       "container, not 2 replicas"},
+	    {"extends_cycle", "keys/extends_cycle.yml:3:14: services.a.extends: cycle: a -> b -> c -> a"},
+	    {"extends_missing", "keys/extends_missing.yml:4:14: services.a.extends: service \"nope\" is not "
+	                        "defined"},
+	    {"secret_external",
+	     "keys/secret_external.yml:7:15: secrets.db: external secrets exist only in Docker Swarm; lo2 "
+	     "(like "
+	     "docker compose without Swarm) cannot use them: give a file:, environment: or content:"},
+	    {"secret_undeclared",
+	     "keys/secret_undeclared.yml:4:15: services.web.secrets: secret \"db\" is not "
+	     "declared under the top-level secrets key"},
+	    {"dup_mount",
+	     "keys/dup_mount.yml:6:9: services.prometheus.volumes: duplicate mount point /prometheus"},
+	    {"empty_volume_source", "keys/empty_volume_source.yml:5:9: services.plex.volumes: invalid volume "
+	                            "\":/media/\": empty section "
+	                            "between colons (an unset variable?)"},
+	    {"legacy_net",
+	     "keys/legacy_net.yml:4:5: services.web: \"net\" is a legacy key; write network_mode: "
+	     "(--compatibility lenient makes this a warning)"},
+	    {"legacy_v1",
+	     "keys/legacy_v1.yml: a legacy version 1 compose file (services at the top level: web, db); "
+	     "docker "
+	     "compose and lo2 read only the Compose Specification: convert it by moving the services, "
+	     "indented, under a top-level \"services:\" key (and net: becomes network_mode:)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *rel = xasprintf("keys/%s.yml", cases[i].file);
+		struct compose_project *p = NULL;
+		struct lo2_err err = {0};
+
+		if (load(rel, NULL, &p, NULL, &err) == 0)
+			fail_msg("%s: loaded without error", rel);
+		assert_string_equal(err.msg, cases[i].msg);
+		free(rel);
+	}
+}
+
+static void test_include_cycle(void **state)
+{
+	struct compose_project *p = NULL;
+	struct lo2_err err = {0};
+	char *want = xasprintf("include: cycle: %s/keys/include_cycle.yml -> %s/keys/inc/cycle.yml -> "
+	                       "%s/keys/include_cycle.yml",
+	                       FIX, FIX, FIX);
+
+	assert_int_equal(load("keys/include_cycle.yml", NULL, &p, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, want));
+	assert_true(strncmp(err.msg, "keys/include_cycle.yml:2:5: include: ", 37) == 0);
+	free(want);
+}
+
+/* `lo2 config` of a fixture against keys/golden/<name>.json (the fixtures folder written @FIX@).
+ * LO2_UPDATE_GOLDEN=1 rewrites the golden file instead. */
+static void check_golden(const char *rel, const char *name, const struct compose_load_opts *extra)
+{
+	struct compose_project *p = load_opts_ok(rel, extra);
+	char *json = compose_project_json(p, "  ");
+	char *path = xasprintf("%s/keys/golden/%s.json", FIX, name);
+	struct lo2_buf b = LO2_BUF_INIT;
+	char *want = NULL;
+	struct lo2_err err = {0};
+	size_t fl = strlen(FIX);
+
+	for (const char *q = json; *q;) {
+		if (strncmp(q, FIX, fl) == 0) {
+			lo2_buf_puts(&b, "@FIX@");
+			q += fl;
+		} else {
+			lo2_buf_append(&b, q++, 1);
+		}
+	}
+	lo2_buf_puts(&b, "\n");
+	if (getenv("LO2_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fputs(b.data, f);
+		fclose(f);
+	}
+	if (lo2_read_file(path, 1 << 20, &want, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(b.data, want);
+	free(want);
+	lo2_buf_free(&b);
+	free(path);
+	free(json);
+	compose_project_free(p);
+}
+
+static void test_golden_config(void **state)
+{
+	struct lo2_strv prof = {0};
+	struct compose_load_opts none = {0}, both = {.profiles = &prof};
+
+	unsetenv("COMPOSE_PROFILES");
+	lo2_strv_push(&prof, "debug");
+	lo2_strv_push(&prof, "dev");
+	check_golden("keys/extends.yml", "extends", &none);
+	check_golden("keys/include.yml", "include", &none);
+	check_golden("keys/deploy.yml", "deploy", &none);
+	check_golden("keys/profiles.yml", "profiles", &both);
+	check_golden("keys/runtime.yml", "runtime", &none);
+	check_golden("keys/secrets.yml", "secrets", &none);
+	lo2_strv_free(&prof);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +1368,20 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_missing_env_file),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_extends_merge),
+	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_include_options),
+	    cmocka_unit_test(test_profiles),
+	    cmocka_unit_test(test_deploy_spec),
+	    cmocka_unit_test(test_replicas),
+	    cmocka_unit_test(test_secrets),
+	    cmocka_unit_test(test_create_call_keys),
+	    cmocka_unit_test(test_build_keys),
+	    cmocka_unit_test(test_replicas_not_hashed),
+	    cmocka_unit_test(test_strictness),
+	    cmocka_unit_test(test_keys_errors),
+	    cmocka_unit_test(test_include_cycle),
+	    cmocka_unit_test(test_golden_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
