@@ -32,7 +32,8 @@
 
 /* ---- messages ---- */
 
-static void say(struct campaign *cp, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(struct campaign *cp, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void say(struct campaign *cp, const char *who, const char *fmt, ...)
 {
@@ -141,11 +142,12 @@ static int check_project(struct campaign *cp, struct lo2_err *err)
 			const struct compose_port *pt = &p->services[i].ports[j];
 
 			if (pt->published && pt->published[0] && strchr(pt->published, '-') == NULL) {
-				lo2_err_set(err, LO2_E_USAGE,
-				            "--per-engine %d: service %s of %s publishes the fixed host port %s, "
-				            "so a second project on the same engine could not start; use "
-				            "--per-engine 1 or publish no fixed port",
-				            cp->cc.per_engine, p->services[i].name, p->config_file, pt->published);
+				lo2_err_set(
+				    err, LO2_E_USAGE,
+				    "--per-engine %d: service %s of %s publishes the fixed host port %s, "
+				    "so a second project on the same engine could not start; use "
+				    "--per-engine 1 or publish no fixed port",
+				    cp->cc.per_engine, p->services[i].name, p->config_file, pt->published);
 				goto out;
 			}
 		}
@@ -181,7 +183,8 @@ static void make_workers(struct campaign *cp)
 		w->engine = i / (size_t)cp->cc.per_engine;
 		w->slot = (int)(i % (size_t)cp->cc.per_engine) + 1;
 		if (cp->cc.per_engine > 1)
-			snprintf(w->v.label, sizeof(w->v.label), "%s#%d", cp->cc.engines[w->engine].name, w->slot);
+			snprintf(w->v.label, sizeof(w->v.label), "%s#%d", cp->cc.engines[w->engine].name,
+			         w->slot);
 		else
 			snprintf(w->v.label, sizeof(w->v.label), "%s", cp->cc.engines[w->engine].name);
 		snprintf(w->v.state, sizeof(w->v.state), "starting");
@@ -215,8 +218,8 @@ int campaign_create(const struct campaign_config *cc, const struct run_config *r
 	else if (run_config_seed(rc, &cp->seed, err) < 0)
 		goto fail;
 	if (access(mp, F_OK) == 0) {
-		lo2_err_set(err, LO2_E_USAGE, "%s holds a campaign already: continue it with --resume %s", dir,
-		            dir);
+		lo2_err_set(err, LO2_E_USAGE, "%s holds a campaign already: continue it with --resume %s",
+		            dir, dir);
 		goto fail;
 	}
 	if (check_project(cp, err) < 0 || lo2_mkdir_p(dir, 0755, err) < 0 || open_log(cp, err) < 0)
@@ -260,7 +263,8 @@ int campaign_open_resume(const char *dir, struct campaign **out, struct lo2_err 
 	lo2_autofree char *sp = xasprintf("%s/%s", dir, CAMPAIGN_SETTINGS);
 
 	run_config_defaults(&cp->rc);
-	if (campaign_manifest_read(cp, err) < 0 || run_config_load(sp, &cp->rc, err) < 0 || open_log(cp, err) < 0)
+	if (campaign_manifest_read(cp, err) < 0 || run_config_load(sp, &cp->rc, err) < 0 ||
+	    open_log(cp, err) < 0)
 		goto fail;
 	if (cp->cc.per_engine < 1 || cp->cc.max_attempts < 1 || cp->cc.n_engines == 0) {
 		lo2_err_set(err, LO2_E_INVALID, "%s/%s: no engines or bad settings", dir, CAMPAIGN_MANIFEST);
@@ -759,9 +763,9 @@ int campaign_run(struct campaign *cp, const struct campaign_hooks *h, struct lo2
 	cp->h = h;
 	wa.last_ping = xcalloc(cp->n_w, sizeof(*wa.last_ping));
 	wa.fails = xcalloc(cp->n_w, sizeof(*wa.fails));
-	say(cp, "campaign", "campaign of %d runs (seed %" PRIu64 ") over %zu engine%s, %d at once each, in %s",
-	    cp->n_runs, cp->seed, cp->cc.n_engines, cp->cc.n_engines > 1 ? "s" : "", cp->cc.per_engine,
-	    cp->dir);
+	say(cp, "campaign",
+	    "campaign of %d runs (seed %" PRIu64 ") over %zu engine%s, %d at once each, in %s", cp->n_runs,
+	    cp->seed, cp->cc.n_engines, cp->cc.n_engines > 1 ? "s" : "", cp->cc.per_engine, cp->dir);
 	watching = lo2_thread_start(&wt, watch_main, &wa, "campaign watcher", err) == 0;
 	if (!watching) {
 		free(wa.last_ping);
@@ -786,18 +790,18 @@ int campaign_run(struct campaign *cp, const struct campaign_hooks *h, struct lo2
 		failed += cp->runs[i].st == CR_FAILED;
 	}
 	lo2_str_replace(&cp->status, complete == cp->n_runs ? "complete"
-	                             : cancelled(cp)         ? "interrupted"
-	                                                     : "failed");
+	                             : cancelled(cp)        ? "interrupted"
+	                                                    : "failed");
 	cp->ended_ns = lo2_now_ns();
 	save(cp);
 	pthread_mutex_unlock(&cp->lock);
-	say(cp, "campaign", "campaign %s: %d of %d runs complete, %d failed", cp->status, complete, cp->n_runs,
-	    failed);
+	say(cp, "campaign", "campaign %s: %d of %d runs complete, %d failed", cp->status, complete,
+	    cp->n_runs, failed);
 	if (complete == cp->n_runs)
 		return 0;
 	if (cancelled(cp))
-		ret = lo2_err_set(err, LO2_E_CANCELLED, "campaign interrupted: %d of %d runs complete", complete,
-		                  cp->n_runs);
+		ret = lo2_err_set(err, LO2_E_CANCELLED, "campaign interrupted: %d of %d runs complete",
+		                  complete, cp->n_runs);
 	else
 		ret = lo2_err_set(err, LO2_E_GENERIC, "campaign ended with %d of %d runs complete, %d failed",
 		                  complete, cp->n_runs, failed);
@@ -828,7 +832,8 @@ void campaign_view(struct campaign *cp, struct campaign_view *out)
 			long l = w->v.run_left_s - (long)((now - w->left_mono) / LO2_NS_PER_SEC);
 
 			out->w[i].run_left_s = l > 0 ? l : 0;
-			out->w[i].test_elapsed_s = w->v.test_n ? (long)((now - w->test_mono) / LO2_NS_PER_SEC) : 0;
+			out->w[i].test_elapsed_s =
+			    w->v.test_n ? (long)((now - w->test_mono) / LO2_NS_PER_SEC) : 0;
 			left += out->w[i].run_left_s + overhead / 2;
 		}
 		up += strcmp(w->v.state, "down") != 0 && strcmp(w->v.state, "done") != 0;

@@ -166,8 +166,8 @@ static int load_tls(const struct compose_ynode *t, const char *file, const char 
 		                                      : NULL;
 
 		if (dst == NULL)
-			return node_err(err, file, t->keys[i], "campaign: tls: unknown key \"%s\" (ca, cert, key)",
-			                k);
+			return node_err(err, file, t->keys[i],
+			                "campaign: tls: unknown key \"%s\" (ca, cert, key)", k);
 		if (scalar(t->items[i], file, k, &v, err) < 0)
 			return -1;
 		free(*dst);
@@ -208,7 +208,8 @@ static int load_engine(const struct compose_ynode *n, const char *file, const ch
 			}
 		} else {
 			return node_err(err, file, n->keys[i],
-			                "campaign: engines: unknown key \"%s\" (name, host, tls, settings)", k);
+			                "campaign: engines: unknown key \"%s\" (name, host, tls, settings)",
+			                k);
 		}
 	}
 	if (e->host == NULL)
@@ -296,10 +297,14 @@ int campaign_engine_arg(const char *arg, struct campaign_config *cc, struct lo2_
 			tls_dir(e, eq + 1);
 		} else if (strcmp(part, "ca") == 0 || strcmp(part, "cert") == 0 || strcmp(part, "key") == 0) {
 			e->tls = true;
-			lo2_str_replace(part[0] == 'k' ? &e->key : part[1] == 'a' ? &e->ca : &e->cert, eq + 1);
+			lo2_str_replace(part[0] == 'k'   ? &e->key
+			                : part[1] == 'a' ? &e->ca
+			                                 : &e->cert,
+			                eq + 1);
 		} else {
-			return lo2_err_set(err, LO2_E_USAGE, "--engine %s: unknown key \"%s\" (name, tls, ca, cert, key)",
-			                   arg, part);
+			return lo2_err_set(err, LO2_E_USAGE,
+			                   "--engine %s: unknown key \"%s\" (name, tls, ca, cert, key)", arg,
+			                   part);
 		}
 	}
 	return 0;
@@ -308,22 +313,27 @@ int campaign_engine_arg(const char *arg, struct campaign_config *cc, struct lo2_
 int campaign_config_check(struct campaign_config *cc, struct lo2_err *err)
 {
 	if (cc->n_engines == 0)
-		return lo2_err_set(err, LO2_E_USAGE,
-		                   "no engine: name at least one with --engine ENDPOINT (or campaign.engines)");
+		return lo2_err_set(
+		    err, LO2_E_USAGE,
+		    "no engine: name at least one with --engine ENDPOINT (or campaign.engines)");
 	for (size_t i = 0; i < cc->n_engines; i++) {
 		struct campaign_engine *e = &cc->engines[i];
-		struct engine_open_opts o = {
-		    .host = e->host, .tls = e->tls, .ca_file = e->ca, .cert_file = e->cert, .key_file = e->key};
+		struct engine_open_opts o = {.host = e->host,
+		                             .tls = e->tls,
+		                             .ca_file = e->ca,
+		                             .cert_file = e->cert,
+		                             .key_file = e->key};
 		struct engine_endpoint ep;
 
 		if (e->name == NULL)
 			e->name = xasprintf("e%zu", i + 1);
 		if (lo2_name_check("engine name", e->name, err) < 0 || strchr(e->name, ' ') != NULL ||
 		    strchr(e->name, '_') != NULL)
-			return lo2_err_set(err, LO2_E_USAGE,
-			                   "engine name \"%s\": use letters, digits, '-' and '.' (it names run "
-			                   "folders run_<k>_<name>)",
-			                   e->name);
+			return lo2_err_set(
+			    err, LO2_E_USAGE,
+			    "engine name \"%s\": use letters, digits, '-' and '.' (it names run "
+			    "folders run_<k>_<name>)",
+			    e->name);
 		if (engine_endpoint_parse_explicit(&o, &ep, err) < 0)
 			return lo2_err_prefix(err, "engine %s", e->name);
 		engine_endpoint_free(&ep);
@@ -331,10 +341,11 @@ int campaign_config_check(struct campaign_config *cc, struct lo2_err *err)
 			if (strcmp(cc->engines[j].name, e->name) == 0)
 				return lo2_err_set(err, LO2_E_USAGE, "two engines are named %s", e->name);
 			if (strcmp(cc->engines[j].host, e->host) == 0)
-				return lo2_err_set(err, LO2_E_USAGE,
-				                   "engines %s and %s are the same endpoint %s (use --per-engine "
-				                   "for several runs at once on one engine)",
-				                   cc->engines[j].name, e->name, e->host);
+				return lo2_err_set(
+				    err, LO2_E_USAGE,
+				    "engines %s and %s are the same endpoint %s (use --per-engine "
+				    "for several runs at once on one engine)",
+				    cc->engines[j].name, e->name, e->host);
 		}
 	}
 	if (cc->runs < 1 || cc->per_engine < 1 || cc->max_attempts < 1)

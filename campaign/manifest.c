@@ -205,8 +205,8 @@ static int read_run(const struct lo2_json *o, struct crun *r, struct lo2_err *er
 	r->k = (int)get_int(o, "index");
 	if (get_seed(o, "seed", &r->seed) < 0 || st == NULL)
 		return lo2_err_set(err, LO2_E_INVALID, "run %d has no seed or status", r->k);
-	r->st = strcmp(st, "complete") == 0 ? CR_COMPLETE
-	        : strcmp(st, "failed") == 0 ? CR_FAILED
+	r->st = strcmp(st, "complete") == 0  ? CR_COMPLETE
+	        : strcmp(st, "failed") == 0  ? CR_FAILED
 	        : strcmp(st, "running") == 0 ? CR_RUNNING
 	                                     : CR_PENDING;
 	r->engine = dup_str(o, "engine");

@@ -67,8 +67,8 @@ static void read_status(const char *dir, struct campaign_summary *out)
 		return;
 	st = lo2_json_str(lo2_json_get(doc, "status"));
 	out->status = xstrdup(st ? st : "unknown");
-	if (lo2_json_int(lo2_json_get(doc, "started_ns"), &a) && lo2_json_int(lo2_json_get(doc, "ended_ns"), &b) &&
-	    b > a)
+	if (lo2_json_int(lo2_json_get(doc, "started_ns"), &a) &&
+	    lo2_json_int(lo2_json_get(doc, "ended_ns"), &b) && b > a)
 		out->wall_s = (double)(b - a) / 1e9;
 	lo2_json_free(doc);
 }
@@ -105,9 +105,10 @@ int campaign_summary_read(const char *dir, struct campaign_summary *out, struct 
 				se->failed += r->st == CR_FAILED;
 			}
 			for (size_t a = 0; a < r->n_att; a++)
-				se->attempts_failed += strcmp(r->att[a].engine ? r->att[a].engine : "", se->name) == 0 &&
-				                       strcmp(r->att[a].status, "complete") != 0 &&
-				                       strcmp(r->att[a].status, "running") != 0;
+				se->attempts_failed +=
+				    strcmp(r->att[a].engine ? r->att[a].engine : "", se->name) == 0 &&
+				    strcmp(r->att[a].status, "complete") != 0 &&
+				    strcmp(r->att[a].status, "running") != 0;
 		}
 		if (r->st == CR_COMPLETE && r->dir)
 			add_run(out, dir, r);

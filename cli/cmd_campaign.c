@@ -57,14 +57,15 @@ static void draw_block(struct cprogress *p)
 
 		fmt_s(w->run_left_s, left, sizeof(left));
 		if (w->run && w->test_n)
-			fprintf(stderr, "\033[K  %-16s run %d/%d  test %zu/%zu %-28.28s %lds/%ds  run ~%s left\n",
+			fprintf(stderr,
+			        "\033[K  %-16s run %d/%d  test %zu/%zu %-28.28s %lds/%ds  run ~%s left\n",
 			        w->label, w->run, v.runs, w->test_k, w->test_n, w->tag, w->test_elapsed_s,
 			        w->test_planned_s, left);
 		else if (w->run)
 			fprintf(stderr, "\033[K  %-16s run %d/%d  deploying\n", w->label, w->run, v.runs);
 		else
-			fprintf(stderr, "\033[K  %-16s %s%s%.100s\n", w->label, w->state, w->note[0] ? ": " : "",
-			        w->note);
+			fprintf(stderr, "\033[K  %-16s %s%s%.100s\n", w->label, w->state,
+			        w->note[0] ? ": " : "", w->note);
 	}
 	p->drawn = (int)v.n_workers + 1;
 	campaign_view_free(&v);
@@ -99,34 +100,36 @@ static void print_log(void *user, const char *who, const char *line)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "Usage: lo2 campaign [--config lo2.yml] --runs N --engine ENDPOINT... -o DATASET_DIR [OPTIONS]\n"
-	        "       lo2 campaign --resume DATASET_DIR\n\n"
-	        "N runs of the collection distributed over existing Docker engines, one run at a time per\n"
-	        "engine (or --per-engine K at once, with distinct projects). Each run is an ordinary run\n"
-	        "folder DATASET_DIR/run_<k>_<engine>/ whose seed is derived from the campaign's (--seed);\n"
-	        "DATASET_DIR/campaign.json lists runs, engines, seeds, attempts, status and counts.\n"
-	        "An engine that stops answering fails its run (retried) and is tried again with backoff;\n"
-	        "--resume continues a killed campaign. `lo2 summary DATASET_DIR` summarises it.\n\n"
-	        "  -c, --config FILE   settings file (its campaign: section too; default ./lo2.yml)\n"
-	        "  -o, --output DIR    the dataset folder (made; it must not hold a campaign yet)\n"
-	        "      --runs N        runs in the campaign [1]\n"
-	        "      --engine E      an engine: ENDPOINT[,name=N][,tls=DIR][,ca=F][,cert=F][,key=F], as\n"
-	        "                      DOCKER_HOST spells it (unix:///path, tcp://host:port); tls=DIR holds\n"
-	        "                      ca.pem, cert.pem, key.pem; repeat for every engine\n"
-	        "      --per-engine K  runs at once on each engine [1]\n"
-	        "      --max-attempts A  attempts of a run before it counts as failed [3]\n"
-	        "      --backoff-max S   longest wait between tries of an unreachable engine [30]\n"
-	        "      --seed S        the campaign seed (run k's seed is derived from it)\n"
-	        "      --resume DIR    continue the campaign of DIR\n\n"
-	        "Every `lo2 run` setting flag applies to every run (lo2 run --help lists them). A URL or\n"
-	        "other setting may use {engine_host}: the engine's host name or address (127.0.0.1 for a\n"
-	        "socket). An engine of lo2.yml may set run settings of its own:\n"
-	        "  campaign:\n"
-	        "    runs: 4\n"
-	        "    engines:\n"
-	        "      - {name: a, host: tcp://10.0.0.5:2376, tls: {ca: a/ca.pem, cert: a/cert.pem, key: a/key.pem},\n"
-	        "         settings: {traces.listen: \"10.0.0.1:0\"}}\n");
+	fprintf(
+	    f,
+	    "Usage: lo2 campaign [--config lo2.yml] --runs N --engine ENDPOINT... -o DATASET_DIR [OPTIONS]\n"
+	    "       lo2 campaign --resume DATASET_DIR\n\n"
+	    "N runs of the collection distributed over existing Docker engines, one run at a time per\n"
+	    "engine (or --per-engine K at once, with distinct projects). Each run is an ordinary run\n"
+	    "folder DATASET_DIR/run_<k>_<engine>/ whose seed is derived from the campaign's (--seed);\n"
+	    "DATASET_DIR/campaign.json lists runs, engines, seeds, attempts, status and counts.\n"
+	    "An engine that stops answering fails its run (retried) and is tried again with backoff;\n"
+	    "--resume continues a killed campaign. `lo2 summary DATASET_DIR` summarises it.\n\n"
+	    "  -c, --config FILE   settings file (its campaign: section too; default ./lo2.yml)\n"
+	    "  -o, --output DIR    the dataset folder (made; it must not hold a campaign yet)\n"
+	    "      --runs N        runs in the campaign [1]\n"
+	    "      --engine E      an engine: ENDPOINT[,name=N][,tls=DIR][,ca=F][,cert=F][,key=F], as\n"
+	    "                      DOCKER_HOST spells it (unix:///path, tcp://host:port); tls=DIR holds\n"
+	    "                      ca.pem, cert.pem, key.pem; repeat for every engine\n"
+	    "      --per-engine K  runs at once on each engine [1]\n"
+	    "      --max-attempts A  attempts of a run before it counts as failed [3]\n"
+	    "      --backoff-max S   longest wait between tries of an unreachable engine [30]\n"
+	    "      --seed S        the campaign seed (run k's seed is derived from it)\n"
+	    "      --resume DIR    continue the campaign of DIR\n\n"
+	    "Every `lo2 run` setting flag applies to every run (lo2 run --help lists them). A URL or\n"
+	    "other setting may use {engine_host}: the engine's host name or address (127.0.0.1 for a\n"
+	    "socket). An engine of lo2.yml may set run settings of its own:\n"
+	    "  campaign:\n"
+	    "    runs: 4\n"
+	    "    engines:\n"
+	    "      - {name: a, host: tcp://10.0.0.5:2376, tls: {ca: a/ca.pem, cert: a/cert.pem, key: "
+	    "a/key.pem},\n"
+	    "         settings: {traces.listen: \"10.0.0.1:0\"}}\n");
 }
 
 /* A campaign flag with a value (argv[*i] and, unless inline, the next one): 1 when taken. */
@@ -180,9 +183,11 @@ static int parse(int argc, char **argv, struct campaign_config *cc, struct run_c
 		const char *v = NULL;
 		bool takes = false;
 
-		if (campaign_flag(argc, argv, &i, "--config", &v) || campaign_flag(argc, argv, &i, "-c", &v)) {
+		if (campaign_flag(argc, argv, &i, "--config", &v) ||
+		    campaign_flag(argc, argv, &i, "-c", &v)) {
 			continue;
-		} else if (campaign_flag(argc, argv, &i, "--output", &v) || campaign_flag(argc, argv, &i, "-o", &v)) {
+		} else if (campaign_flag(argc, argv, &i, "--output", &v) ||
+		           campaign_flag(argc, argv, &i, "-o", &v)) {
 			if (v == NULL)
 				return cli_usage_error("campaign", "-o needs a DATASET_DIR");
 			*out = v;
@@ -207,9 +212,12 @@ static int parse(int argc, char **argv, struct campaign_config *cc, struct run_c
 		} else if (campaign_flag(argc, argv, &i, "--backoff-max", &v)) {
 			if (int_arg("--backoff-max", v, &cc->backoff_max_s) != 0)
 				return CLI_USAGE;
-		} else if (strcmp(argv[i], "--output-root") == 0 || strncmp(argv[i], "--output-root=", 14) == 0) {
-			return cli_usage_error("campaign", "runs go into -o DATASET_DIR: --output-root does not apply");
-		} else if (run_config_flag(rc, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &takes, &err) < 0) {
+		} else if (strcmp(argv[i], "--output-root") == 0 ||
+		           strncmp(argv[i], "--output-root=", 14) == 0) {
+			return cli_usage_error("campaign",
+			                       "runs go into -o DATASET_DIR: --output-root does not apply");
+		} else if (run_config_flag(rc, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &takes, &err) <
+		           0) {
 			return cli_usage_error("campaign", "%s", err.msg);
 		} else if (takes) {
 			i++;
@@ -280,7 +288,8 @@ int cmd_campaign(int argc, char **argv)
 	cli_cancel_signals(&campaign_cancel);
 	if (resume) {
 		if (out || cc.n_engines)
-			fprintf(stderr, "lo2: --resume continues with the campaign's own engines and settings\n");
+			fprintf(stderr,
+			        "lo2: --resume continues with the campaign's own engines and settings\n");
 		if (campaign_open_resume(resume, &cp, &err) < 0) {
 			ret = cli_fail(&err);
 			goto out;
@@ -329,15 +338,15 @@ int cli_campaign_summary(const char *dir)
 		printf("%-12s %6s\n", s.status_counts.v[i].key, s.status_counts.v[i].val);
 	printf("\n%-16s %-40s %9s %7s %16s\n", "engine", "host", "complete", "failed", "attempts failed");
 	for (size_t i = 0; i < s.n_engines; i++)
-		printf("%-16s %-40s %9d %7d %16d\n", s.engines[i].name, s.engines[i].host, s.engines[i].complete,
-		       s.engines[i].failed, s.engines[i].attempts_failed);
+		printf("%-16s %-40s %9d %7d %16d\n", s.engines[i].name, s.engines[i].host,
+		       s.engines[i].complete, s.engines[i].failed, s.engines[i].attempts_failed);
 	printf("\ncomplete runs: %" PRIu64 " tests (%" PRIu64 " complete), %" PRIu64 " log lines, %" PRIu64
 	       " metric files, %" PRIu64 " trace rows\n",
 	       s.tests, s.tests_complete, s.log_lines, s.metric_files, s.trace_rows);
 	for (size_t i = 0; i < s.failed_checks.n; i++)
 		printf("check failed: %s\n", s.failed_checks.v[i]);
 	printf("checksums: %s\n", s.failed_checks.n ? "MISMATCH or unreadable runs (above)"
-	                                             : "all files of every complete run match its run.json");
+	                                            : "all files of every complete run match its run.json");
 	ret = s.failed_checks.n ? CLI_FAIL : CLI_OK;
 	campaign_summary_free(&s);
 	return ret;
