@@ -410,7 +410,7 @@ static void test_resume_after_kill9(void **state)
 	struct lo2_json *m;
 	const struct lo2_json *rs;
 	char *err = NULL;
-	int per[2], pid, rc, killed = 0;
+	int per[2], pid, rc, killed = 0, resumed = 0;
 
 	(void)state;
 	pid = tu_spawn(argv, log);
@@ -434,14 +434,31 @@ static void test_resume_after_kill9(void **state)
 		int complete = 0;
 
 		for (size_t a = 0; a < lo2_json_len(atts); a++) {
-			const char *st = lo2_json_str(lo2_json_get(lo2_json_at(atts, a), "status"));
+			const struct lo2_json *at = lo2_json_at(atts, a);
+			const char *st = lo2_json_str(lo2_json_get(at, "status"));
 
 			complete += strcmp(st, "complete") == 0;
-			killed += strcmp(st, "killed") == 0;
+			if (strcmp(st, "killed") != 0)
+				continue;
+			killed++;
+			/* its engine still had the containers: continued in the same folder */
+			assert_true(a + 1 < lo2_json_len(atts));
+			if (strcmp(lo2_json_str(lo2_json_get(at, "dir")),
+			           lo2_json_str(lo2_json_get(lo2_json_at(atts, a + 1), "dir"))) == 0) {
+				/* its run.json has the killed session and the one that completed it */
+				lo2_autofree char *rj =
+				    xasprintf("%s/%s/run.json", ds, lo2_json_str(lo2_json_get(at, "dir")));
+				struct lo2_json *run = read_json(rj);
+
+				assert_int_equal(lo2_json_len(lo2_json_get(run, "sessions")), 2);
+				lo2_json_free(run);
+				resumed++;
+			}
 		}
 		assert_int_equal(complete, 1);
 	}
 	assert_true(killed >= 2);
+	assert_int_equal(resumed, killed);
 	lo2_json_free(m);
 }
 
