@@ -601,6 +601,8 @@ static bool connect_engine(struct worker *w)
 		pthread_mutex_unlock(&cp->lock);
 		if (cancelled(cp) || done)
 			return false;
+		if (w->e)
+			return true; /* open, and it answered after the last run */
 		if (engine_open_endpoint(&o, &w->e, &err) == 0)
 			break;
 		engine_down(w, err.msg);

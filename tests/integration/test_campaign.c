@@ -22,6 +22,8 @@
 #include "common/json.h"
 #include "common/mem.h"
 #include "common/time.h"
+#include "compose/compose.h"
+#include "engine/engine.h"
 
 #define CORE LO2_FIXTURES "/run/core"
 #define STANDIN LO2_FIXTURES "/run/stand-in-locust"
@@ -256,8 +258,10 @@ static void test_four_runs_two_engines(void **state)
 
 	(void)state;
 	rc = tu_lo2_run(&out, &err, "campaign", "-c", cfg, "--seed", "20261130", "-o", ds, NULL);
-	if (rc != 0)
-		fail_msg("lo2 campaign: %d\n%s", rc, err ? err : "");
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", err ? err : "");
+		fail_msg("lo2 campaign ended with %d (its output above)", rc);
+	}
 	check_dataset(ds, 4, per);
 	assert_int_equal(per[0], 2);
 	assert_int_equal(per[1], 2);
@@ -367,7 +371,8 @@ static void test_engine_killed_mid_run(void **state)
 	if (rc != 0) {
 		char *text = tu_read(log, NULL);
 
-		fail_msg("lo2 campaign ended with %d:\n%s", rc, text ? text : "");
+		fprintf(stderr, "%s\n", text ? text : "");
+		fail_msg("lo2 campaign ended with %d (its output above)", rc);
 	}
 	check_dataset(ds, 3, per);
 	/* the manifest tells the story: a run lost with engine a, retried, complete */
@@ -423,8 +428,10 @@ static void test_resume_after_kill9(void **state)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	rc = tu_lo2_run(NULL, &err, "campaign", "--resume", ds, NULL);
-	if (rc != 0)
-		fail_msg("lo2 campaign --resume: %d\n%s", rc, err ? err : "");
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", err ? err : "");
+		fail_msg("lo2 campaign --resume ended with %d (its output above)", rc);
+	}
 	free(err);
 	check_dataset(ds, 4, per);
 	m = read_json(mp);
@@ -462,12 +469,64 @@ static void test_resume_after_kill9(void **state)
 	lo2_json_free(m);
 }
 
+static void test_sigint_stops_every_run(void **state)
+{
+	lo2_autofree char *cfg = write_config("sigint", 2, 30);
+	lo2_autofree char *ds = xasprintf("%s/sigint", work);
+	lo2_autofree char *log = xasprintf("%s/sigint.log", work);
+	lo2_autofree char *mp = xasprintf("%s/campaign.json", ds);
+	const char *argv[] = {tu_lo2(), "campaign", "-c", cfg, "-o", ds, NULL};
+	const struct lo2_json *rs;
+	struct lo2_json *m;
+	int64_t t0;
+	int pid, rc;
+
+	(void)state;
+	pid = tu_spawn(argv, log);
+	if (!log_has(log, "[a] ", "Starting locust test", 90) ||
+	    !log_has(log, "[b] ", "Starting locust test", 90)) {
+		kill(pid, SIGKILL);
+		fail_msg("the campaign did not start a test on both engines");
+	}
+	t0 = lo2_mono_ns();
+	kill(pid, SIGINT);
+	rc = wait_exit(pid, 60);
+	assert_int_equal(rc, 1);
+	/* both runs stopped and torn down, well before their 30 s tests would have ended */
+	assert_true(lo2_mono_ns() - t0 < 20 * LO2_NS_PER_SEC);
+	m = read_json(mp);
+	assert_string_equal(lo2_json_str(lo2_json_get(m, "status")), "interrupted");
+	rs = lo2_json_get(m, "runs");
+	for (size_t i = 0; i < lo2_json_len(rs); i++) {
+		const struct lo2_json *r = lo2_json_at(rs, i);
+		const char *en = lo2_json_str(lo2_json_get(r, "engine"));
+		lo2_autofree char *rj = xasprintf("%s/%s/run.json", ds, lo2_json_str(lo2_json_get(r, "dir")));
+		lo2_autofree char *sock =
+		    xasprintf("unix://%s/docker.sock", en[0] == 'a' ? eng[0].dir : eng[1].dir);
+		struct lo2_json *run = read_json(rj);
+		struct compose_ps ps = {0};
+		struct engine *e = NULL;
+		struct lo2_err err = {0};
+
+		assert_string_equal(lo2_json_str(lo2_json_get(run, "status")), "interrupted");
+		lo2_json_free(run);
+		if (engine_open(sock, &e, &err) < 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(compose_ps(e, "campaign-sigint", &ps, &err), 0);
+		assert_int_equal(ps.n, 0);
+		compose_ps_free(&ps);
+		engine_free(e);
+	}
+	lo2_json_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_four_runs_two_engines),
 	    cmocka_unit_test(test_engine_killed_mid_run),
 	    cmocka_unit_test(test_resume_after_kill9),
+	    cmocka_unit_test(test_sigint_stops_every_run),
 	};
 
 	tu_filter();
