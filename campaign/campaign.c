@@ -91,6 +91,8 @@ void campaign_free(struct campaign *cp)
 	for (size_t i = 0; cp->es && i < cp->cc.n_engines; i++)
 		free(cp->es[i].last_error);
 	free(cp->es);
+	for (size_t i = 0; i < cp->n_w; i++)
+		pthread_mutex_destroy(&cp->w[i].elock);
 	free(cp->w);
 	campaign_config_free(&cp->cc);
 	run_config_free(&cp->rc);
@@ -180,6 +182,7 @@ static void make_workers(struct campaign *cp)
 		struct worker *w = &cp->w[i];
 
 		w->cp = cp;
+		pthread_mutex_init(&w->elock, NULL);
 		w->engine = i / (size_t)cp->cc.per_engine;
 		w->slot = (int)(i % (size_t)cp->cc.per_engine) + 1;
 		if (cp->cc.per_engine > 1)
@@ -691,13 +694,17 @@ static void *worker_main(void *arg)
 			         cp->es[w->engine].last_error ? cp->es[w->engine].last_error
 			                                      : "no answer after a failed run");
 			pthread_mutex_unlock(&cp->lock);
+			pthread_mutex_lock(&w->elock);
 			engine_free(w->e);
 			w->e = NULL;
+			pthread_mutex_unlock(&w->elock);
 			engine_down(w, why);
 		}
 	}
+	pthread_mutex_lock(&w->elock);
 	engine_free(w->e);
 	w->e = NULL;
+	pthread_mutex_unlock(&w->elock);
 	pthread_mutex_lock(&cp->lock);
 	snprintf(w->v.state, sizeof(w->v.state), "done");
 	pthread_mutex_unlock(&cp->lock);
@@ -717,15 +724,19 @@ static void watch_engine(struct watch *wa, size_t i)
 {
 	struct worker *w = &wa->cp->w[i];
 	struct lo2_err err = {0};
+	int rc;
 
-	if (!atomic_load(&w->in_run) || w->e == NULL || atomic_load(&w->engine_lost)) {
+	if (!atomic_load(&w->in_run) || atomic_load(&w->engine_lost)) {
 		wa->fails[i] = 0;
 		return;
 	}
 	if (lo2_mono_ns() - wa->last_ping[i] < PING_EVERY_NS)
 		return;
 	wa->last_ping[i] = lo2_mono_ns();
-	if (engine_ping(w->e, &err) == 0) {
+	pthread_mutex_lock(&w->elock);
+	rc = w->e ? engine_ping(w->e, &err) : 0;
+	pthread_mutex_unlock(&w->elock);
+	if (rc == 0) {
 		wa->fails[i] = 0;
 		return;
 	}
@@ -744,12 +755,11 @@ static void *watch_main(void *arg)
 	struct campaign *cp = wa->cp;
 
 	while (!atomic_load(&wa->stop)) {
-		for (size_t i = 0; i < cp->n_w; i++) {
-			if (cancelled(cp))
-				atomic_store(&cp->w[i].cancel, true);
-			else
-				watch_engine(wa, i);
-		}
+		/* a signal first, to every run, before any ping that may take a while */
+		for (size_t i = 0; i < cp->n_w && cancelled(cp); i++)
+			atomic_store(&cp->w[i].cancel, true);
+		for (size_t i = 0; i < cp->n_w && !cancelled(cp); i++)
+			watch_engine(wa, i);
 		lo2_sleep_ns(TICK_NS);
 	}
 	return NULL;

@@ -45,6 +45,7 @@ struct worker {
 	atomic_bool engine_lost;
 	atomic_bool in_run;
 	struct engine *e;
+	pthread_mutex_t elock; /* e between the watcher's pings and the worker freeing it */
 	struct campaign_worker_view v; /* under cp->lock */
 	int64_t test_mono, left_mono;
 };
