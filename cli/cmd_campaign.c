@@ -56,7 +56,11 @@ static void draw_block(struct cprogress *p)
 		char left[32];
 
 		fmt_s(w->run_left_s, left, sizeof(left));
-		if (w->run && w->test_n)
+		if (w->run && w->test_n && w->test_elapsed_s > w->test_planned_s)
+			fprintf(stderr, "\033[K  %-16s run %d/%d  test %zu/%zu %-28.28s collecting%s\n",
+			        w->label, w->run, v.runs, w->test_k, w->test_n, w->tag,
+			        w->test_k == w->test_n ? ", tearing down" : "");
+		else if (w->run && w->test_n)
 			fprintf(stderr,
 			        "\033[K  %-16s run %d/%d  test %zu/%zu %-28.28s %lds/%ds  run ~%s left\n",
 			        w->label, w->run, v.runs, w->test_k, w->test_n, w->tag, w->test_elapsed_s,
