@@ -188,12 +188,49 @@ static void test_explicit_endpoint(void **state)
 	free(dir);
 }
 
+/* Several runs on one engine need distinct projects, and a fixed host port cannot be bound twice. */
+static void test_fixed_port_per_engine(void **state)
+{
+	char *dir = tu_tmpdir();
+	lo2_autofree char *compose = write_tmp(dir, "docker-compose.yml",
+	                                       "services:\n"
+	                                       "  web:\n"
+	                                       "    image: lo2-test/busybox:latest\n"
+	                                       "    ports: [\"127.0.0.1:8080:80\", \"9000-9010:90\"]\n");
+	lo2_autofree char *ds = xasprintf("%s/ds", dir);
+	struct campaign_config cc;
+	struct run_config rc;
+	struct campaign *cp = NULL;
+	struct lo2_err err = {0};
+
+	(void)state;
+	campaign_config_init(&cc);
+	run_config_defaults(&rc);
+	lo2_str_replace(&rc.compose_file, compose);
+	campaign_engine_arg("unix:///run/x.sock", &cc, &err);
+	cc.per_engine = 2;
+	assert_int_equal(campaign_config_check(&cc, &err), 0);
+	assert_int_equal(campaign_create(&cc, &rc, ds, &cp, &err), -1);
+	assert_null(cp);
+	assert_non_null(strstr(err.msg, "--per-engine 2: service web of "));
+	assert_non_null(strstr(err.msg, "publishes the fixed host port 8080, so a second project on the same "
+	                                "engine could not start"));
+	campaign_config_free(&cc);
+	run_config_free(&rc);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_seeds), cmocka_unit_test(test_engine_arg),
-	    cmocka_unit_test(test_check),     cmocka_unit_test(test_engine_host),
-	    cmocka_unit_test(test_section),   cmocka_unit_test(test_explicit_endpoint),
+	    cmocka_unit_test(test_run_seeds),
+	    cmocka_unit_test(test_engine_arg),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_engine_host),
+	    cmocka_unit_test(test_section),
+	    cmocka_unit_test(test_explicit_endpoint),
+	    cmocka_unit_test(test_fixed_port_per_engine),
 	};
 
 	return tu_run_tests(tests);
