@@ -258,7 +258,8 @@ static int run_campaign(struct campaign *cp)
 	}
 	if (rc < 0) {
 		cli_fail(&err);
-		fprintf(stderr, "lo2: continue with: lo2 campaign --resume %s\n", campaign_dir(cp));
+		if (err.kind == LO2_E_CANCELLED)
+			fprintf(stderr, "lo2: continue with: lo2 campaign --resume %s\n", campaign_dir(cp));
 		return CLI_FAIL;
 	}
 	printf("%s\n", campaign_dir(cp));
