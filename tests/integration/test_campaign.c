@@ -383,7 +383,11 @@ static void test_engine_killed_mid_run(void **state)
 
 		for (size_t a = 0; a < lo2_json_len(atts); a++) {
 			const struct lo2_json *at = lo2_json_at(atts, a);
+			const char *e = lo2_json_str(lo2_json_get(at, "error"));
 
+			printf("run %zu attempt %zu: engine %s, %s%s%s\n", i + 1, a + 1,
+			       lo2_json_str(lo2_json_get(at, "engine")),
+			       lo2_json_str(lo2_json_get(at, "status")), e ? ": " : "", e ? e : "");
 			if (strcmp(lo2_json_str(lo2_json_get(at, "status")), "engine-lost") == 0) {
 				lost = true;
 				assert_string_equal(lo2_json_str(lo2_json_get(at, "engine")), "a");
