@@ -135,14 +135,25 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* A lo2.yml with the campaign's engines (TLS material and per-engine settings) and the small
- * busybox stack run with the stand-in Locust. */
-static char *write_config(const char *name, int runs, int dur)
+/* A lo2.yml with the first `engines` of the extra engines. */
+static char *write_config_n(const char *name, int runs, int dur, int engines)
 {
 	char *path = xasprintf("%s/%s.yml", work, name);
-	lo2_autofree char *text = NULL;
+	lo2_autofree char *text = NULL, *list = xstrdup("");
 	struct lo2_err err = {0};
 
+	for (int i = 0; i < engines; i++) {
+		char *more =
+		    xasprintf("%s"
+		              "    - name: %c\n"
+		              "      host: %s\n"
+		              "      tls: {ca: %s/ca.pem, cert: %s/cert.pem, key: %s/key.pem}\n"
+		              "      settings: {traces.listen: \"%s:0\"}\n",
+		              list, 'a' + i, eng[i].host, eng[i].dir, eng[i].dir, eng[i].dir, eng[i].gw);
+
+		free(list);
+		list = more;
+	}
 	text = xasprintf("compose_file: %s/docker-compose.yml\n"
 	                 "project: campaign-%s\n"
 	                 "locust: {folder: %s/locust, command: %s, host: \"http://{engine_host}:8089\"}\n"
@@ -155,20 +166,18 @@ static char *write_config(const char *name, int runs, int dur)
 	                 "campaign:\n"
 	                 "  runs: %d\n"
 	                 "  backoff_max: 2\n"
-	                 "  engines:\n"
-	                 "    - name: a\n"
-	                 "      host: %s\n"
-	                 "      tls: {ca: %s/ca.pem, cert: %s/cert.pem, key: %s/key.pem}\n"
-	                 "      settings: {traces.listen: \"%s:0\"}\n"
-	                 "    - name: b\n"
-	                 "      host: %s\n"
-	                 "      tls: {ca: %s/ca.pem, cert: %s/cert.pem, key: %s/key.pem}\n"
-	                 "      settings: {traces.listen: \"%s:0\"}\n",
-	                 CORE, name, CORE, STANDIN, dur, dur, runs, eng[0].host, eng[0].dir, eng[0].dir,
-	                 eng[0].dir, eng[0].gw, eng[1].host, eng[1].dir, eng[1].dir, eng[1].dir, eng[1].gw);
+	                 "  engines:\n%s",
+	                 CORE, name, CORE, STANDIN, dur, dur, runs, list);
 	if (lo2_write_file_atomic(path, text, strlen(text), &err) < 0)
 		fail_msg("%s", err.msg);
 	return path;
+}
+
+/* A lo2.yml with the campaign's two engines (TLS material and per-engine settings) and the small
+ * busybox stack run with the stand-in Locust. */
+static char *write_config(const char *name, int runs, int dur)
+{
+	return write_config_n(name, runs, dur, 2);
 }
 
 static struct lo2_json *read_json(const char *path)
@@ -524,13 +533,50 @@ static void test_sigint_stops_every_run(void **state)
 	lo2_json_free(m);
 }
 
+/* Two runs at once on one engine: distinct projects, both complete. */
+static void test_per_engine_two_projects(void **state)
+{
+	lo2_autofree char *cfg = write_config_n("per", 2, 4, 1);
+	lo2_autofree char *ds = xasprintf("%s/per", work);
+	lo2_autofree char *mp = xasprintf("%s/campaign.json", ds);
+	const struct lo2_json *rs, *r1, *r2;
+	struct lo2_json *m;
+	char *err = NULL;
+	int64_t s1 = 0, e1 = 0, s2 = 0, e2 = 0;
+	int rc;
+
+	(void)state;
+	rc = tu_lo2_run(NULL, &err, "campaign", "-c", cfg, "--per-engine", "2", "-o", ds, NULL);
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", err ? err : "");
+		fail_msg("lo2 campaign ended with %d (its output above)", rc);
+	}
+	free(err);
+	m = read_json(mp);
+	assert_string_equal(lo2_json_str(lo2_json_get(m, "status")), "complete");
+	rs = lo2_json_get(m, "runs");
+	r1 = lo2_json_at(rs, 0);
+	r2 = lo2_json_at(rs, 1);
+	assert_string_equal(lo2_json_str(lo2_json_get(r1, "engine")), "a");
+	assert_string_equal(lo2_json_str(lo2_json_get(r2, "engine")), "a");
+	assert_string_not_equal(lo2_json_str(lo2_json_get(r1, "project")),
+	                        lo2_json_str(lo2_json_get(r2, "project")));
+	assert_true(lo2_str_has_suffix(lo2_json_str(lo2_json_get(r1, "project")), "-campaign-per"));
+	/* at once: each started before the other ended */
+	lo2_json_int(lo2_json_get(r1, "started_ns"), &s1);
+	lo2_json_int(lo2_json_get(r1, "ended_ns"), &e1);
+	lo2_json_int(lo2_json_get(r2, "started_ns"), &s2);
+	lo2_json_int(lo2_json_get(r2, "ended_ns"), &e2);
+	assert_true(s1 < e2 && s2 < e1);
+	lo2_json_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_four_runs_two_engines),
-	    cmocka_unit_test(test_engine_killed_mid_run),
-	    cmocka_unit_test(test_resume_after_kill9),
-	    cmocka_unit_test(test_sigint_stops_every_run),
+	    cmocka_unit_test(test_four_runs_two_engines),   cmocka_unit_test(test_engine_killed_mid_run),
+	    cmocka_unit_test(test_resume_after_kill9),      cmocka_unit_test(test_sigint_stops_every_run),
+	    cmocka_unit_test(test_per_engine_two_projects),
 	};
 
 	tu_filter();
