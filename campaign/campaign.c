@@ -173,6 +173,17 @@ static void plan_seconds(struct campaign *cp, struct crun *r)
 	run_schedule_free(&s);
 }
 
+/* The schedule can be made (tags found, requested tags known) before anything starts. */
+static int check_plan(struct campaign *cp, struct lo2_err *err)
+{
+	struct run_schedule s = {0};
+
+	if (run_plan(&cp->rc, campaign_run_seed(cp->seed, 1), &s, err) < 0)
+		return lo2_err_prefix(err, "campaign");
+	run_schedule_free(&s);
+	return 0;
+}
+
 static void make_workers(struct campaign *cp)
 {
 	cp->es = xcalloc(cp->cc.n_engines, sizeof(*cp->es));
@@ -225,7 +236,8 @@ int campaign_create(const struct campaign_config *cc, const struct run_config *r
 		            dir, dir);
 		goto fail;
 	}
-	if (check_project(cp, err) < 0 || lo2_mkdir_p(dir, 0755, err) < 0 || open_log(cp, err) < 0)
+	if (check_project(cp, err) < 0 || check_plan(cp, err) < 0 || lo2_mkdir_p(dir, 0755, err) < 0 ||
+	    open_log(cp, err) < 0)
 		goto fail;
 	/* the runs' settings: the campaign's seed stays in the manifest, each run gets its own */
 	if (run_config_write(&cp->rc, sp, err) < 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "campaign/campaign.h"
 #include "common/file.h"
@@ -215,6 +216,14 @@ static void test_fixed_port_per_engine(void **state)
 	assert_non_null(strstr(err.msg, "--per-engine 2: service web of "));
 	assert_non_null(strstr(err.msg, "publishes the fixed host port 8080, so a second project on the same "
 	                                "engine could not start"));
+	/* a tag the locustfiles do not have: refused before anything is made */
+	cc.per_engine = 1;
+	lo2_str_replace(&rc.locust_folder, LO2_FIXTURES "/run/core/locust");
+	lo2_strv_push(&rc.tags, "nope");
+	assert_int_equal(campaign_create(&cc, &rc, ds, &cp, &err), -1);
+	assert_string_equal(err.msg, "campaign: tag \"nope\" is not in the locustfiles of " LO2_FIXTURES
+	                             "/run/core/locust");
+	assert_int_equal(access(ds, F_OK), -1);
 	campaign_config_free(&cc);
 	run_config_free(&rc);
 	tu_rm_rf(dir);
