@@ -16,6 +16,7 @@
 
 #include "campaign/internal.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/mem.h"
 #include "common/thread.h"
 #include "common/time.h"
@@ -379,10 +380,28 @@ static void hook_progress(void *user, size_t k, size_t n, const char *tag, int p
 static char *campaign_section(const struct worker *w, const struct crun *r)
 {
 	const struct campaign_engine *en = &w->cp->cc.engines[w->engine];
+	struct lo2_jw *j = lo2_jw_new(NULL);
+	char seed[32], cseed[32];
 
-	return xasprintf("{\"engine\": \"%s\", \"engine_host\": \"%s\", \"index\": %d, \"runs\": %d, "
-	                 "\"seed\": \"%" PRIu64 "\", \"campaign_seed\": \"%" PRIu64 "\", \"attempt\": %zu}",
-	                 en->name, en->host, r->k, w->cp->n_runs, r->seed, w->cp->seed, r->n_att);
+	snprintf(seed, sizeof(seed), "%" PRIu64, r->seed);
+	snprintf(cseed, sizeof(cseed), "%" PRIu64, w->cp->seed);
+	lo2_jw_obj(j);
+	lo2_jw_key(j, "engine");
+	lo2_jw_str(j, en->name);
+	lo2_jw_key(j, "engine_host");
+	lo2_jw_str(j, en->host);
+	lo2_jw_key(j, "index");
+	lo2_jw_int(j, r->k);
+	lo2_jw_key(j, "runs");
+	lo2_jw_int(j, w->cp->n_runs);
+	lo2_jw_key(j, "seed");
+	lo2_jw_str(j, seed);
+	lo2_jw_key(j, "campaign_seed");
+	lo2_jw_str(j, cseed);
+	lo2_jw_key(j, "attempt");
+	lo2_jw_int(j, (int64_t)r->n_att);
+	lo2_jw_obj_end(j);
+	return lo2_jw_finish(j, NULL);
 }
 
 /* Moves an earlier attempt's folder out of the dataset's top level: _attempts/<dir>.<n>. */
