@@ -71,5 +71,8 @@ int cmd_fetch(int argc, char **argv);
 int cmd_traces(int argc, char **argv);
 /* cmd_export.c: `lo2 export` (the LO2 layout and CSV tables). */
 int cmd_export(int argc, char **argv);
+/* cmd_campaign.c: `lo2 campaign`, and `lo2 summary DATASET_DIR` of a campaign. */
+int cmd_campaign(int argc, char **argv);
+int cli_campaign_summary(const char *dir);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "common/json.h"
 #include "common/mem.h"
+#include "common/sink.h"
 #include "common/str.h"
 #include "common/tar.h"
 #include "engine/engine.h"
@@ -42,7 +43,8 @@ enum {
 	O_QUIET,
 	O_FORMAT,
 	O_FORCE,
-	O_PLATFORM
+	O_PLATFORM,
+	O_OUTPUT
 };
 
 static const struct opt *find_opt(const struct opt *opts, const char *a, const char **inline_val)
@@ -535,6 +537,127 @@ out:
 	return ret;
 }
 
+/* ---- save / load ---- */
+
+static const char save_help[] =
+    "Writes images, with their tags, as the tar `docker save` writes (the engine's export), to FILE\n"
+    "(it appears only when complete) or to stdout ('-').\n\n"
+    "Options:\n"
+    "  -o, --output FILE   where the tar goes (required; '-' for stdout)\n"
+    "  -H, --host HOST     engine address (default $DOCKER_HOST or the local socket)\n";
+
+static const struct opt save_opts[] = {
+    {O_OUTPUT, "-o", "--output", true},
+    {O_HOST, "-H", "--host", true},
+    {0, NULL, NULL, false},
+};
+
+static int image_save(int argc, char **argv)
+{
+	const char *out = NULL, *host = NULL, *v;
+	struct lo2_strv names = {0};
+	struct lo2_err err = {0};
+	struct engine *e = NULL;
+	struct lo2_sink *sink = NULL;
+	int ret = CLI_USAGE;
+
+	for (int i = 1; i < argc; i++) {
+		switch (next_opt("image save", save_opts, argc, argv, &i, &v)) {
+		case O_OUTPUT:
+			out = v;
+			break;
+		case O_HOST:
+			host = v;
+			break;
+		case OPT_ARG:
+			lo2_strv_push(&names, v);
+			break;
+		default:
+			goto out;
+		}
+	}
+	if (names.n == 0 || out == NULL) {
+		cli_usage_error("image save", "wants -o FILE and at least one image NAME");
+		goto out;
+	}
+	ret = CLI_FAIL;
+	if (cli_engine_open(host, &e) < 0)
+		goto out;
+	if (lo2_sink_file_open(out, &sink, &err) < 0 || engine_image_save(e, &names, sink, &err) < 0) {
+		lo2_sink_abort(sink);
+		ret = cli_fail(&err);
+		goto out;
+	}
+	if (lo2_sink_commit(sink, &err) < 0) {
+		ret = cli_fail(&err);
+		goto out;
+	}
+	ret = CLI_OK;
+out:
+	engine_free(e);
+	lo2_strv_free(&names);
+	return ret;
+}
+
+static const char load_help[] =
+    "Loads images from a tar of `lo2 image save` (or `docker save`) read from FILE or stdin ('-').\n\n"
+    "Options:\n"
+    "  -H, --host HOST     engine address (default $DOCKER_HOST or the local socket)\n"
+    "Prints the engine's lines (\"Loaded image: NAME:TAG\").\n";
+
+static const struct opt load_opts[] = {
+    {O_HOST, "-H", "--host", true},
+    {0, NULL, NULL, false},
+};
+
+static int image_load(int argc, char **argv)
+{
+	const char *file = NULL, *host = NULL, *v;
+	struct lo2_err err = {0};
+	struct engine *e = NULL;
+	int fd = -1, ret = CLI_USAGE;
+
+	for (int i = 1; i < argc; i++) {
+		switch (next_opt("image load", load_opts, argc, argv, &i, &v)) {
+		case O_HOST:
+			host = v;
+			break;
+		case OPT_ARG:
+			if (file) {
+				cli_usage_error("image load", "unexpected argument '%s'", v);
+				goto out;
+			}
+			file = v;
+			break;
+		default:
+			goto out;
+		}
+	}
+	if (file == NULL) {
+		cli_usage_error("image load", "wants FILE.tar|-");
+		goto out;
+	}
+	ret = CLI_FAIL;
+	fd = strcmp(file, "-") == 0 ? dup(0) : open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		lo2_err_errno(&err, errno, "load images: open %s", file);
+		ret = cli_fail(&err);
+		goto out;
+	}
+	if (cli_engine_open(host, &e) < 0)
+		goto out;
+	if (engine_image_load(e, engine_read_fd, &fd, print_line, stdout, &err) < 0) {
+		ret = cli_fail(&err);
+		goto out;
+	}
+	ret = CLI_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	engine_free(e);
+	return ret;
+}
+
 static const struct image_sub subs[] = {
     {"import", "FILE.tar|- NAME:TAG [--change LINE]...", import_help, image_import},
     {"build", "CONTEXT_DIR -t NAME:TAG [-f Dockerfile] [--build-arg K=V]... [--label K=V]... [--no-cache]",
@@ -542,12 +665,14 @@ static const struct image_sub subs[] = {
     {"inspect", "NAME [--format json|id|size|label=KEY]", inspect_help, image_inspect},
     {"pull", "NAME[:TAG|@DIGEST] [--platform P] [-q]", pull_help, image_pull},
     {"rm", "NAME... [--force]", rm_help, image_rm},
+    {"save", "NAME... -o FILE|-", save_help, image_save},
+    {"load", "FILE|-", load_help, image_load},
 };
 
 static void image_usage(FILE *f)
 {
 	fprintf(f, "Usage: lo2 image COMMAND [ARGS...]\n\nImages: import and build (no registry needed), "
-	           "pull, inspect, remove.\n\nCommands:\n");
+	           "pull, inspect, remove, save and load.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		fprintf(f, "  lo2 image %s %s\n", subs[i].name, subs[i].usage);
 	fprintf(f, "Run 'lo2 image COMMAND --help' for a command's options.\n");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "campaign/campaign.h"
 #include "cli/cli.h"
 #include "common/mem.h"
 #include "common/time.h"
@@ -292,13 +293,18 @@ int cmd_summary(int argc, char **argv)
 	struct lo2_err err = {0};
 
 	if (cli_wants_help(argc, argv) || argc != 2) {
-		fprintf(argc == 2 ? stdout : stderr, "Usage: lo2 summary RUN_DIR\n\nPer test: status, "
-		                                     "seconds, Locust requests/failures, log files "
-		                                     "and lines, metric files, trace rows; then lines per "
-		                                     "container over the whole run; and whether "
-		                                     "every file still matches its checksum in run.json.\n");
+		fprintf(argc == 2 ? stdout : stderr,
+		        "Usage: lo2 summary RUN_DIR|DATASET_DIR\n\nA campaign's DATASET_DIR: runs per status "
+		        "and per engine, totals over its complete runs\nand every run whose files no longer "
+		        "match.\nA RUN_DIR: per test: status, "
+		        "seconds, Locust requests/failures, log files "
+		        "and lines, metric files, trace rows; then lines per "
+		        "container over the whole run; and whether "
+		        "every file still matches its checksum in run.json.\n");
 		return argc == 2 ? CLI_OK : CLI_USAGE;
 	}
+	if (campaign_is_dataset(argv[1]))
+		return cli_campaign_summary(argv[1]);
 	if (run_summary_read(argv[1], &s, &err) < 0)
 		return cli_fail(&err);
 	printf("%-44s %-10s %7s %9s %8s %5s %10s %8s %7s\n", "test", "status", "seconds", "requests",

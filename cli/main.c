@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
     {"logs", "export a container's logs (or a project's, for a window) to files", cmd_logs},
     {"tags", "list the Locust test tags of a locustfile folder", cmd_tags},
     {"run", "the LO2 collection: deploy, run every Locust tag, collect logs, metrics, traces", cmd_run},
+    {"campaign", "many runs over several Docker engines into one dataset (campaign.json)", cmd_campaign},
     {"summary", "what a run folder holds: per test counts, lines per container, checksums", cmd_summary},
     {"config", "print a compose file's normalised model as JSON", cmd_config},
     {"pull", "pull a compose project's images in parallel, with the docker CLI's credentials", cmd_pull},

@@ -157,16 +157,13 @@ static bool is_loopback(const char *base_url)
 	       lo2_str_has_prefix(h, "[::1]:");
 }
 
-int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const char *tls,
-                          const char *cert_path, struct engine_endpoint *out, struct lo2_err *err)
+/* The endpoint's address from docker_host (NULL or "": the default socket); out->tls says
+ * whether tcp:// speaks TLS (https:// turns it on, a socket off). */
+static int parse_host(const char *docker_host, struct engine_endpoint *out, struct lo2_err *err)
 {
 	const char *h = env_set(docker_host) ? docker_host : "unix://" DEFAULT_SOCKET;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
-	/* The CLI's rule: DOCKER_TLS_VERIFY set to anything non-empty (even "0") verifies. */
-	out->tls_verify = env_set(tls_verify);
-	out->tls = out->tls_verify || env_set(tls);
 	if (lo2_str_has_prefix(h, "unix://")) {
 		ret = parse_unix(h + 7, out, err);
 		out->tls = out->tls_verify = false;
@@ -188,6 +185,19 @@ int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const
 		                  "(ssh:// and npipe:// are not supported)",
 		                  shown);
 	}
+	return ret;
+}
+
+int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const char *tls,
+                          const char *cert_path, struct engine_endpoint *out, struct lo2_err *err)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	/* The CLI's rule: DOCKER_TLS_VERIFY set to anything non-empty (even "0") verifies. */
+	out->tls_verify = env_set(tls_verify);
+	out->tls = out->tls_verify || env_set(tls);
+	ret = parse_host(docker_host, out, err);
 	if (ret == 0 && out->tls)
 		ret = tls_files(cert_path, out, err);
 	if (ret == 0 && out->unix_path == NULL && !out->tls && !is_loopback(out->base_url))
@@ -341,16 +351,15 @@ static int pin_version(struct engine *e, const char *pin, struct lo2_err *err)
 	return 0;
 }
 
-int engine_open(const char *docker_host, struct engine **out, struct lo2_err *err)
+/* Opens the engine at the parsed endpoint ep (taken over, also on failure): pin is the API
+ * version to use (NULL or "": negotiate). */
+static int open_at(struct engine_endpoint *ep, const char *pin, struct engine **out, struct lo2_err *err)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
-	const char *pin = getenv("DOCKER_API_VERSION");
 
 	pthread_mutex_init(&e->lock, NULL);
-	if (engine_endpoint_parse(docker_host ? docker_host : getenv("DOCKER_HOST"),
-	                          getenv("DOCKER_TLS_VERIFY"), getenv("DOCKER_TLS"),
-	                          getenv("DOCKER_CERT_PATH"), &e->ep, err) < 0)
-		goto fail;
+	e->ep = *ep;
+	memset(ep, 0, sizeof(*ep));
 	if (env_set(pin) && pin_version(e, pin, err) < 0)
 		goto fail;
 	if (engine_negotiate(e, err) < 0)
@@ -361,6 +370,71 @@ int engine_open(const char *docker_host, struct engine **out, struct lo2_err *er
 fail:
 	engine_free(e);
 	return -1;
+}
+
+int engine_open(const char *docker_host, struct engine **out, struct lo2_err *err)
+{
+	struct engine_endpoint ep;
+
+	if (engine_endpoint_parse(docker_host ? docker_host : getenv("DOCKER_HOST"),
+	                          getenv("DOCKER_TLS_VERIFY"), getenv("DOCKER_TLS"),
+	                          getenv("DOCKER_CERT_PATH"), &ep, err) < 0)
+		return -1;
+	return open_at(&ep, getenv("DOCKER_API_VERSION"), out, err);
+}
+
+/* One TLS file of an explicit endpoint: required when named, and readable. */
+static int explicit_tls_file(const char *what, const char *path, char **dst, struct lo2_err *err)
+{
+	int rc;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	rc = tls_file(path, err);
+	if (rc < 0)
+		return lo2_err_prefix(err, "TLS %s", what);
+	if (rc == 0)
+		return lo2_err_set(err, LO2_E_INVALID, "TLS %s %s: no such file", what, path);
+	*dst = xstrdup(path);
+	return 0;
+}
+
+int engine_endpoint_parse_explicit(const struct engine_open_opts *o, struct engine_endpoint *out,
+                                   struct lo2_err *err)
+{
+	bool have_cert = env_set(o->cert_file), have_key = env_set(o->key_file);
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	/* TLS files are taken only from where o says: never from the environment or ~/.docker */
+	out->tls = o->tls || env_set(o->ca_file) || have_cert || have_key;
+	ret = parse_host(o->host, out, err);
+	if (ret == 0 && out->tls) {
+		out->tls_verify = env_set(o->ca_file);
+		if (explicit_tls_file("CA certificate", o->ca_file, &out->ca_file, err) < 0 ||
+		    explicit_tls_file("client certificate", o->cert_file, &out->cert_file, err) < 0 ||
+		    explicit_tls_file("client key", o->key_file, &out->key_file, err) < 0)
+			ret = -1;
+		else if (have_cert != have_key)
+			ret = lo2_err_set(err, LO2_E_INVALID,
+			                  "TLS of %s: a client certificate needs its key and the other way "
+			                  "round",
+			                  out->display);
+	}
+	if (ret == 0 && out->unix_path == NULL && !out->tls && !is_loopback(out->base_url))
+		out->cleartext = true;
+	if (ret < 0)
+		engine_endpoint_free(out);
+	return ret;
+}
+
+int engine_open_endpoint(const struct engine_open_opts *o, struct engine **out, struct lo2_err *err)
+{
+	struct engine_endpoint ep;
+
+	if (engine_endpoint_parse_explicit(o, &ep, err) < 0)
+		return -1;
+	return open_at(&ep, o->api_version, out, err);
 }
 
 void engine_free(struct engine *e)

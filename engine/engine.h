@@ -39,8 +39,25 @@ int engine_endpoint_parse(const char *docker_host, const char *tls_verify, const
 void engine_endpoint_free(struct engine_endpoint *ep);
 
 /* Connects to docker_host (NULL: $DOCKER_HOST, else the default socket; TLS from the environment),
- * pings, reads /version and negotiates the API version ($DOCKER_API_VERSION pins it). Free with engine_free. */
+ * pings, reads /version and negotiates the API version ($DOCKER_API_VERSION pins it). Free with
+ * engine_free. A wrapper of engine_open_endpoint over the environment's settings. */
 int engine_open(const char *docker_host, struct engine **out, struct lo2_err *err);
+/* An engine named explicitly, as a docker context holds it: nothing is read from the
+ * environment, so several engines can be open at once in one process. */
+struct engine_open_opts {
+	const char
+	    *host; /* as DOCKER_HOST spells it: unix:///path, tcp://host[:port]; NULL: default socket */
+	bool tls; /* TLS on tcp:// even without files (also on when any file is given) */
+	/* TLS material (PEM files; each may be NULL): a CA turns on verification of the engine;
+	 * a client certificate needs its key */
+	const char *ca_file, *cert_file, *key_file;
+	const char *api_version; /* "1.NN" pins the API version; NULL: negotiate */
+};
+/* The endpoint o names (files checked: present and readable). */
+int engine_endpoint_parse_explicit(const struct engine_open_opts *o, struct engine_endpoint *out,
+                                   struct lo2_err *err);
+/* engine_open for an explicit endpoint: no environment variable is read. */
+int engine_open_endpoint(const struct engine_open_opts *o, struct engine **out, struct lo2_err *err);
 void engine_free(struct engine *e);
 const char *engine_api_version(const struct engine *e); /* negotiated, e.g. "1.41" */
 bool engine_api_at_least(const struct engine *e, int minor); /* negotiated >= 1.<minor> */
@@ -457,6 +474,14 @@ int engine_image_build(struct engine *e, engine_read_fn rd, void *rd_user, const
 int engine_image_build_dir(struct engine *e, const char *ctx, const struct engine_build_opts *o,
                            engine_progress_fn progress, void *user, char **id_out, struct lo2_err *err);
 int engine_image_remove(struct engine *e, const char *ref, bool force, struct lo2_err *err);
+/* Exports images (with their tags) as the tar `docker save` writes, streamed into sink (neither
+ * committed nor aborted here). */
+int engine_image_save(struct engine *e, const struct lo2_strv *refs, struct lo2_sink *sink,
+                      struct lo2_err *err);
+/* Loads a tar of engine_image_save (or `docker save`) read from rd; progress gets the engine's
+ * lines ("Loaded image: ..."); an error inside the stream fails it. */
+int engine_image_load(struct engine *e, engine_read_fn rd, void *rd_user, engine_progress_fn progress,
+                      void *user, struct lo2_err *err);
 /* An engine_read_fn over a file descriptor (user is a pointer to the int fd). */
 ssize_t engine_read_fd(void *user, char *buf, size_t n, struct lo2_err *err);
 

@@ -547,3 +547,48 @@ int engine_image_remove(struct engine *e, const char *ref, bool force, struct lo
 
 	return engine_call(e, &r, NULL, err, "remove image %s", ref);
 }
+
+static int save_to_sink(void *user, const char *p, size_t n, struct lo2_err *err)
+{
+	return lo2_sink_write(user, p, n, err);
+}
+
+int engine_image_save(struct engine *e, const struct lo2_strv *refs, struct lo2_sink *sink,
+                      struct lo2_err *err)
+{
+	struct lo2_buf path = LO2_BUF_INIT;
+	struct ereq r = {.on_body = save_to_sink, .user = sink, .stream = true};
+	int ret;
+
+	if (refs->n == 0)
+		return lo2_err_set(err, LO2_E_INVALID, "save images: no image named");
+	lo2_buf_puts(&path, "/images/get?");
+	for (size_t i = 0; i < refs->n; i++) {
+		lo2_autofree char *er = engine_escape(refs->v[i]);
+
+		lo2_buf_printf(&path, "%snames=%s", i ? "&" : "", er);
+	}
+	r.path = path.data;
+	ret = engine_call(e, &r, NULL, err, "save image%s %s%s", refs->n > 1 ? "s" : "", refs->v[0],
+	                  refs->n > 1 ? ", ..." : "");
+	lo2_buf_free(&path);
+	return ret;
+}
+
+int engine_image_load(struct engine *e, engine_read_fn rd, void *rd_user, engine_progress_fn progress,
+                      void *user, struct lo2_err *err)
+{
+	struct engine_progress p;
+	struct ereq r = {.method = "POST",
+	                 .path = "/images/load?quiet=1",
+	                 .upload = rd,
+	                 .upload_user = rd_user,
+	                 .upload_type = "application/x-tar"};
+	lo2_autofree char *ctx = xasprintf("load images into %s", engine_display(e));
+	int ret;
+
+	engine_progress_init(&p, progress, user);
+	ret = progress_call(e, &r, &p, NULL, err, ctx);
+	engine_progress_free(&p);
+	return ret;
+}

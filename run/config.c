@@ -219,6 +219,9 @@ static int load_node(struct run_config *c, const char *prefix, const struct comp
 		lo2_autofree char *key = prefix ? xasprintf("%s.%s", prefix, k->value) : xstrdup(k->value);
 		const struct setting *s = find_key(key);
 
+		/* lo2 campaign's own section (campaign/): not a setting of a run */
+		if (prefix == NULL && strcmp(key, RUN_CONFIG_CAMPAIGN_KEY) == 0)
+			continue;
 		if (s == NULL && is_section(key) && v->kind == COMPOSE_YMAP) {
 			if (load_node(c, key, v, file, base, err) < 0)
 				return -1;
@@ -408,6 +411,63 @@ void run_config_help(FILE *f)
 	        "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
 	        "...}).\nA true/false option takes --X, --no-X, --X=false or --X false (also yes/no, on/off, "
 	        "1/0).\n");
+}
+
+void run_config_copy(struct run_config *dst, const struct run_config *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		void *f = field(dst, &settings[i]);
+
+		if (settings[i].kind == T_STR || settings[i].kind == T_PATH) {
+			*(char **)f = xstrdup(*(char **)f);
+		} else if (settings[i].kind == T_LIST) {
+			struct lo2_strv copy = {0}, *l = f;
+
+			for (size_t j = 0; j < l->n; j++)
+				lo2_strv_push(&copy, l->v[j]);
+			*l = copy;
+		}
+	}
+}
+
+/* s with every `from` replaced by `to` (caller frees). */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	struct lo2_buf b = LO2_BUF_INIT;
+	size_t n = strlen(from);
+	const char *p;
+
+	while ((p = strstr(s, from)) != NULL) {
+		lo2_buf_append(&b, s, (size_t)(p - s));
+		lo2_buf_puts(&b, to);
+		s = p + n;
+	}
+	lo2_buf_puts(&b, s);
+	return lo2_buf_steal(&b);
+}
+
+void run_config_replace(struct run_config *c, const char *from, const char *to)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		void *f = field(c, &settings[i]);
+
+		if (settings[i].kind == T_STR || settings[i].kind == T_PATH) {
+			char *v = replaced(*(char **)f, from, to);
+
+			free(*(char **)f);
+			*(char **)f = v;
+		} else if (settings[i].kind == T_LIST) {
+			struct lo2_strv *l = f;
+
+			for (size_t j = 0; j < l->n; j++) {
+				char *v = replaced(l->v[j], from, to);
+
+				free(l->v[j]);
+				l->v[j] = v;
+			}
+		}
+	}
 }
 
 int run_config_seed(const struct run_config *c, uint64_t *seed, struct lo2_err *err)

@@ -34,6 +34,9 @@ struct run_config {
 	int runs;
 };
 
+/* The top-level key of lo2.yml that `lo2 campaign` reads (campaign/); a run skips it. */
+#define RUN_CONFIG_CAMPAIGN_KEY "campaign"
+
 /* Fills every setting with its default. */
 void run_config_defaults(struct run_config *c);
 void run_config_free(struct run_config *c);
@@ -49,6 +52,11 @@ bool run_config_flag_is_bool(const char *flag);
 /* Writes every setting as a lo2.yml that run_config_load reads back to the same config
  * (flat dotted keys, absolute paths). */
 int run_config_write(const struct run_config *c, const char *path, struct lo2_err *err);
+/* A deep copy of src into dst (free dst with run_config_free). */
+void run_config_copy(struct run_config *dst, const struct run_config *src);
+/* Replaces every occurrence of from by to in every text, path and list setting (a campaign's
+ * "{engine_host}" in URLs). */
+void run_config_replace(struct run_config *c, const char *from, const char *to);
 /* Prints every setting: flag, lo2.yml key, default, help. */
 void run_config_help(FILE *f);
 /* Checks the combination (ranges, runner mode); err names the setting. */

@@ -548,6 +548,8 @@ int run_execute(struct engine *e, const struct run_config *c, const char *resume
 	pthread_mutex_init(&s.lock, NULL);
 	if (open_run(&s, resume_dir, err) < 0 || engine_clock_offset(e, &s.offset_ns, err) < 0)
 		goto out;
+	if (h->campaign_json && run_session_section(&s, "campaign", h->campaign_json, true, err) < 0)
+		goto out;
 	run_session_say(&s, "%s run with seed %" PRIu64 ", %zu tests (session %d)",
 	                resume_dir ? "Resuming" : "Starting", s.m.seed, s.m.n_tests, run_session_number(&s));
 	if (run_stack_load(&s, NULL, false, err) < 0 || run_collectors_make(&s, err) < 0 ||

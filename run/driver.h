@@ -23,6 +23,9 @@ struct run_hooks {
 	/* The run's folder and the compose project, once known (for what a user is told); may be NULL. */
 	void (*started)(void *user, const char *dir, const char *project);
 	void *user;
+	/* JSON text recorded as run.json's "campaign" section (the engine and the campaign's run
+	 * index and seed), or NULL. */
+	const char *campaign_json;
 	/* When it becomes true (a signal), the phase under way stops within about a second, an
 	 * interrupted test is set aside, the stack is torn down and the run ends "interrupted". */
 	const atomic_bool *cancel;
