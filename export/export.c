@@ -125,9 +125,23 @@ static int write_manifest(const struct export_opts *o, const char *abs_out, cons
 	return lo2_write_file_atomic(out->st->manifest, text, len, err);
 }
 
-/* Two runs that would become the same LO2_run_<unix> folder. */
-static int check_names(const struct ex_run *runs, size_t n, struct lo2_err *err)
+/* Runs that would become the same LO2_run_<unix> folder (a campaign starts runs on several engines
+ * in the same second) are named by their start in milliseconds instead, LO2_run_<unix ms>: still
+ * the original's digits-only form. Runs that collide even then are refused by name. */
+static int check_names(struct ex_run *runs, size_t n, struct lo2_err *err)
 {
+	bool *clash = xcalloc(n ? n : 1, sizeof(*clash));
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(runs[i].name, runs[j].name) == 0)
+				clash[i] = clash[j] = true;
+	for (size_t i = 0; i < n; i++)
+		if (clash[i]) {
+			free(runs[i].name);
+			runs[i].name = xasprintf("LO2_run_%lld", (long long)(runs[i].m.started_ns / 1000000));
+		}
+	free(clash);
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (strcmp(runs[i].name, runs[j].name) == 0)

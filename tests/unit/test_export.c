@@ -312,6 +312,50 @@ static void test_bad_metric_file(void **state)
 	free(bad);
 }
 
+/* Campaign runs (run_<k>_<engine>) that start in the same second on two engines are exported by
+ * their start in ms; runs that collide even then are refused by name. */
+static void test_same_second_runs(void **state)
+{
+	char *tmp = tu_tmpdir(), *r1 = make_run(tmp, false), *a = xasprintf("%s/run_1_a", tmp);
+	char *sub = xasprintf("%s/second", tmp), *r2, *b = xasprintf("%s/run_2_b", tmp);
+	char *mp = xasprintf("%s/run.json", b), *out = xasprintf("%s/dataset", tmp), *e1, *e2;
+	const char *runs[] = {a, b};
+	struct export_opts o = {runs, 2, out, EXPORT_LO2};
+	struct export_stats st;
+	struct run_manifest m;
+	struct lo2_err err = {0};
+
+	assert_int_equal(mkdir(sub, 0755), 0);
+	r2 = make_run(sub, false);
+	assert_int_equal(rename(r1, a), 0);
+	assert_int_equal(rename(r2, b), 0);
+	/* the same start to the ns: no name tells them apart */
+	assert_int_equal(export_runs(&o, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "both export as LO2_run_1796000000000"));
+	export_stats_free(&st);
+	assert_int_equal(run_manifest_read(mp, &m, &err), 0);
+	m.started_ns += 250000000; /* 250 ms later, the same second */
+	assert_int_equal(run_manifest_write(&m, mp, &err), 0);
+	run_manifest_free(&m);
+	assert_int_equal(export_runs(&o, &st, &err), 0);
+	e1 = xasprintf("%s/LO2_run_1796000000000/run_log.log", out);
+	e2 = xasprintf("%s/LO2_run_1796000000250/run_log.log", out);
+	assert_int_equal(access(e1, F_OK), 0);
+	assert_int_equal(access(e2, F_OK), 0);
+	export_stats_free(&st);
+	tu_rm_rf(tmp);
+	free(tmp);
+	free(r1);
+	free(r2);
+	free(a);
+	free(b);
+	free(sub);
+	free(mp);
+	free(out);
+	free(e1);
+	free(e2);
+}
+
 static void test_names(void **state)
 {
 	enum export_format f;
@@ -331,7 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lo2_layout), cmocka_unit_test(test_lo2_layout_strips_timestamps),
 	    cmocka_unit_test(test_tables),     cmocka_unit_test(test_bad_metric_file),
-	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_names),      cmocka_unit_test(test_same_second_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
