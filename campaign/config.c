@@ -159,7 +159,7 @@ static int load_tls(const struct compose_ynode *t, const char *file, const char 
 		return node_err(err, file, t, "campaign: tls: expected {ca, cert, key} or a folder");
 	e->tls = true;
 	for (size_t i = 0; i < t->n; i++) {
-		const char *k = t->keys[i]->value, *v;
+		const char *k = t->keys[i]->value, *v = NULL;
 		char **dst = strcmp(k, "ca") == 0     ? &e->ca
 		             : strcmp(k, "cert") == 0 ? &e->cert
 		             : strcmp(k, "key") == 0  ? &e->key
@@ -180,7 +180,7 @@ static int load_engine(const struct compose_ynode *n, const char *file, const ch
                        struct campaign_config *cc, struct lo2_err *err)
 {
 	struct campaign_engine *e;
-	const char *v;
+	const char *v = NULL;
 
 	if (n->kind == COMPOSE_YSCALAR) {
 		add_engine(cc)->host = xstrdup(n->value);
