@@ -372,7 +372,7 @@ static void note_event(struct ctr *c, const struct run_hub_event *ev)
 static void add_ctr(struct run_stats *rs, const struct run_hub_event *ev)
 {
 	struct ctr *c = xcalloc(1, sizeof(*c));
-	const char *project = lo2_kvv_get(ev->attrs, "com.docker.compose.project");
+	const char *project = ev->attrs ? lo2_kvv_get(ev->attrs, "com.docker.compose.project") : NULL;
 	struct lo2_err err = {0};
 
 	c->rs = rs;
