@@ -211,21 +211,25 @@ static void cdata_error(struct cdata *d, const char *msg)
 		d->more_errors++;
 }
 
+uint64_t run_stats_cpu_delta(uint64_t prev, bool have_prev, uint64_t cur, bool *reset)
+{
+	*reset = have_prev && cur < prev;
+	if (!have_prev)
+		return 0;
+	return *reset ? cur : cur - prev;
+}
+
 /* CPU seconds of the interval: the growth of the counter since the container's previous sample
- * (in whichever interval it was); a counter that went down restarted from zero with the
- * container. */
+ * (in whichever interval it was). */
 static void account_cpu(struct cdata *d, struct ctr *c, const struct engine_stats_sample *s)
 {
 	uint64_t cpu = s->v[ENGINE_STAT_CPU_TOTAL_NS];
+	bool reset = false;
 
 	if (!(s->have & 1u << ENGINE_STAT_CPU_TOTAL_NS))
 		return;
-	if (c->have_cpu && cpu >= c->last_cpu)
-		d->cpu_ns += cpu - c->last_cpu;
-	else if (c->have_cpu) {
-		d->cpu_ns += cpu;
-		d->resets++;
-	}
+	d->cpu_ns += run_stats_cpu_delta(c->last_cpu, c->have_cpu, cpu, &reset);
+	d->resets += reset;
 	c->last_cpu = cpu;
 	c->have_cpu = true;
 }
@@ -407,20 +411,20 @@ static void on_hub(void *user, const struct run_hub_event *ev)
 
 /* ---- writing an interval ---- */
 
-static void fmt_value(char *out, size_t sz, uint64_t v, bool seconds)
+void run_stats_fmt_value(uint64_t v, bool seconds, char *out, size_t sz)
 {
+	size_t n;
+
 	if (!seconds) {
 		snprintf(out, sz, "%" PRIu64, v);
 		return;
 	}
 	snprintf(out, sz, "%" PRIu64 ".%09" PRIu64, v / 1000000000u, v % 1000000000u);
-	for (size_t n = strlen(out); out[n - 1] == '0' || out[n - 1] == '.'; n--) {
-		bool dot = out[n - 1] == '.';
-
-		out[n - 1] = '\0';
-		if (dot)
-			break;
-	}
+	n = strlen(out);
+	while (out[n - 1] == '0')
+		out[--n] = '\0';
+	if (out[n - 1] == '.')
+		out[--n] = '\0';
 }
 
 static void labels(struct lo2_buf *b, const struct ctr *c, const struct metric *m, const char *extra)
@@ -473,7 +477,7 @@ static size_t metric_body(const struct interval *iv, size_t m, struct lo2_buf *b
 			labels(b, iv->cd[i]->c, &metrics[m], s->extra);
 			lo2_buf_puts(b, ",\"values\":[");
 			for (size_t p = 0; p < s->n; p++) {
-				fmt_value(v, sizeof(v), s->p[p].v, metrics[m].seconds);
+				run_stats_fmt_value(s->p[p].v, metrics[m].seconds, v, sizeof(v));
 				lo2_buf_printf(b, "%s[%" PRId64 ".%03" PRId64 ",\"%s\"]", p ? "," : "",
 				               s->p[p].t / LO2_NS_PER_SEC,
 				               s->p[p].t % LO2_NS_PER_SEC / 1000000, v);

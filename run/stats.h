@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -63,5 +64,12 @@ char *run_stats_section(struct run_stats *rs);
 void run_stats_stop(struct run_stats *rs);
 /* Stops (if not yet) and frees; the hub must not call it any more (stop the hub first). */
 void run_stats_free(struct run_stats *rs);
+
+/* The CPU nanoseconds between two readings of a container's counter: cur - prev, or cur when the
+ * counter went down (it restarted from zero with the container: *reset), 0 without a prev. */
+uint64_t run_stats_cpu_delta(uint64_t prev, bool have_prev, uint64_t cur, bool *reset);
+/* A point's value as the files write it: an integer, or nanoseconds as exact seconds with no
+ * trailing zeros ("2.53286517", "5"). */
+void run_stats_fmt_value(uint64_t v, bool seconds, char *out, size_t sz);
 
 #endif
