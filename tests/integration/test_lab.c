@@ -349,6 +349,8 @@ static void test_traces(void **state)
  * 95 % of the window's seconds, one a second, no stats errors; lo2 summary shows them. */
 static void test_stats(void **state)
 {
+	char *out = NULL, *errs = NULL, *needle;
+
 	for (size_t i = 0; i < lab.m.n_tests; i++) {
 		const struct run_test *t = &lab.m.tests[i];
 		char *text =
@@ -402,6 +404,15 @@ static void test_stats(void **state)
 		lo2_json_free(doc);
 		free(text);
 	}
+	assert_int_equal(tu_lo2_run(&out, &errs, "summary", lab.dir, NULL), 0);
+	needle = xasprintf("correct: engine stats over ");
+	assert_non_null(strstr(out, needle));
+	free(needle);
+	needle = xasprintf("\n%s-oauth2-token-1 ", lab.project);
+	assert_non_null(strstr(strstr(out, "correct: engine stats over "), needle));
+	free(needle);
+	free(out);
+	free(errs);
 }
 
 static void test_dry_run_is_reproducible(void **state)

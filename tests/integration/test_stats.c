@@ -340,7 +340,8 @@ static void test_network(void **state)
 }
 
 /* A container restarted mid-test: samples on both sides of the restart, the restart (and the
- * new start) in the recorder's events, one stream that survived it. */
+ * new start) in the recorder's events, one stream that survived it; then stopped for 3 s: no
+ * values in those seconds, the engine's empty samples counted. */
 static void test_restart(void **state)
 {
 	struct run_stats_result r;
@@ -350,21 +351,40 @@ static void test_restart(void **state)
 	lo2_autofree char *dir = NULL, *section = NULL, *needle = NULL;
 	struct lo2_err err = {0};
 	struct pts pids;
-	double tr;
-	size_t before = 0, after = 0;
+	double tr, ts, te;
+	size_t before = 0, after = 0, stopped = 0;
+	struct lo2_json *doc = NULL;
+	const struct lo2_json *c;
+	int64_t empty = 0, samples = 0;
 
 	lo2_sleep_ns(4 * LO2_NS_PER_SEC);
 	tr = (double)lo2_now_ns() / 1e9;
 	assert_int_equal(engine_container_restart(tu_engine(), id, 1, &err), 0);
 	lo2_sleep_ns(4 * LO2_NS_PER_SEC);
+	/* stopped for 3 s: the engine's empty samples, no values */
+	ts = (double)lo2_now_ns() / 1e9;
+	assert_int_equal(engine_container_stop(tu_engine(), id, 1, &err), 0);
+	lo2_sleep_ns(3 * LO2_NS_PER_SEC);
+	te = (double)lo2_now_ns() / 1e9;
+	assert_int_equal(engine_container_start(tu_engine(), id, &err), 0);
+	lo2_sleep_ns(3 * LO2_NS_PER_SEC);
 	dir = finish(n, &r);
+	assert_int_equal(lo2_json_parse(r.section, "section", &doc, &err), 0);
+	c = lo2_json_path(doc, "containers", name, NULL);
+	assert_true(lo2_json_int(lo2_json_get(c, "empty_samples"), &empty));
+	assert_true(lo2_json_int(lo2_json_get(c, "samples"), &samples));
+	printf("restart: %" PRId64 " samples, %" PRId64 " empty while stopped\n", samples, empty);
+	assert_true(empty >= 2);
+	lo2_json_free(doc);
 	pids = series(dir, "lo2_container_pids", name, NULL, NULL);
 	for (size_t k = 0; k < pids.n; k++) {
 		before += pids.t[k] < tr;
-		after += pids.t[k] > tr + 0.5;
+		after += pids.t[k] > tr + 0.5 && pids.t[k] < ts;
+		stopped += pids.t[k] > ts + 1.5 && pids.t[k] < te; /* the stop itself takes up to 1 s */
 	}
-	printf("restart: %zu samples before, %zu after\n", before, after);
+	printf("restart: %zu samples before, %zu after, %zu while stopped\n", before, after, stopped);
 	assert_true(before >= 2 && after >= 2);
+	assert_int_equal(stopped, 0);
 	section = run_stats_section(rs);
 	needle = xasprintf("\"%s\":{\"name\":\"%s\"", id, name);
 	assert_non_null(strstr(section, needle));
