@@ -394,13 +394,32 @@ static void test_restart(void **state)
 	run_stats_result_free(&r);
 }
 
+/* `lo2 stats -p PROJECT --duration 3 -o DIR`: the same files, the container's series in them, and
+ * its figures printed. */
+static void test_cli(void **state)
+{
+	lo2_autofree char *id = start("cli", "trap 'exit 0' TERM; while :; do sleep 0.2; done");
+	lo2_autofree char *dir = xasprintf("%s/cli", root), *name = xasprintf("%s-cli-1", project);
+	char *out = NULL, *errs = NULL;
+	struct pts mem;
+	int rc = tu_lo2_run(&out, &errs, "stats", "-p", project, "--duration", "3", "-o", dir, NULL);
+
+	if (rc != 0)
+		fail_msg("lo2 stats exited %d: %s", rc, errs);
+	assert_non_null(strstr(out, name));
+	assert_non_null(strstr(out, " files in "));
+	mem = series(dir, "lo2_container_memory_usage_bytes", name, NULL, NULL);
+	assert_true(mem.n >= 2 && mem.v[0] > 0);
+	pts_free(&mem);
+	free(out);
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cpu_burn),
-	    cmocka_unit_test(test_memory),
-	    cmocka_unit_test(test_network),
-	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_cpu_burn), cmocka_unit_test(test_memory), cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_restart),  cmocka_unit_test(test_cli),
 	};
 
 	tu_engine();
