@@ -404,6 +404,12 @@ static void test_stats(void **state)
 		lo2_json_free(doc);
 		free(text);
 	}
+	/* the run-level record: every container's starts, for stitching counters across restarts */
+	needle = xasprintf("\"name\":\"%s-oauth2-token-1\",", lab.project);
+	assert_non_null(lo2_kvv_get(&lab.m.sections, "stats"));
+	assert_non_null(strstr(lo2_kvv_get(&lab.m.sections, "stats"), needle));
+	assert_non_null(strstr(strstr(lo2_kvv_get(&lab.m.sections, "stats"), needle), ",\"start\"]"));
+	free(needle);
 	assert_int_equal(tu_lo2_run(&out, &errs, "summary", lab.dir, NULL), 0);
 	needle = xasprintf("correct: engine stats over ");
 	assert_non_null(strstr(out, needle));
