@@ -107,7 +107,8 @@ static int record(struct engine *e, const char *project, const struct sopts *o, 
                   struct run_stats_result *res, struct lo2_err *err)
 {
 	struct run_hub_opts ho = {.project = project, .since_ns = engine_now(NULL)};
-	struct run_stats_opts so = {.e = e, .project = project, .now = engine_now, .warn = say_warning};
+	struct run_stats_opts so = {
+	    .e = e, .project = project, .now = engine_now, .warn = say_warning, .hurry = stop};
 	struct run_hub *hub = NULL;
 	struct run_stats *rs = NULL;
 	int64_t end = o->duration_ns ? lo2_mono_ns() + o->duration_ns : INT64_MAX;

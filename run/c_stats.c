@@ -104,6 +104,7 @@ static int stats_start(struct run_collector *c, struct lo2_err *err)
 	                           .now = engine_now,
 	                           .warn = warn,
 	                           .written = written,
+	                           .hurry = run_session_cancel(c->s),
 	                           .user = S};
 
 	if (run_stats_start(&o, &S->rs, err) < 0)

@@ -23,7 +23,8 @@
 #include "run/hub.h"
 #include "run/stats.h"
 
-#define GRACE_NS (2 * LO2_NS_PER_SEC) /* a sample read before an interval's end comes by then */
+#define GRACE_NS (1 * LO2_NS_PER_SEC) /* a sample read before an interval's end comes by then */
+#define HURRY_GRACE_NS (200 * 1000 * 1000) /* once cancelled: a signal ends a run within 2 s */
 #define TICK_NS (100 * 1000 * 1000)
 #define MAX_POINTS 16384 /* per series and interval: 4.5 hours of one sample a second */
 #define MAX_EVENTS 256 /* starts and stops kept per container */
@@ -620,10 +621,11 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct interval *due = NULL;
 		int64_t t = now(rs);
+		int64_t grace = rs->o.hurry && atomic_load(rs->o.hurry) ? HURRY_GRACE_NS : GRACE_NS;
 
 		pthread_mutex_lock(&rs->lock);
 		for (struct interval *iv = rs->ivs; iv && due == NULL; iv = iv->next)
-			if (!iv->closing && iv->end != INT64_MAX && t >= iv->end + GRACE_NS) {
+			if (!iv->closing && iv->end != INT64_MAX && t >= iv->end + grace) {
 				iv->closing = true;
 				due = iv;
 			}

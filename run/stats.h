@@ -32,6 +32,9 @@ struct run_stats_opts {
 	                const struct lo2_err *werr);
 	void *user;
 	int64_t retry_ns; /* between reconnects of a failed stream; 0: 1 s */
+	/* An interval is written 1 s after its end (samples in flight arrive); once *hurry is true
+	 * (a signal), 0.2 s after. May be NULL. */
+	const atomic_bool *hurry;
 };
 
 /* What an interval held, once written. */
