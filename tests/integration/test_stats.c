@@ -1,20 +1,27 @@
 /* test_stats.c - the stats recorder (run/stats.h) against the real engine: busybox containers of
  * a project of their own, one interval per test, the Prometheus-shaped files read back. A busy
  * loop's CPU seconds, a 64 MiB allocation in the working set, bytes sent between two containers
- * in their network counters, and a restart with samples on both sides and in the events. */
+ * in their network counters, a restart with samples on both sides and in the events, `lo2 stats`,
+ * and a stream the connection cuts (through a proxy), reported and taken up again. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/mem.h"
 #include "common/sink.h"
+#include "common/str.h"
 #include "common/time.h"
 #include "engine/engine.h"
 #include "run/hub.h"
@@ -142,8 +149,9 @@ static struct pts series(const char *dir, const char *metric, const char *name, 
 		     strcmp(lo2_json_str(lo2_json_get(m, key)) ? lo2_json_str(lo2_json_get(m, key)) : "",
 		            val) != 0))
 			continue;
-		assert_string_equal(
-		    lo2_json_str(lo2_json_get(m, "container_label_com_docker_compose_project")), project);
+		/* containers are named <project>-<service>-1 */
+		assert_true(lo2_str_has_prefix(
+		    n, lo2_json_str(lo2_json_get(m, "container_label_com_docker_compose_project"))));
 		assert_non_null(lo2_json_str(lo2_json_get(m, "id")));
 		assert_string_equal(lo2_json_str(lo2_json_get(m, "image")), IMAGE);
 		p.n = lo2_json_len(vs);
@@ -415,11 +423,209 @@ static void test_cli(void **state)
 	free(errs);
 }
 
+/* ---- a stats stream the connection cuts ---- */
+
+/* A proxy on a unix socket in front of the engine's: the first stats stream's answer is cut
+ * after CUT_BYTES (inside a sample), every other request passes whole. */
+#define ENGINE_SOCK "/var/run/docker.sock"
+#define CUT_BYTES 5000
+
+static atomic_int stats_seen, cuts_made;
+
+struct conn {
+	int client, upstream;
+	atomic_int cut; /* set by the request side: this connection's answer is cut */
+};
+
+static int sock_connect(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static void *requests(void *arg)
+{
+	struct conn *c = arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(c->client, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if (strstr(buf, "/stats?stream=1") && atomic_fetch_add(&stats_seen, 1) == 0)
+			atomic_store(&c->cut, 1);
+		if (!write_all(c->upstream, buf, (size_t)n))
+			break;
+	}
+	shutdown(c->upstream, SHUT_WR);
+	return NULL;
+}
+
+static void *responses(void *arg)
+{
+	struct conn *c = arg;
+	char buf[65536];
+	size_t passed = 0;
+	ssize_t n;
+
+	while ((n = read(c->upstream, buf, sizeof(buf))) > 0) {
+		size_t pass = (size_t)n;
+
+		if (atomic_load(&c->cut) && passed + pass > CUT_BYTES)
+			pass = CUT_BYTES - passed;
+		if (!write_all(c->client, buf, pass))
+			break;
+		passed += pass;
+		if (pass < (size_t)n) {
+			atomic_fetch_add(&cuts_made, 1);
+			break;
+		}
+	}
+	shutdown(c->client, SHUT_RDWR);
+	shutdown(c->upstream, SHUT_RDWR);
+	return NULL;
+}
+
+static void *serve(void *arg)
+{
+	struct conn *c = arg;
+	pthread_t a, b;
+
+	pthread_create(&a, NULL, requests, c);
+	pthread_create(&b, NULL, responses, c);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	close(c->client);
+	close(c->upstream);
+	free(c);
+	return NULL;
+}
+
+static void *proxy_main(void *arg)
+{
+	int lfd = *(int *)arg;
+
+	for (;;) {
+		int cfd = accept(lfd, NULL, NULL);
+		struct conn *c;
+		pthread_t t;
+
+		if (cfd < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->client = cfd;
+		c->upstream = sock_connect(ENGINE_SOCK);
+		if (c->upstream < 0) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		pthread_create(&t, NULL, serve, c);
+		pthread_detach(t);
+	}
+}
+
+/* The first stats stream is cut inside a sample: the failure is in the interval's errors, named
+ * by container, the stream is taken up again and samples go on after it. */
+static void test_stream_cut(void **state)
+{
+	lo2_autofree char *sock = xasprintf("%s/proxy.sock", root), *host = xasprintf("unix://%s", sock);
+	lo2_autofree char *cut_project = xasprintf("statscut-%s", tu_run_id());
+	lo2_autofree char *name = xasprintf("%s-cut-1", cut_project), *dir = xasprintf("%s/cut", root);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct engine_container_spec s;
+	struct engine *pe = NULL;
+	struct run_hub *h = NULL;
+	struct run_stats *r = NULL;
+	struct run_hub_opts ho = {.project = cut_project, .since_ns = lo2_now_ns()};
+	struct run_stats_opts so = {.now = local_now, .project = cut_project};
+	struct run_stats_result res;
+	struct lo2_err err = {0};
+	lo2_autofree char *id = NULL, *section = NULL;
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), n;
+	bool named = false;
+	pthread_t pt;
+	struct pts cpu;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(pthread_create(&pt, NULL, proxy_main, &lfd), 0);
+	assert_int_equal(engine_open(host, &pe, &err), 0);
+	assert_int_equal(run_hub_start(pe, &ho, &h, &err), 0);
+	so.e = pe;
+	so.hub = h;
+	so.retry_ns = 200 * 1000 * 1000;
+	assert_int_equal(run_stats_start(&so, &r, &err), 0);
+	n = run_stats_open(r, lo2_now_ns(), dir);
+	memset(&s, 0, sizeof(s));
+	s.name = xstrdup(name);
+	s.image = xstrdup(IMAGE);
+	s.cmd_set = true;
+	lo2_strv_push(&s.cmd, "sh");
+	lo2_strv_push(&s.cmd, "-c");
+	lo2_strv_push(&s.cmd, "trap 'exit 0' TERM; while :; do sleep 0.2; done");
+	s.stop_timeout = -1;
+	lo2_kvv_set(&s.labels, TU_LABEL, tu_run_id());
+	lo2_kvv_set(&s.labels, "com.docker.compose.project", cut_project);
+	lo2_kvv_set(&s.labels, "com.docker.compose.service", "cut");
+	assert_int_equal(engine_container_create(tu_engine(), &s, &id, &err), 0);
+	assert_int_equal(engine_container_start(tu_engine(), id, &err), 0);
+	engine_container_spec_free(&s);
+	lo2_sleep_ns(8 * LO2_NS_PER_SEC);
+	run_stats_close(r, lo2_now_ns());
+	assert_int_equal(run_stats_wait(r, n, &res, &err), 0);
+	run_stats_stop(r);
+	section = run_stats_section(r);
+	run_hub_stop(h);
+	run_stats_free(r);
+	engine_free(pe);
+	shutdown(lfd, SHUT_RDWR);
+	close(lfd);
+	pthread_join(pt, NULL);
+	assert_int_equal(atomic_load(&cuts_made), 1);
+	for (size_t i = 0; i < res.errors.n; i++) {
+		printf("interval error: %s\n", res.errors.v[i]);
+		named = named || (lo2_str_has_prefix(res.errors.v[i], "stats of ") &&
+		                  strstr(res.errors.v[i], name) && strstr(res.errors.v[i], "(reconnecting)"));
+	}
+	assert_true(named);
+	assert_non_null(strstr(section, "\"streams\":2,"));
+	assert_non_null(strstr(section, "\"stream_failures\":1,"));
+	cpu = series(dir, "lo2_container_cpu_usage_seconds_total", name, NULL, NULL);
+	printf("cut: %zu samples over the interval\n", cpu.n);
+	assert_true(cpu.n >= 5);
+	pts_free(&cpu);
+	run_stats_result_free(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cpu_burn), cmocka_unit_test(test_memory), cmocka_unit_test(test_network),
-	    cmocka_unit_test(test_restart),  cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_restart),  cmocka_unit_test(test_cli),    cmocka_unit_test(test_stream_cut),
 	};
 
 	tu_engine();
