@@ -50,6 +50,7 @@ int cmd_config(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_mysql(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 

@@ -296,11 +296,10 @@ int cmd_summary(int argc, char **argv)
 		fprintf(argc == 2 ? stdout : stderr,
 		        "Usage: lo2 summary RUN_DIR|DATASET_DIR\n\nA campaign's DATASET_DIR: runs per status "
 		        "and per engine, totals over its complete runs\nand every run whose files no longer "
-		        "match.\nA RUN_DIR: per test: status, "
-		        "seconds, Locust requests/failures, log files "
-		        "and lines, metric files, trace rows; then lines per "
-		        "container over the whole run; and whether "
-		        "every file still matches its checksum in run.json.\n");
+		        "match.\nA RUN_DIR: per test: status, seconds, Locust requests/failures, log files "
+		        "and lines, metric files, trace rows; per test the CPU seconds and peak memory "
+		        "(working set) of each container; then lines per container over the whole run; and "
+		        "whether every file still matches its checksum in run.json.\n");
 		return argc == 2 ? CLI_OK : CLI_USAGE;
 	}
 	if (campaign_is_dataset(argv[1]))
@@ -316,6 +315,18 @@ int cmd_summary(int argc, char **argv)
 		       "\n",
 		       t->tag, t->status, t->seconds, t->requests, t->failures, t->log_files, t->log_lines,
 		       t->metric_files, t->trace_rows);
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		const struct run_summary_test *t = &s.tests[i];
+
+		if (t->n_stats == 0)
+			continue;
+		printf("\n%s: engine stats over %.1f s\n%-44s %8s %8s %8s %10s\n", t->tag, t->window_s,
+		       "container", "cpu s", "peak MiB", "samples", "seconds");
+		for (size_t k = 0; k < t->n_stats; k++)
+			printf("%-44s %8.2f %8.1f %8" PRIu64 " %8" PRIu64 "\n", t->stats[k].container,
+			       t->stats[k].cpu_s, (double)t->stats[k].peak_bytes / 1048576,
+			       t->stats[k].samples, t->stats[k].seconds);
 	}
 	printf("\n%-44s %10s\n", "container", "lines");
 	for (size_t i = 0; i < s.container_lines.n; i++)

@@ -19,6 +19,8 @@ static const struct cli_command commands[] = {
     {"up", "create and start a compose project's networks, volumes and containers", cmd_up},
     {"down", "stop and remove a compose project's containers and networks", cmd_down},
     {"ps", "list a compose project's containers", cmd_ps},
+    {"stats", "record a project's per-container stats (CPU, memory, network, I/O) as metric files",
+     cmd_stats},
     {"mysql", "mysql wait|exec: wait for a MySQL server, run an SQL script", cmd_mysql},
     {"metrics", "metrics list: the metric names a Prometheus knows", cmd_metrics},
     {"fetch", "fetch a window's Prometheus series and Jaeger spans as the original's files", cmd_fetch},

@@ -331,6 +331,77 @@ int engine_container_stats(struct engine *e, const char *id, struct engine_stats
 /* Parses one stats JSON object (exposed for tests). */
 int engine_stats_parse(const char *json, struct engine_stats *out, struct lo2_err *err);
 
+/* ---- stats (streamed, every figure) ----
+ * One sample of GET /containers/{id}/stats, with the figures of both cgroup versions mapped to
+ * one set (see README "Per-container metrics" for every field's source). */
+enum engine_stat {
+	ENGINE_STAT_CPU_TOTAL_NS, /* cpu_stats.cpu_usage.total_usage */
+	ENGINE_STAT_CPU_USER_NS, /* .usage_in_usermode */
+	ENGINE_STAT_CPU_KERNEL_NS, /* .usage_in_kernelmode */
+	ENGINE_STAT_CPU_PERIODS, /* cpu_stats.throttling_data.periods */
+	ENGINE_STAT_CPU_THROTTLED_PERIODS, /* .throttled_periods */
+	ENGINE_STAT_CPU_THROTTLED_NS, /* .throttled_time */
+	ENGINE_STAT_MEM_USAGE, /* memory_stats.usage */
+	ENGINE_STAT_MEM_WORKING_SET, /* usage less inactive file (v1 total_inactive_file, v2 inactive_file), >= 0 */
+	ENGINE_STAT_MEM_RSS, /* v1 stats.total_rss, v2 stats.anon */
+	ENGINE_STAT_MEM_CACHE, /* v1 stats.total_cache, v2 stats.file */
+	ENGINE_STAT_MEM_LIMIT, /* memory_stats.limit */
+	ENGINE_STAT_MEM_FAILCNT, /* memory_stats.failcnt (v1 only) */
+	ENGINE_STAT_PIDS, /* pids_stats.current */
+	ENGINE_STAT_N
+};
+#define ENGINE_STATS_MAX_NETS 16
+#define ENGINE_STATS_MAX_DEVS 16
+enum engine_stat_net {
+	ENGINE_NET_RX_BYTES,
+	ENGINE_NET_RX_PACKETS,
+	ENGINE_NET_RX_ERRORS,
+	ENGINE_NET_RX_DROPPED,
+	ENGINE_NET_TX_BYTES,
+	ENGINE_NET_TX_PACKETS,
+	ENGINE_NET_TX_ERRORS,
+	ENGINE_NET_TX_DROPPED,
+	ENGINE_NET_N
+};
+enum engine_stat_dev {
+	ENGINE_DEV_READ_BYTES,
+	ENGINE_DEV_WRITE_BYTES,
+	ENGINE_DEV_READS,
+	ENGINE_DEV_WRITES,
+	ENGINE_DEV_N
+};
+struct engine_stats_sample {
+	int64_t read_ns; /* when the engine read it; 0: the container was not running (an empty sample) */
+	bool cgroup_v2; /* memory_stats.stats in the cgroup v2 shape */
+	uint64_t v[ENGINE_STAT_N];
+	uint32_t have; /* bit i: v[i] was in the sample */
+	struct {
+		char name[32];
+		uint64_t v[ENGINE_NET_N];
+	} nets[ENGINE_STATS_MAX_NETS]; /* per interface, in the engine's order */
+	size_t n_nets;
+	struct {
+		unsigned major, minor;
+		uint64_t v[ENGINE_DEV_N];
+		uint32_t have; /* bit i: v[i] was in the sample */
+	} devs[ENGINE_STATS_MAX_DEVS]; /* per block device (blkio_stats *_recursive, summed by op) */
+	size_t n_devs;
+};
+/* Reads one stats object (text of n bytes) into *out. A value of the wrong type or a sample that
+ * is no object is an error naming the field ("memory_stats: usage is not an integer"); interfaces
+ * or devices beyond the caps are left out. */
+int engine_stats_sample_parse(const char *json, size_t n, struct engine_stats_sample *out,
+                              struct lo2_err *err);
+/* Receives each sample of a stats stream; sample NULL and bad set: a line the engine sent that is
+ * no stats sample (the stream goes on). Return non-zero to end the stream (the call returns 0). */
+typedef int (*engine_stats_fn)(void *user, const struct engine_stats_sample *sample,
+                               const struct lo2_err *bad);
+/* Streams GET /containers/{id}/stats (about one sample a second, empty ones while the container
+ * is not running; the stream survives restarts and ends when the container is removed) until fn
+ * asks to stop (0), the stream ends (0), cancel becomes true (-1, LO2_E_CANCELLED) or it fails. */
+int engine_container_stats_stream(struct engine *e, const char *id, const atomic_bool *cancel,
+                                  engine_stats_fn fn, void *user, struct lo2_err *err);
+
 /* ---- networks ---- */
 struct engine_ipam_pool {
 	char *subnet, *ip_range, *gateway;

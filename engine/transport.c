@@ -164,6 +164,17 @@ static int on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, 
 	return 0;
 }
 
+/* A new connection's socket, for a cancel to shut (the prereq callback below sees no active
+ * socket in libcurl 7.88, so a request with a cancel flag of its own gets a connection of its
+ * own: see set_common). */
+static int on_sockopt(void *user, curl_socket_t fd, curlsocktype purpose)
+{
+	struct xfer *x = user;
+
+	engine_cancel_socket(x->e, &x->cancel, (int)fd);
+	return CURL_SOCKOPT_OK;
+}
+
 /* The connection is there and the request about to go: its socket, for a cancel to shut. */
 static int on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
                      int conn_local_port)
@@ -282,6 +293,15 @@ static void set_common(struct engine *e, CURL *h, const struct ereq *r, struct x
 	if (x->cancel.cancel) {
 		curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
 		curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
+	}
+	if (r->cancel) {
+		/* a long request that its caller ends (a follow, a stream): on a connection of its own,
+		 * whose socket is known when it is made, so a cancel shuts it at once rather than at
+		 * libcurl's next progress call (up to a second later) */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+		curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x);
 	}
 	set_tls(e, h);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/file.h"
+#include "common/json.h"
 #include "common/mem.h"
 #include "common/sha256.h"
 #include "common/sink.h"
@@ -72,6 +73,35 @@ static int check_file(const char *dir, const struct run_file *f, struct run_summ
 	return 0;
 }
 
+/* The stats collector's section of the test: per container CPU seconds and peak memory. */
+static void read_stats(const struct run_test *t, struct run_summary_test *o)
+{
+	const char *json = lo2_kvv_get(&t->sections, "stats");
+	struct lo2_json *doc = NULL;
+	const struct lo2_json *cs;
+
+	if (json == NULL || lo2_json_parse(json, "stats section", &doc, NULL) < 0)
+		return;
+	lo2_json_double(lo2_json_get(doc, "seconds"), &o->window_s);
+	cs = lo2_json_get(doc, "containers");
+	o->stats = xcalloc(lo2_json_len(cs) + 1, sizeof(*o->stats));
+	for (size_t i = 0; i < lo2_json_len(cs); i++) {
+		const struct lo2_json *c = lo2_json_val_at(cs, i);
+		struct run_summary_stats *st = &o->stats[o->n_stats++];
+		int64_t v = 0;
+
+		st->container = xstrdup(lo2_json_key_at(cs, i));
+		lo2_json_double(lo2_json_get(c, "cpu_seconds"), &st->cpu_s);
+		if (lo2_json_int(lo2_json_get(c, "peak_working_set_bytes"), &v))
+			st->peak_bytes = (uint64_t)v;
+		if (lo2_json_int(lo2_json_get(c, "samples"), &v))
+			st->samples = (uint64_t)v;
+		if (lo2_json_int(lo2_json_get(c, "seconds_with_sample"), &v))
+			st->seconds = (uint64_t)v;
+	}
+	lo2_json_free(doc);
+}
+
 static int summarize_test(const char *dir, const struct run_test *t, struct run_summary *s,
                           struct run_summary_test *o, struct lo2_err *err)
 {
@@ -80,6 +110,7 @@ static int summarize_test(const char *dir, const struct run_test *t, struct run_
 	o->seconds = t->end_ns > t->start_ns ? (double)(t->end_ns - t->start_ns) / 1e9 : 0;
 	o->requests = t->requests;
 	o->failures = t->failures;
+	read_stats(t, o);
 	for (size_t f = 0; f < t->files.n; f++) {
 		const char *rel = t->files.v[f].path, *base = strrchr(rel, '/');
 		uint64_t lines = 0;
@@ -147,6 +178,9 @@ void run_summary_free(struct run_summary *s)
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->tests[i].tag);
 		free(s->tests[i].status);
+		for (size_t k = 0; k < s->tests[i].n_stats; k++)
+			free(s->tests[i].stats[k].container);
+		free(s->tests[i].stats);
 	}
 	free(s->tests);
 	lo2_kvv_free(&s->container_lines);

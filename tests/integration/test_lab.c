@@ -5,7 +5,8 @@
  * under build/, made by tests/loglead-venv), --format tables read back by Python. One run serves
  * every check. The lab publishes fixed ports: while another session's stack holds one (under
  * CI=true after a minute's wait), the test runs a copy of the compose file without published
- * ports, with Locust on the project network, and checks the same. Its project name is its own (t<id>-light-oauth2, the
+ * ports, with Locust on the project network, and checks the same. Every container's engine
+ * stats are in every test, one sample a second. Its project name is its own (t<id>-light-oauth2, the
  * containers still named *-oauth2-oauth2-*). */
 #include "testutil.h"
 
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
@@ -342,6 +344,83 @@ static void test_traces(void **state)
 	}
 }
 
+/* Per-container engine stats: in every test, every container that logged (and Locust's, when it
+ * ran as one) has a series in the test's metric_lo2_container_*.json, with a sample in at least
+ * 95 % of the window's seconds, one a second, no stats errors; lo2 summary shows them. */
+static void test_stats(void **state)
+{
+	char *out = NULL, *errs = NULL, *needle;
+
+	for (size_t i = 0; i < lab.m.n_tests; i++) {
+		const struct run_test *t = &lab.m.tests[i];
+		char *text =
+		    read_test_file(t->tag, "metrics/metric_lo2_container_cpu_usage_seconds_total.json");
+		double start = (double)t->start_ns / 1e9, end = (double)t->end_ns / 1e9;
+		long window = (long)(end - start);
+		struct lo2_json *doc = NULL;
+		struct lo2_err err = {0};
+		size_t checked = 0;
+
+		for (size_t e = 0; e < t->errors.n; e++)
+			if (lo2_str_has_prefix(t->errors.v[e], "stats"))
+				fail_msg("%s: %s", t->tag, t->errors.v[e]);
+		assert_int_equal(lo2_json_parse(text, "cpu file", &doc, &err), 0);
+		for (size_t f = 0; f < t->files.n; f++) {
+			const char *base = strrchr(t->files.v[f].path, '/') + 1;
+			char *name;
+			bool found = false;
+
+			if (!lo2_str_has_suffix(base, ".log.gz") || strcmp(base, "locust.log.gz") == 0)
+				continue;
+			name = xstrndup(base, strlen(base) - 7);
+			for (size_t k = 0; k < lo2_json_len(doc) && !found; k++) {
+				const struct lo2_json *m = lo2_json_at(doc, k),
+				                      *vs = lo2_json_get(m, "values");
+				long seconds = 0, last = -1;
+
+				if (strcmp(lo2_json_str(lo2_json_path(m, "metric", "name", NULL)), name) != 0)
+					continue;
+				found = true;
+				for (size_t p = 0; p < lo2_json_len(vs); p++) {
+					double ts = 0;
+
+					assert_true(lo2_json_double(lo2_json_at(lo2_json_at(vs, p), 0), &ts));
+					assert_true(ts >= start && ts < end);
+					seconds += (long)ts != last;
+					last = (long)ts;
+				}
+				printf("%s %s: %ld of %ld seconds with a sample (%zu samples)\n", t->tag,
+				       name, seconds, window, lo2_json_len(vs));
+				assert_true(seconds * 100 >= window * 95);
+				assert_true((long)lo2_json_len(vs) <= window + 2);
+			}
+			if (!found)
+				fail_msg("%s: no stats of container %s", t->tag, name);
+			checked++;
+			free(name);
+		}
+		assert_true(checked >= 5);
+		assert_non_null(lo2_kvv_get(&t->sections, "stats"));
+		lo2_json_free(doc);
+		free(text);
+	}
+	/* the run-level record: every container's starts, for stitching counters across restarts */
+	needle = xasprintf("\"name\":\"%s-oauth2-token-1\",", lab.project);
+	assert_non_null(lo2_kvv_get(&lab.m.sections, "stats"));
+	assert_non_null(strstr(lo2_kvv_get(&lab.m.sections, "stats"), needle));
+	assert_non_null(strstr(strstr(lo2_kvv_get(&lab.m.sections, "stats"), needle), ",\"start\"]"));
+	free(needle);
+	assert_int_equal(tu_lo2_run(&out, &errs, "summary", lab.dir, NULL), 0);
+	needle = xasprintf("correct: engine stats over ");
+	assert_non_null(strstr(out, needle));
+	free(needle);
+	needle = xasprintf("\n%s-oauth2-token-1 ", lab.project);
+	assert_non_null(strstr(strstr(out, "correct: engine stats over "), needle));
+	free(needle);
+	free(out);
+	free(errs);
+}
+
 static void test_dry_run_is_reproducible(void **state)
 {
 	char *a = NULL, *b = NULL;
@@ -362,10 +441,8 @@ int main(void)
 {
 	const struct CMUnitTest dry[] = {cmocka_unit_test(test_dry_run_is_reproducible)};
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_answers),
-	    cmocka_unit_test(test_loglead),
-	    cmocka_unit_test(test_tables),
-	    cmocka_unit_test(test_traces),
+	    cmocka_unit_test(test_answers), cmocka_unit_test(test_loglead), cmocka_unit_test(test_tables),
+	    cmocka_unit_test(test_traces),  cmocka_unit_test(test_stats),
 	};
 	const char *images[] = {"lo2-lab/mariadb:latest", "lo2-lab/prometheus:latest",
 	                        "lo2-lab/node-exporter:latest", "lo2-lab/locust:latest",

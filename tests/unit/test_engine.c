@@ -599,18 +599,156 @@ static void test_stats_parse(void **state)
 	assert_true(lo2_str_has_prefix(err.msg, "parse container stats: malformed JSON"));
 }
 
+static void read_sample_fixture(const char *name, struct engine_stats_sample *s)
+{
+	lo2_autofree char *path = xasprintf("%s/stats/%s", LO2_FIXTURES, name);
+	size_t len = 0;
+	lo2_autofree char *text = tu_read(path, &len);
+	struct lo2_err err = {0};
+
+	assert_non_null(text);
+	assert_int_equal(engine_stats_sample_parse(text, len, s, &err), 0);
+}
+
+#define HAS(s, k) (((s).have >> (k)) & 1u)
+
+/* Recorded from this machine's engine (cgroup v1): every figure, and the working set as
+ * cAdvisor computes it (usage 10477568 - total_inactive_file 9068544). */
+static void test_stats_sample_v1(void **state)
+{
+	struct engine_stats_sample s;
+
+	read_sample_fixture("v1-docker20.10.json", &s);
+	assert_false(s.cgroup_v2);
+	assert_int_equal(s.read_ns, 1796033769200336331LL);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_TOTAL_NS], 2532865170ULL);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_USER_NS], 2420000000ULL);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_KERNEL_NS], 100000000ULL);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_PERIODS], 52);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_THROTTLED_PERIODS], 47);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_THROTTLED_NS], 1745729892ULL);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_USAGE], 10477568);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_WORKING_SET], 10477568 - 9068544);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_RSS], 61440);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_CACHE], 10113024);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_LIMIT], 67108864);
+	assert_false(HAS(s, ENGINE_STAT_MEM_FAILCNT)); /* 20.10 leaves a zero failcnt out */
+	assert_int_equal(s.v[ENGINE_STAT_PIDS], 1);
+	assert_int_equal(s.have, (1u << ENGINE_STAT_N) - 1 - (1u << ENGINE_STAT_MEM_FAILCNT));
+	assert_int_equal(s.n_nets, 1);
+	assert_string_equal(s.nets[0].name, "eth0");
+	assert_int_equal(s.nets[0].v[ENGINE_NET_RX_BYTES], 516);
+	assert_int_equal(s.nets[0].v[ENGINE_NET_RX_PACKETS], 6);
+	assert_int_equal(s.nets[0].v[ENGINE_NET_TX_BYTES], 0);
+	assert_int_equal(s.n_devs, 0);
+}
+
+/* The cgroup v2 shape: rss is anon, cache is file, the working set is usage less inactive_file. */
+static void test_stats_sample_v2(void **state)
+{
+	struct engine_stats_sample s;
+
+	read_sample_fixture("v2.json", &s);
+	assert_true(s.cgroup_v2);
+	assert_int_equal(s.read_ns, 1709640001123456789LL);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_TOTAL_NS], 100215355);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_USER_NS], 27810355);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_KERNEL_NS], 72405000);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_PERIODS], 120);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_THROTTLED_PERIODS], 7);
+	assert_int_equal(s.v[ENGINE_STAT_CPU_THROTTLED_NS], 350000000);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_USAGE], 8146944);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_WORKING_SET], 6131712); /* 8146944 - 2015232 */
+	assert_int_equal(s.v[ENGINE_STAT_MEM_RSS], 1806336);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_CACHE], 5869568);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_LIMIT], 67108864);
+	assert_false(HAS(s, ENGINE_STAT_MEM_FAILCNT));
+	assert_int_equal(s.v[ENGINE_STAT_PIDS], 5);
+	assert_int_equal(s.n_nets, 2);
+	assert_string_equal(s.nets[1].name, "eth5");
+	assert_int_equal(s.nets[1].v[ENGINE_NET_RX_BYTES], 4641);
+	assert_int_equal(s.nets[1].v[ENGINE_NET_RX_ERRORS], 1);
+	assert_int_equal(s.nets[1].v[ENGINE_NET_RX_DROPPED], 2);
+	assert_int_equal(s.nets[1].v[ENGINE_NET_TX_PACKETS], 9);
+	assert_int_equal(s.nets[1].v[ENGINE_NET_TX_ERRORS], 3);
+	assert_int_equal(s.nets[1].v[ENGINE_NET_TX_DROPPED], 4);
+	assert_int_equal(s.n_devs, 2);
+	assert_int_equal(s.devs[0].major, 254);
+	assert_int_equal(s.devs[0].v[ENGINE_DEV_READ_BYTES], 1048576);
+	assert_int_equal(s.devs[0].v[ENGINE_DEV_WRITE_BYTES], 4096);
+	assert_int_equal(s.devs[0].have, 3); /* no io_serviced_recursive in v2 */
+	assert_int_equal(s.devs[1].minor, 16);
+	assert_int_equal(s.devs[1].v[ENGINE_DEV_READ_BYTES], 512);
+	assert_int_equal(s.devs[1].have, 1);
+}
+
+/* Hand-computed working sets (inactive file beyond usage gives 0, as cAdvisor), v1 blkio ops
+ * summed per device, a stopped container's empty sample, and wrong shapes as named errors. */
+static void test_stats_sample_edges(void **state)
+{
+	struct engine_stats_sample s;
+	struct lo2_err err = {0};
+	const char *v1 =
+	    "{\"read\":\"2025-01-01T00:00:01Z\",\"memory_stats\":{\"usage\":1000,\"failcnt\":3,"
+	    "\"stats\":{\"total_inactive_file\":1500,\"total_rss\":10,\"inactive_file\":1}},"
+	    "\"blkio_stats\":{\"io_service_bytes_recursive\":[{\"major\":8,\"minor\":0,"
+	    "\"op\":\"Read\",\"value\":100},{\"major\":8,\"minor\":0,\"op\":\"Read\",\"value\":"
+	    "50},{\"major\":8,\"minor\":0,\"op\":\"Total\",\"value\":150}],"
+	    "\"io_serviced_recursive\":[{\"major\":8,\"minor\":0,\"op\":\"Write\",\"value\":7}]}}";
+	const char *empty = "{\"read\":\"0001-01-01T00:00:00Z\",\"pids_stats\":{},\"memory_stats\":{}}";
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+	    {"[1]", "container stats sample: the sample is not an object"},
+	    {"{}", "container stats sample: the sample has no read"},
+	    {"{\"read\":\"2025-01-01T00:00:01Z\",\"memory_stats\":{\"usage\":\"x\"}}",
+	     "container stats sample: memory_stats: usage is not a non-negative integer"},
+	    {"{\"read\":\"2025-01-01T00:00:01Z\",\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":-5}}}",
+	     "container stats sample: cpu_stats.cpu_usage: total_usage is not a non-negative integer"},
+	    {"{\"read\":\"2025-01-01T00:00:01Z\",\"networks\":{\"eth0\":3}}",
+	     "container stats sample: networks.eth0 is not an object"},
+	    {"{\"read\":\"2025-01-01T00:00:01Z\",\"blkio_stats\":{\"io_service_bytes_recursive\":[{}]}}",
+	     "container stats sample: blkio_stats.io_service_bytes_recursive entry 1 has no op"},
+	    {"{\"read\":\"2025-01-01T00:00:01Z\",\"cpu_stats\":[]}",
+	     "container stats sample: the sample: cpu_stats is not an object"},
+	};
+
+	assert_int_equal(engine_stats_sample_parse(v1, strlen(v1), &s, &err), 0);
+	assert_false(s.cgroup_v2);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_WORKING_SET], 0);
+	assert_true(HAS(s, ENGINE_STAT_MEM_WORKING_SET));
+	assert_int_equal(s.v[ENGINE_STAT_MEM_FAILCNT], 3);
+	assert_int_equal(s.v[ENGINE_STAT_MEM_RSS], 10);
+	assert_false(HAS(s, ENGINE_STAT_CPU_TOTAL_NS));
+	assert_int_equal(s.n_devs, 1);
+	assert_int_equal(s.devs[0].v[ENGINE_DEV_READ_BYTES], 150);
+	assert_int_equal(s.devs[0].v[ENGINE_DEV_WRITES], 7);
+	assert_int_equal(s.devs[0].have, (1u << ENGINE_DEV_READ_BYTES) | (1u << ENGINE_DEV_WRITES));
+	assert_int_equal(engine_stats_sample_parse(empty, strlen(empty), &s, &err), 0);
+	assert_int_equal(s.read_ns, 0);
+	assert_int_equal(s.have, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lo2_err_clear(&err);
+		assert_int_equal(engine_stats_sample_parse(bad[i].json, strlen(bad[i].json), &s, &err), -1);
+		assert_string_equal(err.msg, bad[i].msg);
+		assert_int_equal(err.kind, LO2_E_INVALID);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_demux_every_split), cmocka_unit_test(test_demux_byte_by_byte),
-	    cmocka_unit_test(test_demux_huge_frame),  cmocka_unit_test(test_demux_truncated),
-	    cmocka_unit_test(test_demux_error_frame), cmocka_unit_test(test_demux_bad_header),
-	    cmocka_unit_test(test_demux_tty),         cmocka_unit_test(test_demux_sink_error),
-	    cmocka_unit_test(test_filters_json),      cmocka_unit_test(test_create_body),
-	    cmocka_unit_test(test_docker_host),       cmocka_unit_test(test_dead_socket),
-	    cmocka_unit_test(test_stats_parse),       cmocka_unit_test(test_docker_host_hardening),
-	    cmocka_unit_test(test_not_a_socket),      cmocka_unit_test(test_event_and_progress_shapes),
-	    cmocka_unit_test(test_cleartext_warning), cmocka_unit_test(test_version_unreachable),
+	    cmocka_unit_test(test_demux_every_split),  cmocka_unit_test(test_demux_byte_by_byte),
+	    cmocka_unit_test(test_demux_huge_frame),   cmocka_unit_test(test_demux_truncated),
+	    cmocka_unit_test(test_demux_error_frame),  cmocka_unit_test(test_demux_bad_header),
+	    cmocka_unit_test(test_demux_tty),          cmocka_unit_test(test_demux_sink_error),
+	    cmocka_unit_test(test_filters_json),       cmocka_unit_test(test_create_body),
+	    cmocka_unit_test(test_docker_host),        cmocka_unit_test(test_dead_socket),
+	    cmocka_unit_test(test_stats_parse),        cmocka_unit_test(test_docker_host_hardening),
+	    cmocka_unit_test(test_not_a_socket),       cmocka_unit_test(test_event_and_progress_shapes),
+	    cmocka_unit_test(test_cleartext_warning),  cmocka_unit_test(test_version_unreachable),
+	    cmocka_unit_test(test_stats_sample_v1),    cmocka_unit_test(test_stats_sample_v2),
+	    cmocka_unit_test(test_stats_sample_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

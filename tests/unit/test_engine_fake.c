@@ -570,6 +570,88 @@ static void test_renegotiate_while_calling(void **state)
 	fake_stop(f);
 }
 
+/* ---- stats streams ---- */
+
+struct got_stats {
+	int good, empty;
+	struct lo2_strv bad;
+	uint64_t last_cpu;
+};
+
+static int on_stats(void *user, const struct engine_stats_sample *s, const struct lo2_err *bad)
+{
+	struct got_stats *g = user;
+
+	if (bad)
+		lo2_strv_push(&g->bad, bad->msg);
+	else if (s->read_ns == 0)
+		g->empty++;
+	else {
+		g->good++;
+		g->last_cpu = s->v[ENGINE_STAT_CPU_TOTAL_NS];
+	}
+	return 0;
+}
+
+static int stats_case(const char *answer, size_t len, struct got_stats *g, struct lo2_err *err)
+{
+	struct fake *f = fake_start("1.41", "1.12");
+	struct engine *e = NULL;
+	int rc;
+
+	route(f, 0, "/containers/c3/stats", answer, len);
+	assert_int_equal(fake_open(f, &e, err), 0);
+	rc = engine_container_stats_stream(e, "c3", NULL, on_stats, g, err);
+	assert_true(lo2_strv_contains(&f->seen, "GET /v1.41/containers/c3/stats?stream=1 HTTP/1.1"));
+	engine_free(e);
+	fake_stop(f);
+	return rc;
+}
+
+#define SAMPLE "{\"read\":\"2025-01-01T00:00:01Z\",\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":7}}}\n"
+#define EMPTY "{\"read\":\"0001-01-01T00:00:00Z\",\"pids_stats\":{},\"memory_stats\":{}}\n"
+#define BAD "{\"read\":\"2025-01-01T00:00:02Z\",\"memory_stats\":{\"usage\":\"x\"}}\n"
+#define NOTJSON "<html>\n"
+
+/* Samples of a wrong shape are named to the callback and the stream goes on; a stream that ends
+ * early is an error naming the container; a 404 is LO2_E_NOT_FOUND. */
+static void test_stats_stream_shapes(void **state)
+{
+	static const char ok[] =
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 286\r\n\r\n" SAMPLE BAD
+	        NOTJSON EMPTY SAMPLE;
+	static const char cut[] =
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n" SAMPLE
+	    "{\"read\":";
+	static const char gone[] =
+	    "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
+	    "35\r\n\r\n{\"message\":\"No such container: c3\"}";
+	struct got_stats g = {0};
+	struct lo2_err err = {0};
+
+	assert_int_equal(sizeof(SAMPLE BAD NOTJSON EMPTY SAMPLE) - 1, 286);
+	assert_int_equal(stats_case(ok, sizeof(ok) - 1, &g, &err), 0);
+	assert_int_equal(g.good, 2);
+	assert_int_equal(g.empty, 1);
+	assert_int_equal(g.last_cpu, 7);
+	assert_int_equal(g.bad.n, 2);
+	assert_string_equal(g.bad.v[0],
+	                    "container stats sample: memory_stats: usage is not a non-negative integer");
+	assert_true(lo2_str_has_prefix(g.bad.v[1], "parse container stats sample: malformed JSON"));
+	lo2_strv_free(&g.bad);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(stats_case(cut, sizeof(cut) - 1, &g, &err), -1);
+	assert_int_equal(g.good, 1);
+	assert_true(lo2_str_has_prefix(err.msg, "stream stats of container c3: "));
+	lo2_strv_free(&g.bad);
+	memset(&g, 0, sizeof(g));
+	lo2_err_clear(&err);
+	assert_int_equal(stats_case(gone, sizeof(gone) - 1, &g, &err), -1);
+	assert_int_equal(err.kind, LO2_E_NOT_FOUND);
+	assert_string_equal(err.msg, "stream stats of container c3: 404 Not Found: No such container: c3");
+	lo2_strv_free(&g.bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +670,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_container_names),
 	    cmocka_unit_test(test_cli_escapes_names),
 	    cmocka_unit_test(test_renegotiate_while_calling),
+	    cmocka_unit_test(test_stats_stream_shapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "run/locust.h"
 #include "run/manifest.h"
 #include "run/run.h"
+#include "run/stats.h"
 
 static void test_discover(void **state)
 {
@@ -317,12 +318,45 @@ static void test_config(void **state)
 	run_config_free(&c);
 }
 
+/* The stats files' arithmetic, by hand: CPU nanoseconds between readings (a counter that went
+ * down restarted from zero), exact seconds from nanoseconds. */
+static void test_stats_arithmetic(void **state)
+{
+	static const struct {
+		uint64_t ns;
+		const char *text;
+	} secs[] = {{2532865170ULL, "2.53286517"},
+	            {5000000000ULL, "5"},
+	            {0, "0"},
+	            {1, "0.000000001"},
+	            {100215355, "0.100215355"},
+	            {18446744073709551615ULL, "18446744073.709551615"}};
+	char out[48];
+	bool reset = true;
+
+	/* a busy second: 0.98 s of CPU between two samples */
+	assert_int_equal(run_stats_cpu_delta(1000000000ULL, true, 1980000000ULL, &reset), 980000000ULL);
+	assert_false(reset);
+	assert_int_equal(run_stats_cpu_delta(0, false, 1980000000ULL, &reset), 0);
+	assert_false(reset);
+	/* restarted: 2.5 s before, 0.03 s into its new cgroup */
+	assert_int_equal(run_stats_cpu_delta(2500000000ULL, true, 30000000ULL, &reset), 30000000ULL);
+	assert_true(reset);
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		run_stats_fmt_value(secs[i].ns, true, out, sizeof(out));
+		assert_string_equal(out, secs[i].text);
+	}
+	run_stats_fmt_value(67108864, false, out, sizeof(out));
+	assert_string_equal(out, "67108864");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_discover),           cmocka_unit_test(test_hostile_tag),
 	    cmocka_unit_test(test_schedule),           cmocka_unit_test(test_locust_process),
 	    cmocka_unit_test(test_manifest_roundtrip), cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_stats_arithmetic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
