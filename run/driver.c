@@ -586,10 +586,11 @@ done:
 out:
 	if (out_dir)
 		*out_dir = s.dir ? xstrdup(s.dir) : NULL;
+	/* the hub first: its threads call the collectors' subscriptions until it has stopped */
+	run_hub_stop(s.hub);
 	for (size_t i = 0; i < s.n_cols; i++)
 		s.cols[i]->ops->destroy(s.cols[i]);
 	free(s.cols);
-	run_hub_stop(s.hub);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
 	compose_project_free(s.proj);
