@@ -622,7 +622,8 @@ static int read_host_limits(const struct lo2_json *hc, struct engine_container_i
 	if (hc == NULL)
 		return 0;
 	if (engine_field(hc, "RestartPolicy", ENGINE_J_OBJ, false, "HostConfig", &rp, err) < 0 ||
-	    engine_field_strdup(rp, "Name", false, "HostConfig.RestartPolicy", &ci->restart_policy, err) < 0 ||
+	    engine_field_strdup(rp, "Name", false, "HostConfig.RestartPolicy", &ci->restart_policy, err) <
+	        0 ||
 	    engine_field_int(hc, "NanoCpus", "HostConfig", &l->nano_cpus, err) < 0 ||
 	    engine_field_int(hc, "Memory", "HostConfig", &l->memory, err) < 0 ||
 	    engine_field_int(hc, "MemorySwap", "HostConfig", &l->memory_swap, err) < 0 ||
