@@ -165,8 +165,8 @@ static int net_apply(struct engine *e, struct fault_state *st, struct lo2_err *e
 	/* a rate alone is tbf's (kernels without sch_netem have it); anything else is netem's */
 	bool tbf = sp->rate && sp->delay_ns == 0 && sp->loss_pct == 0 && sp->corrupt_pct == 0;
 	lo2_autofree char *nargs = netem_args(sp);
-	lo2_autofree char *args = tbf ? xasprintf("tbf rate %s burst 32kbit latency 400ms", sp->rate)
-	                              : xasprintf("netem%s", nargs);
+	lo2_autofree char *args =
+	    tbf ? xasprintf("tbf rate %s burst 32kbit latency 400ms", sp->rate) : xasprintf("netem%s", nargs);
 	lo2_autofree char *script = xasprintf(net_apply_fmt, args);
 	lo2_autofree char *out = NULL;
 	int rc;
@@ -213,7 +213,8 @@ int fault_prepare(struct engine *e, const struct fault_spec *spec, const char *p
 	st->saved.cpu_period = ci.limits.cpu_period;
 	st->saved.memory = ci.limits.memory;
 	st->saved.memory_swap = ci.limits.memory_swap;
-	st->had_restart_policy = ci.restart_policy && ci.restart_policy[0] && strcmp(ci.restart_policy, "no") != 0;
+	st->had_restart_policy =
+	    ci.restart_policy && ci.restart_policy[0] && strcmp(ci.restart_policy, "no") != 0;
 	st->had_healthcheck = ci.health != NULL;
 	observe_int(st, "restart_count_before", ci.restart_count);
 	engine_container_info_free(&ci);
@@ -351,16 +352,18 @@ static int revert_memory(struct engine *e, struct fault_state *st, struct lo2_er
 
 	if (st->saved.memory > 0) {
 		r.memory = st->saved.memory;
-		r.memory_swap = st->saved.memory_swap > 0 ? st->saved.memory_swap : -1;
+		r.memory_swap = st->saved.memory_swap > 0 ? st->saved.memory_swap : 2 * r.memory;
 	} else {
 		/* The API cannot remove a memory limit (0 means unchanged, below 6 MB is refused):
 		 * the host's memory is the limit that limits nothing. */
 		if (engine_info(e, &info, err) < 0)
 			return -1;
 		r.memory = info.mem_total;
-		r.memory_swap = -1;
+		r.memory_swap = 2 * r.memory;
 		observe_str(st, "memory_restored_as", "the host's memory (the API cannot remove a limit)");
 	}
+	/* cgroup v1 takes the memory limit before the swap limit: with swap unlimited (-1) a raised
+	 * memory limit is refused, so the swap limit is a number above it */
 	call_begin(st, "update Memory=%" PRId64 " MemorySwap=%" PRId64, r.memory, r.memory_swap);
 	return call_end(st, engine_container_update(e, st->container_id, &r, err), err);
 }
@@ -687,7 +690,8 @@ int fault_remove_helpers(struct engine *e, const char *project, struct lo2_strv 
 	for (size_t i = 0; i < cl.n && ret == 0; i++) {
 		ret = engine_container_remove(e, cl.v[i].id, true, true, err);
 		if (ret == 0 && done)
-			lo2_strv_take(done, xasprintf("removed helper %s", cl.v[i].name ? cl.v[i].name : cl.v[i].id));
+			lo2_strv_take(
+			    done, xasprintf("removed helper %s", cl.v[i].name ? cl.v[i].name : cl.v[i].id));
 	}
 	engine_container_list_free(&cl);
 	lo2_strv_free(&filters);

@@ -18,7 +18,15 @@ struct lo2_buf;
 struct lo2_json;
 struct lo2_jw;
 
-enum fault_kind { FAULT_PAUSE, FAULT_STOP, FAULT_KILL, FAULT_RESTART, FAULT_CPU, FAULT_MEMORY, FAULT_NETWORK };
+enum fault_kind {
+	FAULT_PAUSE,
+	FAULT_STOP,
+	FAULT_KILL,
+	FAULT_RESTART,
+	FAULT_CPU,
+	FAULT_MEMORY,
+	FAULT_NETWORK
+};
 
 /* The label on every helper container a fault starts: <label>=<project>. */
 #define FAULT_HELPER_LABEL "lo2.fault-helper-of"

@@ -100,9 +100,17 @@ static int parse_bytes(const char *v, int64_t *out)
 	static const struct {
 		const char *suffix;
 		double mul;
-	} units[] = {{"", 1},           {"b", 1},           {"k", 1024.0},      {"kb", 1024.0},
-	             {"kib", 1024.0},   {"m", 1048576.0},   {"mb", 1048576.0},  {"mib", 1048576.0},
-	             {"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0}};
+	} units[] = {{"", 1},
+	             {"b", 1},
+	             {"k", 1024.0},
+	             {"kb", 1024.0},
+	             {"kib", 1024.0},
+	             {"m", 1048576.0},
+	             {"mb", 1048576.0},
+	             {"mib", 1048576.0},
+	             {"g", 1073741824.0},
+	             {"gb", 1073741824.0},
+	             {"gib", 1073741824.0}};
 	char *end;
 	double n;
 
@@ -266,8 +274,8 @@ int fault_rule_from_flag(struct fault_rule *r, const char *text, struct lo2_err 
 	char *save = NULL, *first = strtok_r(copy, ",", &save), *eq, *tsave = NULL;
 
 	if (first == NULL || (eq = strchr(first, '=')) == NULL || eq[1] == '\0')
-		return lo2_err_set(err, LO2_E_USAGE,
-		                   "\"%s\" is not KIND=TARGET[+TARGET...][,KEY=VALUE...]", text);
+		return lo2_err_set(err, LO2_E_USAGE, "\"%s\" is not KIND=TARGET[+TARGET...][,KEY=VALUE...]",
+		                   text);
 	*eq = '\0';
 	if (fault_rule_init(r, first, "--fault", 0, 0, err) < 0)
 		return -1;
@@ -442,10 +450,13 @@ int fault_specs_make(const struct fault_rules *rs, const struct lo2_strv *servic
 			bool all = strcmp(name, "all") == 0;
 
 			if (!all && !lo2_strv_contains(services, name)) {
-				lo2_err_set(err, LO2_E_INVALID, "the %s fault's target \"%s\" is not a service of the compose file",
-				            fault_kind_name(r->kind), name);
+				lo2_err_set(
+				    err, LO2_E_INVALID,
+				    "the %s fault's target \"%s\" is not a service of the compose file",
+				    fault_kind_name(r->kind), name);
 				if (r->line)
-					lo2_err_prefix(err, "%s:%d:%d", r->file, r->targets_line, r->targets_col);
+					lo2_err_prefix(err, "%s:%d:%d", r->file, r->targets_line,
+					               r->targets_col);
 				else
 					lo2_err_prefix(err, "%s", r->file);
 				fault_specs_free(out);

@@ -42,7 +42,8 @@ struct faults {
 
 int run_fault_specs(const struct run_config *c, struct fault_specs *out, struct lo2_err *err)
 {
-	struct compose_load_opts o = {.file = c->compose_file, .project_name = c->project[0] ? c->project : NULL};
+	struct compose_load_opts o = {.file = c->compose_file,
+	                              .project_name = c->project[0] ? c->project : NULL};
 	struct compose_project *p = NULL;
 	struct lo2_strv services = {0};
 	int ret;
@@ -131,7 +132,8 @@ static void run_fault(struct faults *F)
 		F->apply_failed = true;
 		return;
 	}
-	if (fault_prepare(run_session_engine(s), sp, run_session_project(s), container, &st, &F->apply_err) < 0) {
+	if (fault_prepare(run_session_engine(s), sp, run_session_project(s), container, &st, &F->apply_err) <
+	    0) {
 		F->apply_failed = true;
 		return;
 	}
@@ -243,7 +245,8 @@ static int faults_resume(struct run_collector *c, const struct lo2_json *prior, 
 			lo2_strv_push(&F->resumed, lo2_json_str(lo2_json_at(old, i)));
 	before = F->resumed.n;
 	for (size_t i = 0; i < lo2_json_len(active); i++)
-		if (fault_revert_recorded(run_session_engine(s), lo2_json_at(active, i), &F->resumed, err) < 0)
+		if (fault_revert_recorded(run_session_engine(s), lo2_json_at(active, i), &F->resumed, err) <
+		    0)
 			return lo2_err_prefix(err, "faults");
 	if (fault_remove_helpers(run_session_engine(s), run_session_project(s), &F->resumed, err) < 0)
 		return lo2_err_prefix(err, "faults: remove the helpers of the killed session");

@@ -42,8 +42,8 @@ static void run_init(struct run *r, const char *what)
 
 static void run_free(struct run *r)
 {
-	tu_lo2_run(NULL, NULL, "down", "-f", FX "/docker-compose.yml", "-p", r->project, "-v", "--timeout", "0",
-	           NULL);
+	tu_lo2_run(NULL, NULL, "down", "-f", FX "/docker-compose.yml", "-p", r->project, "-v", "--timeout",
+	           "0", NULL);
 	tu_rm_rf(r->tmp);
 	free(r->tmp);
 	free(r->dir);
@@ -55,12 +55,39 @@ static void run_free(struct run *r)
 static const char **argv_of(const struct run *r, const char *tags)
 {
 	static const char *v[40];
-	const char *a[] = {tu_lo2(), "run", "-c", FX "/lo2.yml", "--compose-file", FX "/docker-compose.yml",
-	                   "--project", r->project, "--locust-folder", LO2_FIXTURES "/run/core/locust",
-	                   "--locust-command", STANDIN, "--mysql-service", "", "--prometheus-url", "",
-	                   "--no-traces-receive", "--timestamps", "--tags", tags, "--durations-min", "10",
-	                   "--durations-max", "10", "--waits-min", "1", "--waits-max", "1", "--seed", "7",
-	                   "--output", r->dir, NULL};
+	const char *a[] = {tu_lo2(),
+	                   "run",
+	                   "-c",
+	                   FX "/lo2.yml",
+	                   "--compose-file",
+	                   FX "/docker-compose.yml",
+	                   "--project",
+	                   r->project,
+	                   "--locust-folder",
+	                   LO2_FIXTURES "/run/core/locust",
+	                   "--locust-command",
+	                   STANDIN,
+	                   "--mysql-service",
+	                   "",
+	                   "--prometheus-url",
+	                   "",
+	                   "--no-traces-receive",
+	                   "--timestamps",
+	                   "--tags",
+	                   tags,
+	                   "--durations-min",
+	                   "10",
+	                   "--durations-max",
+	                   "10",
+	                   "--waits-min",
+	                   "1",
+	                   "--waits-max",
+	                   "1",
+	                   "--seed",
+	                   "7",
+	                   "--output",
+	                   r->dir,
+	                   NULL};
 
 	memcpy(v, a, sizeof(a));
 	return v;
@@ -108,7 +135,8 @@ static void all_ok(const struct lo2_json *f)
 	assert_true(lo2_json_len(acts) >= 2);
 	for (size_t i = 0; i < lo2_json_len(acts); i++)
 		if (!lo2_json_is_true(lo2_json_get(lo2_json_at(acts, i), "ok")))
-			fail_msg("call %s failed: %s", lo2_json_str(lo2_json_get(lo2_json_at(acts, i), "call")),
+			fail_msg("call %s failed: %s",
+			         lo2_json_str(lo2_json_get(lo2_json_at(acts, i), "call")),
 			         lo2_json_str(lo2_json_get(lo2_json_at(acts, i), "error")));
 	assert_true(lo2_json_is_true(lo2_json_get(f, "reverted")));
 }
@@ -204,7 +232,8 @@ static void test_pause_and_kill(void **state)
 	for (size_t e = 0; e < test_of(&m, "fault_kill_flaky")->n_events; e++) {
 		const struct run_event *ev = &test_of(&m, "fault_kill_flaky")->events[e];
 
-		if (strstr(ev->container, "flaky") == NULL || ev->time_ns < onset - SLACK_NS || ev->time_ns > recovery)
+		if (strstr(ev->container, "flaky") == NULL || ev->time_ns < onset - SLACK_NS ||
+		    ev->time_ns > recovery)
 			continue;
 		dies += strcmp(ev->action, "die") == 0;
 		starts += strcmp(ev->action, "start") == 0;
@@ -528,9 +557,9 @@ static void test_sigint_during_fault(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pause_and_kill), cmocka_unit_test(test_cpu),
-	    cmocka_unit_test(test_memory),         cmocka_unit_test(test_network),
-	    cmocka_unit_test(test_network_rate),   cmocka_unit_test(test_kill9_during_pause),
+	    cmocka_unit_test(test_pause_and_kill),   cmocka_unit_test(test_cpu),
+	    cmocka_unit_test(test_memory),           cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_network_rate),     cmocka_unit_test(test_kill9_during_pause),
 	    cmocka_unit_test(test_kill9_during_cpu), cmocka_unit_test(test_sigint_during_fault),
 	};
 	int rc;
