@@ -423,9 +423,11 @@ static int add_spec(struct fault_specs *out, const struct fault_rule *r, const c
 	struct fault_spec *sp;
 
 	if (fault_specs_find(out, tag) != NULL) {
+		struct fault_param where = {.line = r->targets_line, .col = r->targets_col};
+
 		lo2_err_set(err, LO2_E_INVALID, "a %s fault on %s is given twice", fault_kind_name(r->kind),
 		            service);
-		return at(err, r, NULL);
+		return at(err, r, &where);
 	}
 	if (lo2_name_check("fault test", tag, err) < 0)
 		return at(err, r, NULL);
