@@ -82,7 +82,8 @@ static void test_errors(void **state)
 	    "5:15: the pause fault's onset + duration (11 s) is past the end of a 10 s test (durations.min)");
 	bad("faults:\n  - kind: network\n    targets: [pinger]\n    jitter: 5ms\n",
 	    "2:5: a network fault needs delay, loss, corrupt or rate");
-	bad("faults:\n  - kind: pause\n    targets: [writer, writer]\n", "3:14: a pause fault on writer is given twice");
+	bad("faults:\n  - kind: pause\n    targets: [writer, writer]\n",
+	    "3:14: a pause fault on writer is given twice");
 	bad("faults:\n  - targets: [writer]\n", "2:5: faults: expected a kind");
 	bad("faults: {kind: pause}\n", "1:9: faults: expected a list of faults");
 }
@@ -96,10 +97,11 @@ static void test_schedule(void **state)
 	size_t faults = 0;
 	bool takes;
 
-	assert_int_equal(load("faults:\n  - kind: pause\n    targets: all\n    onset: 20%\n    duration: 3\n"
-	                      "  - kind: network\n    targets: [pinger]\n    delay: 200ms\n    jitter: 20ms\n",
-	                      &c, &err, &path),
-	                 0);
+	assert_int_equal(
+	    load("faults:\n  - kind: pause\n    targets: all\n    onset: 20%\n    duration: 3\n"
+	         "  - kind: network\n    targets: [pinger]\n    delay: 200ms\n    jitter: 20ms\n",
+	         &c, &err, &path),
+	    0);
 	assert_int_equal(run_config_check(&c, &err), 0);
 	assert_int_equal(run_plan(&c, 5, &s, &err), 0);
 	assert_int_equal(run_plan(&c, 5, &s2, &err), 0);
@@ -125,8 +127,9 @@ static void test_schedule(void **state)
 	run_schedule_free(&s);
 	assert_int_equal(run_config_flag(&c, "--fault", "melt=flaky", &takes, &err), -1);
 	assert_int_equal(err.kind, LO2_E_USAGE);
-	assert_string_equal(err.msg, "option '--fault': unknown fault kind \"melt\" (pause, stop, kill, restart, "
-	                             "cpu, memory, network)");
+	assert_string_equal(err.msg,
+	                    "option '--fault': unknown fault kind \"melt\" (pause, stop, kill, restart, "
+	                    "cpu, memory, network)");
 	{
 		/* the rules read back from run_config.yml (what --resume relies on) */
 		char *p2 = xasprintf("%s.saved", path);
@@ -157,7 +160,8 @@ static void test_specs(void **state)
 	struct lo2_err err = {0};
 	const struct fault_spec *s;
 
-	assert_int_equal(fault_rule_from_flag(&r, "network=a+b,delay=200ms,jitter=20ms,loss=5,rate=1mbit", &err), 0);
+	assert_int_equal(
+	    fault_rule_from_flag(&r, "network=a+b,delay=200ms,jitter=20ms,loss=5,rate=1mbit", &err), 0);
 	fault_rules_take(&rs, &r);
 	lo2_strv_push(&svc, "a");
 	lo2_strv_push(&svc, "b");
