@@ -23,7 +23,7 @@ void engine_container_spec_free(struct engine_container_spec *s)
 	char **strs[] = {&s->name,         &s->platform,       &s->image,      &s->user,
 	                 &s->working_dir,  &s->hostname,       &s->domainname, &s->stop_signal,
 	                 &s->network_mode, &s->restart_policy, &s->log_driver, &s->pid_mode,
-	                 &s->ipc_mode};
+	                 &s->ipc_mode,     &s->cgroup_parent};
 	struct lo2_strv *vs[] = {
 	    &s->cmd,   &s->entrypoint, &s->env,         &s->exposed_ports, &s->healthcheck.test,
 	    &s->binds, &s->links,      &s->cap_add,     &s->cap_drop,      &s->extra_hosts,
@@ -286,6 +286,7 @@ static void put_host_config(struct lo2_jw *w, const struct engine_container_spec
 	put_int_if(w, "ShmSize", s->shm_size);
 	put_str(w, "PidMode", s->pid_mode);
 	put_str(w, "IpcMode", s->ipc_mode);
+	put_str(w, "CgroupParent", s->cgroup_parent);
 	lo2_jw_obj_end(w);
 }
 
@@ -624,6 +625,7 @@ static int read_host_limits(const struct lo2_json *hc, struct engine_container_i
 	if (engine_field(hc, "RestartPolicy", ENGINE_J_OBJ, false, "HostConfig", &rp, err) < 0 ||
 	    engine_field_strdup(rp, "Name", false, "HostConfig.RestartPolicy", &ci->restart_policy, err) <
 	        0 ||
+	    engine_field_strdup(hc, "CgroupParent", false, "HostConfig", &ci->cgroup_parent, err) < 0 ||
 	    engine_field_int(hc, "NanoCpus", "HostConfig", &l->nano_cpus, err) < 0 ||
 	    engine_field_int(hc, "Memory", "HostConfig", &l->memory, err) < 0 ||
 	    engine_field_int(hc, "MemorySwap", "HostConfig", &l->memory_swap, err) < 0 ||
@@ -710,6 +712,7 @@ void engine_container_info_free(struct engine_container_info *ci)
 	free(ci->health);
 	free(ci->log_type);
 	free(ci->restart_policy);
+	free(ci->cgroup_parent);
 	lo2_kvv_free(&ci->log_opts);
 	lo2_kvv_free(&ci->labels);
 	lo2_strv_free(&ci->env);

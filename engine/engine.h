@@ -72,6 +72,7 @@ struct engine_info {
 	int64_t system_time_ns; /* the engine's clock */
 	int ncpu;
 	int64_t mem_total;
+	char cgroup_driver[16]; /* cgroupfs or systemd */
 };
 int engine_info(struct engine *e, struct engine_info *out, struct lo2_err *err);
 /* The engine's clock minus lo2's, in ns: 0 for an engine on a unix socket (the same kernel's
@@ -148,6 +149,7 @@ struct engine_container_spec {
 	bool privileged, init, read_only, auto_remove;
 	int64_t memory, nano_cpus, pids_limit, shm_size; /* 0 = unset */
 	char *pid_mode, *ipc_mode;
+	char *cgroup_parent; /* HostConfig.CgroupParent, or NULL */
 	/* NetworkingConfig: the first is the primary (joined at create); from API 1.44 all are
 	 * sent at create, below it the others are connected after create. */
 	struct engine_endpoint_cfg *networks;
@@ -207,6 +209,7 @@ struct engine_container_info {
 	char *health; /* starting|healthy|unhealthy, NULL without a healthcheck */
 	int restart_count;
 	char *restart_policy; /* HostConfig.RestartPolicy.Name ("" or "no": none) */
+	char *cgroup_parent; /* HostConfig.CgroupParent ("" : the engine's default) */
 	struct engine_resources limits; /* HostConfig's as the engine holds them (0: unset) */
 	char *log_type; /* HostConfig.LogConfig: the driver ("json-file", "local", ...) */
 	struct lo2_kvv log_opts; /* and its options as the engine applied them (max-size, ...) */

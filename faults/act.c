@@ -190,6 +190,114 @@ static int net_revert_now(struct engine *e, struct fault_state *st, const char *
 	return rc;
 }
 
+/* ---- stress: a stress-ng helper in the target's namespaces (and cgroup, where it may) ---- */
+
+static void stress_cmd(const struct fault_state *st, struct lo2_strv *cmd)
+{
+	const struct fault_spec *sp = st->spec;
+	/* a bound of its own, so that even a helper no one removes ends */
+	int64_t bound_s = fault_when_ns(&sp->duration, 3600) / LO2_NS_PER_SEC + 60;
+	char num[32], bytes[32];
+
+	snprintf(num, sizeof(num), "%d", sp->workers);
+	snprintf(bytes, sizeof(bytes), "%" PRId64, sp->stress_bytes);
+	lo2_strv_push(cmd, "stress-ng");
+	if (strcmp(sp->stressor, "memory") == 0) {
+		const char *a[] = {"--vm", num, "--vm-bytes", bytes, "--vm-keep"};
+
+		for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+			lo2_strv_push(cmd, a[i]);
+	} else if (strcmp(sp->stressor, "io") == 0) {
+		const char *a[] = {"--hdd", num, "--hdd-bytes", bytes, "--temp-path", "/tmp"};
+
+		for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+			lo2_strv_push(cmd, a[i]);
+	} else {
+		lo2_strv_push(cmd, "--cpu");
+		lo2_strv_push(cmd, num);
+	}
+	lo2_strv_take(cmd, xasprintf("--timeout=%" PRId64 "s", bound_s));
+}
+
+/* Creates and starts the helper; cgroup_parent NULL: beside the target. */
+static int stress_start(struct engine *e, struct fault_state *st, const char *cgroup_parent,
+                        struct lo2_err *err)
+{
+	struct engine_container_spec spec = {0};
+	lo2_autofree char *id = NULL, *cmdline = NULL;
+	struct lo2_buf b = LO2_BUF_INIT;
+	int rc = -1;
+
+	spec.image = xstrdup(st->spec->image);
+	spec.cmd_set = spec.entrypoint_set = true;
+	stress_cmd(st, &spec.cmd);
+	for (size_t i = 0; i < spec.cmd.n; i++)
+		lo2_buf_printf(&b, "%s%s", i ? " " : "", spec.cmd.v[i]);
+	cmdline = lo2_buf_steal(&b);
+	spec.network_mode = xasprintf("container:%s", st->container_id);
+	spec.pid_mode = xasprintf("container:%s", st->container_id);
+	spec.cgroup_parent = xstrdup(cgroup_parent);
+	lo2_kvv_set(&spec.labels, FAULT_HELPER_LABEL, st->project);
+	spec.stop_timeout = -1;
+	call_begin(st, "helper %s: %s (%s)", st->spec->image, cmdline,
+	           cgroup_parent ? cgroup_parent : "beside the target");
+	rc = engine_container_create(e, &spec, &id, err);
+	if (rc == 0 && (rc = engine_container_start(e, id, err)) < 0)
+		engine_container_remove(e, id, true, true, NULL);
+	if (rc == 0) {
+		free(st->helper_id);
+		st->helper_id = xstrdup(id);
+	}
+	engine_container_spec_free(&spec);
+	return call_end(st, rc, err);
+}
+
+/* Inside the target's cgroup when the engine's cgroups are cgroupfs ones (<parent>/<id>, so the
+ * target's limits and stats hold the helper); else, or when the engine refuses it (cgroup v2
+ * allows no process beside child cgroups), beside it, in its PID and network namespaces. */
+static int stress_apply(struct engine *e, struct fault_state *st, struct lo2_err *err)
+{
+	struct engine_info info;
+	struct engine_container_info ci;
+	lo2_autofree char *parent = NULL;
+
+	if (engine_info(e, &info, NULL) == 0 && strcmp(info.cgroup_driver, "cgroupfs") == 0 &&
+	    engine_container_inspect(e, st->container_id, &ci, NULL) == 0) {
+		parent = xasprintf(
+		    "%s/%s", ci.cgroup_parent && ci.cgroup_parent[0] ? ci.cgroup_parent : "/docker", ci.id);
+		engine_container_info_free(&ci);
+		if (stress_start(e, st, parent, err) == 0) {
+			observe_str(st, "placement", "inside the target's cgroup");
+			return 0;
+		}
+	}
+	if (stress_start(e, st, NULL, err) < 0)
+		return -1;
+	observe_str(st, "placement", "beside the target (its PID and network namespaces)");
+	return 0;
+}
+
+static int stress_revert(struct engine *e, struct fault_state *st, struct lo2_err *err)
+{
+	struct engine_container_info ci;
+
+	if (st->helper_id == NULL)
+		return 0;
+	if (engine_container_inspect(e, st->helper_id, &ci, NULL) == 0) {
+		observe_str(st, "helper_status", ci.status);
+		if (ci.oom_killed)
+			observe_str(st, "helper_oom_killed", "true");
+		engine_container_info_free(&ci);
+	}
+	call_begin(st, "remove helper %.12s", st->helper_id);
+	if (call_end(st, engine_container_remove(e, st->helper_id, true, true, err), err) < 0 &&
+	    err->kind != LO2_E_NOT_FOUND)
+		return -1;
+	free(st->helper_id);
+	st->helper_id = NULL;
+	return 0;
+}
+
 /* ---- prepare ---- */
 
 int fault_prepare(struct engine *e, const struct fault_spec *spec, const char *project, const char *id,
@@ -242,6 +350,7 @@ void fault_state_free(struct fault_state *st)
 	free(st->container_id);
 	free(st->container);
 	free(st->revert_error);
+	free(st->helper_id);
 	lo2_kvv_free(&st->observed);
 	free(st);
 }
@@ -318,6 +427,9 @@ int fault_apply(struct engine *e, struct fault_state *st, struct lo2_err *err)
 	case FAULT_NETWORK:
 		rc = net_apply(e, st, err);
 		break;
+	case FAULT_STRESS:
+		rc = stress_apply(e, st, err);
+		break;
 	}
 	/* applied when it may be: a failed call can still have acted (a stop that timed out) */
 	st->applied = true;
@@ -382,6 +494,8 @@ static const char *still_applied(const struct fault_state *st)
 		return "lowered memory limit";
 	case FAULT_NETWORK:
 		return "netem/tbf qdisc";
+	case FAULT_STRESS:
+		return "stress helper";
 	case FAULT_RESTART:
 		break;
 	}
@@ -394,6 +508,8 @@ static int revert_kind(struct engine *e, struct fault_state *st, const char *ima
 	struct engine_container_info ci;
 	bool running, paused, restarting;
 
+	if (st->spec->kind == FAULT_STRESS)
+		return stress_revert(e, st, err);
 	call_begin(st, "inspect");
 	if (call_end(st, engine_container_inspect(e, st->container_id, &ci, err), err) < 0)
 		return err->kind == LO2_E_NOT_FOUND ? 0 : -1; /* gone: nothing is applied to it */
@@ -423,6 +539,7 @@ static int revert_kind(struct engine *e, struct fault_state *st, const char *ima
 		/* a stopped container's network namespace, and its qdisc, are gone */
 		return running && !paused ? net_revert_now(e, st, image, err) : 0;
 	case FAULT_RESTART:
+	case FAULT_STRESS:
 		break;
 	}
 	return 0;

@@ -25,12 +25,13 @@ enum fault_kind {
 	FAULT_RESTART,
 	FAULT_CPU,
 	FAULT_MEMORY,
-	FAULT_NETWORK
+	FAULT_NETWORK,
+	FAULT_STRESS
 };
 
 /* The label on every helper container a fault starts: <label>=<project>. */
 #define FAULT_HELPER_LABEL "lo2.fault-helper-of"
-/* The helper image (tc from Debian's iproute2), built offline by scripts/build-images. */
+/* The helper image (tc from Debian's iproute2, stress-ng), built offline by scripts/build-images. */
 #define FAULT_HELPER_IMAGE "lo2-lab/faults:latest"
 
 /* One parameter as written, with where (for errors "FILE:LINE:COL: ..."). */
@@ -76,7 +77,10 @@ struct fault_spec {
 	int64_t delay_ns, jitter_ns; /* network */
 	double loss_pct, corrupt_pct;
 	char *rate; /* network: tc's rate ("1mbit"), or NULL */
-	char *image; /* network: the helper image */
+	char *image; /* network, stress: the helper image */
+	char *stressor; /* stress: cpu, memory or io */
+	int workers; /* stress: stress-ng workers */
+	int64_t stress_bytes; /* stress: bytes per memory or io worker */
 };
 struct fault_specs {
 	struct fault_spec *v;
@@ -139,6 +143,7 @@ struct fault_state {
 	size_t n_calls;
 	struct lo2_kvv observed; /* key -> JSON value text */
 	char *revert_error; /* what is still applied after a failed revert */
+	char *helper_id; /* stress: the helper running beside or inside the target */
 };
 
 /* A state for spec on container (id and name), inspected: its limits saved. */

@@ -16,10 +16,24 @@
 
 #define MIN_MEMORY (6 * 1024 * 1024) /* the engine refuses a lower memory limit */
 
-static const char *const kind_names[] = {"pause", "stop", "kill", "restart", "cpu", "memory", "network"};
+static const char *const kind_names[] = {"pause", "stop",   "kill",    "restart",
+                                         "cpu",   "memory", "network", "stress"};
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
-enum ptype { P_WHEN, P_TIMEOUT, P_SIGNAL, P_CPUS, P_MEMORY, P_DELAY, P_PERCENT, P_RATE, P_IMAGE };
+enum ptype {
+	P_WHEN,
+	P_TIMEOUT,
+	P_SIGNAL,
+	P_CPUS,
+	P_MEMORY,
+	P_DELAY,
+	P_PERCENT,
+	P_RATE,
+	P_IMAGE,
+	P_STRESSOR,
+	P_WORKERS,
+	P_BYTES
+};
 
 /* The parameters of each kind: name, type, and the kinds (bit mask) that take it. */
 struct pdef {
@@ -43,7 +57,10 @@ static const struct pdef pdefs[] = {
     {"loss", P_PERCENT, K(FAULT_NETWORK), "a percentage from 0 to 100"},
     {"corrupt", P_PERCENT, K(FAULT_NETWORK), "a percentage from 0 to 100"},
     {"rate", P_RATE, K(FAULT_NETWORK), "tc's rate: a number with bit, kbit, mbit or gbit"},
-    {"image", P_IMAGE, K(FAULT_NETWORK), "the helper image"},
+    {"image", P_IMAGE, K(FAULT_NETWORK) | K(FAULT_STRESS), "the helper image"},
+    {"stressor", P_STRESSOR, K(FAULT_STRESS), "cpu, memory or io"},
+    {"workers", P_WORKERS, K(FAULT_STRESS), "a whole number from 1 to 64"},
+    {"bytes", P_BYTES, K(FAULT_STRESS), "bytes per memory or io worker (\"64m\", at least 1m)"},
 };
 #define N_PDEFS (sizeof(pdefs) / sizeof(pdefs[0]))
 
@@ -220,11 +237,27 @@ static int set_param(struct fault_spec *sp, const struct pdef *d, const char *v)
 		free(sp->image);
 		sp->image = xstrdup(v);
 		break;
+	case P_STRESSOR:
+		if (strcmp(v, "cpu") != 0 && strcmp(v, "memory") != 0 && strcmp(v, "io") != 0)
+			return -1;
+		free(sp->stressor);
+		sp->stressor = xstrdup(v);
+		break;
+	case P_WORKERS:
+		if (parse_double(v, &x) < 0 || x < 1 || x > 64 || x != floor(x))
+			return -1;
+		sp->workers = (int)x;
+		return 0;
+	case P_BYTES:
+		if (parse_bytes(v, &sp->stress_bytes) < 0 || sp->stress_bytes < 1024 * 1024)
+			return -1;
+		return 0;
 	}
 	if (sp == &scratch) {
 		free(scratch.signal);
 		free(scratch.rate);
 		free(scratch.image);
+		free(scratch.stressor);
 	}
 	return 0;
 }
@@ -243,9 +276,9 @@ int fault_rule_init(struct fault_rule *r, const char *kind, const char *file, in
 			r->kind = (enum fault_kind)i;
 			return 0;
 		}
-	return lo2_err_set(err, LO2_E_INVALID,
-	                   "unknown fault kind \"%s\" (pause, stop, kill, restart, cpu, memory, network)",
-	                   kind);
+	return lo2_err_set(
+	    err, LO2_E_INVALID,
+	    "unknown fault kind \"%s\" (pause, stop, kill, restart, cpu, memory, network, stress)", kind);
 }
 
 int fault_rule_param(struct fault_rule *r, const char *key, const char *value, int line, int col,
@@ -354,12 +387,16 @@ static void spec_params(struct fault_spec *sp, const struct fault_rule *r)
 	sp->timeout_s = 1;
 	sp->nano_cpus = 100 * 1000 * 1000;
 	sp->memory_ratio = 0.9;
+	sp->workers = 1;
+	sp->stress_bytes = 64 * 1024 * 1024;
 	for (size_t i = 0; i < r->n_params; i++)
 		set_param(sp, find_pdef(r->params[i].key), r->params[i].value);
 	if (sp->signal == NULL)
 		sp->signal = xstrdup("KILL");
 	if (sp->image == NULL)
 		sp->image = xstrdup(FAULT_HELPER_IMAGE);
+	if (sp->stressor == NULL)
+		sp->stressor = xstrdup("cpu");
 	sp->rule = r;
 }
 
@@ -370,6 +407,7 @@ static void spec_free(struct fault_spec *sp)
 	free(sp->signal);
 	free(sp->rate);
 	free(sp->image);
+	free(sp->stressor);
 }
 
 static int check_rule(const struct fault_rule *r, int dmin, int dmax, struct lo2_err *err)

@@ -511,7 +511,7 @@ void run_config_help(FILE *f)
 	}
 	fprintf(f, "  --%-30s %s\n", "fault KIND=TARGET[+...][,K=V...]",
 	        "one more fault test per target (a faults: entry of lo2.yml): kinds pause, stop, kill, "
-	        "restart, cpu, memory, network; keys onset, duration and the kind's parameters");
+	        "restart, cpu, memory, network, stress; keys onset, duration and the kind's parameters");
 	fprintf(f,
 	        "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
 	        "...}).\nA true/false option takes --X, --no-X, --X=false or --X false (also yes/no, on/off, "

@@ -246,6 +246,54 @@ static void test_pause_and_kill(void **state)
 	run_free(&r);
 }
 
+/* stop: no line of the writer inside the window, a die and a start event; restart: a die and a
+ * start event inside the window, the writer answers again (its time recorded). */
+static void test_stop_and_restart(void **state)
+{
+	struct run r;
+	struct run_manifest m;
+	const char *tags[] = {"fault_stop_writer", "fault_restart_writer"};
+
+	run_init(&r, "sr");
+	run_to_end(&r, "fault_stop_writer,fault_restart_writer");
+	summary_of(&r, &m);
+	assert_string_equal(m.status, "complete");
+	for (int i = 0; i < 2; i++) {
+		struct lo2_json *f = fault_json(r.dir, tags[i]);
+		const struct run_test *t = test_of(&m, tags[i]);
+		int64_t onset = jint(f, "onset_ns"), recovery = jint(f, "recovery_ns");
+		int dies = 0, starts = 0;
+
+		all_ok(f);
+		assert_int_equal(t->status, RUN_TEST_COMPLETE);
+		assert_true(jint(lo2_json_get(f, "observed"), "answering_after_onset_ns") > 0);
+		for (size_t e = 0; e < t->n_events; e++) {
+			const struct run_event *ev = &t->events[e];
+
+			if (strstr(ev->container, "writer") == NULL ||
+			    ev->time_ns < onset - 2 * LO2_NS_PER_SEC || ev->time_ns > recovery + SLACK_NS)
+				continue;
+			dies += strcmp(ev->action, "die") == 0;
+			starts += strcmp(ev->action, "start") == 0;
+		}
+		if (dies != 1 || starts != 1)
+			fail_msg("%s: %d die and %d start events in the window", tags[i], dies, starts);
+		if (i == 0) {
+			char *path = xasprintf("%s/%s/%s-writer-1.log.gz", r.dir, tags[i], r.project);
+			int64_t times[2000];
+			size_t n = line_times(path, "writer ", times, 2000), inside = 0;
+
+			for (size_t k = 0; k < n; k++)
+				inside += times[k] > onset + SLACK_NS && times[k] < recovery - SLACK_NS;
+			assert_int_equal(inside, 0);
+			free(path);
+		}
+		lo2_json_free(f);
+	}
+	run_manifest_free(&m);
+	run_free(&r);
+}
+
 /* Samples of a container's one-shot stats, 1 s apart. */
 static void stats_of(const char *container, struct engine_stats *a, struct engine_stats *b)
 {
@@ -258,41 +306,61 @@ static void stats_of(const char *container, struct engine_stats *a, struct engin
 		fail_msg("%s", err.msg);
 }
 
-/* cpu: the burner is throttled inside the window only; memory: the limit is lowered inside the
- * window only. Sampled by the test through the engine's one-shot stats. */
-static void limits_run(const char *what, const char *tag, const char *service, bool cpu)
+static void need_helper(void);
+
+enum measure { M_THROTTLE, M_LIMIT, M_CPU_USE };
+
+/* What a pair of samples shows: throttled periods, the memory limit, CPU seconds used. */
+static double measured(enum measure k, const struct engine_stats *a, const struct engine_stats *b)
 {
+	if (k == M_THROTTLE)
+		return (double)(b->throttled_periods - a->throttled_periods);
+	if (k == M_LIMIT)
+		return (double)b->mem_limit;
+	return (double)(b->cpu_total_ns - a->cpu_total_ns) / 1e9;
+}
+
+/* cpu: the burner is throttled inside the window only; memory: the limit is lowered inside the
+ * window only; stress: the idle peer uses a CPU inside the window only (the helper is in its
+ * cgroup). Sampled by the test through the engine's one-shot stats. */
+static void limits_run(const char *what, const char *tag, const char *service, const char *kind,
+                       enum measure k)
+{
+	double before, during, after;
 	struct run r;
 	pid_t pid;
 	int status;
 	char *container, *start, *on, *off;
 	struct engine_stats a, b;
 	struct lo2_json *f;
-	uint64_t limit;
 
 	run_init(&r, what);
 	container = xasprintf("%s-%s-1", r.project, service);
 	start = xasprintf("Starting locust test for tag '%s'", tag);
-	on = xasprintf("Fault %s on %s\n", cpu ? "cpu" : "memory", container);
+	on = xasprintf("Fault %s on %s\n", kind, container);
 	off = xasprintf("on %s reverted", container);
 	pid = tu_spawn(argv_of(&r, tag), r.log);
 	if (!tu_wait_for_text(r.runlog, start, 120))
 		fail_msg("no \"%s\"", start);
 	stats_of(container, &a, &b);
-	assert_int_equal(b.throttled_periods - a.throttled_periods, 0);
-	limit = b.mem_limit;
+	before = measured(k, &a, &b);
 	if (!tu_wait_for_text(r.runlog, on, 30))
 		fail_msg("no \"%s\"", on);
 	stats_of(container, &a, &b);
-	if (cpu)
-		assert_true(b.throttled_periods - a.throttled_periods > 5);
-	else
-		assert_int_equal(b.mem_limit, 8 * 1024 * 1024);
+	during = measured(k, &a, &b);
 	if (!tu_wait_for_text(r.runlog, off, 30))
 		fail_msg("no \"%s\"", off);
 	stats_of(container, &a, &b);
-	assert_int_equal(b.throttled_periods - a.throttled_periods, 0);
-	assert_int_equal(b.mem_limit, limit);
+	after = measured(k, &a, &b);
+	printf("%s: before %g, during %g, after %g\n", what, before, during, after);
+	if (k == M_THROTTLE) {
+		assert_true(before == 0 && during > 5 && after == 0);
+	} else if (k == M_LIMIT) {
+		assert_true(during == 8 * 1024 * 1024);
+		assert_true(before == after && after > during);
+	} else {
+		assert_true(before < 0.05 && during > 0.2 && after < 0.05);
+	}
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	f = fault_json(r.dir, tag);
@@ -307,12 +375,18 @@ static void limits_run(const char *what, const char *tag, const char *service, b
 
 static void test_cpu(void **state)
 {
-	limits_run("cpu", "fault_cpu_burner", "burner", true);
+	limits_run("cpu", "fault_cpu_burner", "burner", "cpu", M_THROTTLE);
 }
 
 static void test_memory(void **state)
 {
-	limits_run("mem", "fault_memory_writer", "writer", false);
+	limits_run("mem", "fault_memory_writer", "writer", "memory", M_LIMIT);
+}
+
+static void test_stress(void **state)
+{
+	need_helper();
+	limits_run("stress", "fault_stress_peer", "peer", "stress", M_CPU_USE);
 }
 
 /* The network faults' helper image (scripts/build-images faults). */
@@ -557,7 +631,8 @@ static void test_sigint_during_fault(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pause_and_kill),   cmocka_unit_test(test_cpu),
+	    cmocka_unit_test(test_pause_and_kill),   cmocka_unit_test(test_stop_and_restart),
+	    cmocka_unit_test(test_stress),           cmocka_unit_test(test_cpu),
 	    cmocka_unit_test(test_memory),           cmocka_unit_test(test_network),
 	    cmocka_unit_test(test_network_rate),     cmocka_unit_test(test_kill9_during_pause),
 	    cmocka_unit_test(test_kill9_during_cpu), cmocka_unit_test(test_sigint_during_fault),

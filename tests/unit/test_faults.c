@@ -64,7 +64,7 @@ static void bad(const char *text, const char *want)
 static void test_errors(void **state)
 {
 	bad("faults:\n  - kind: melt\n    targets: [writer]\n",
-	    "2:11: unknown fault kind \"melt\" (pause, stop, kill, restart, cpu, memory, network)");
+	    "2:11: unknown fault kind \"melt\" (pause, stop, kill, restart, cpu, memory, network, stress)");
 	bad("faults:\n  - kind: pause\n    targets: [nosuch]\n",
 	    "3:14: the pause fault's target \"nosuch\" is not a service of the compose file");
 	bad("faults:\n  - kind: cpu\n    targets: [burner]\n    cpus: 0.001\n",
@@ -129,7 +129,7 @@ static void test_schedule(void **state)
 	assert_int_equal(err.kind, LO2_E_USAGE);
 	assert_string_equal(err.msg,
 	                    "option '--fault': unknown fault kind \"melt\" (pause, stop, kill, restart, "
-	                    "cpu, memory, network)");
+	                    "cpu, memory, network, stress)");
 	{
 		/* the rules read back from run_config.yml (what --resume relies on) */
 		char *p2 = xasprintf("%s.saved", path);
