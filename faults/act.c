@@ -89,10 +89,15 @@ static int capture_fn(void *user, int stream, const char *p, size_t n, bool fs, 
 	return 0;
 }
 
-/* Runs script in a helper container in the target's network namespace with NET_ADMIN; its output
- * (capped) into *out. The helper is removed whatever happened. */
+/* How a helper joins: its network and PID modes and the capability it needs. */
+struct helper_mode {
+	const char *network_mode, *pid_mode, *cap;
+};
+
+/* Runs script in a helper container (in the target's network namespace with NET_ADMIN unless
+ * mode says otherwise); its output (capped) into *out. The helper is removed whatever happened. */
 static int helper_run(struct engine *e, struct fault_state *st, const char *image, const char *script,
-                      char **out, struct lo2_err *err)
+                      const struct helper_mode *mode, char **out, struct lo2_err *err)
 {
 	struct engine_container_spec spec = {0};
 	struct capture cap = {LO2_BUF_INIT};
@@ -107,8 +112,9 @@ static int helper_run(struct engine *e, struct fault_state *st, const char *imag
 	lo2_strv_push(&spec.cmd, "-c");
 	lo2_strv_push(&spec.cmd, script);
 	spec.entrypoint_set = true;
-	spec.network_mode = xasprintf("container:%s", st->container_id);
-	lo2_strv_push(&spec.cap_add, "NET_ADMIN");
+	spec.network_mode = mode ? xstrdup(mode->network_mode) : xasprintf("container:%s", st->container_id);
+	spec.pid_mode = mode ? xstrdup(mode->pid_mode) : NULL;
+	lo2_strv_push(&spec.cap_add, mode ? mode->cap : "NET_ADMIN");
 	lo2_kvv_set(&spec.labels, FAULT_HELPER_LABEL, st->project);
 	spec.stop_timeout = -1;
 	if (engine_container_create(e, &spec, &id, err) < 0 || engine_container_start(e, id, err) < 0 ||
@@ -172,7 +178,7 @@ static int net_apply(struct engine *e, struct fault_state *st, struct lo2_err *e
 	int rc;
 
 	call_begin(st, "helper %s: tc qdisc replace dev <each> root %s", sp->image, args);
-	rc = call_end(st, helper_run(e, st, st->spec->image, script, &out, err), err);
+	rc = call_end(st, helper_run(e, st, st->spec->image, script, NULL, &out, err), err);
 	if (rc == 0)
 		observe_str(st, "qdisc_applied", out);
 	return rc;
@@ -184,7 +190,7 @@ static int net_revert_now(struct engine *e, struct fault_state *st, const char *
 	int rc;
 
 	call_begin(st, "helper %s: tc qdisc del dev <each> root", image);
-	rc = call_end(st, helper_run(e, st, image, net_revert, &out, err), err);
+	rc = call_end(st, helper_run(e, st, image, net_revert, NULL, &out, err), err);
 	if (rc == 0)
 		observe_str(st, "qdisc_after", out);
 	return rc;
@@ -298,6 +304,37 @@ static int stress_revert(struct engine *e, struct fault_state *st, struct lo2_er
 	return 0;
 }
 
+/* ---- kill ---- */
+
+/* The engine's kill call marks the container to exit for good (Docker 20.10 applies no restart
+ * policy after it), so a container with a restart policy is killed as a crash is: by a helper in
+ * the engine's PID namespace signalling its main process; the policy then brings it back. */
+static int kill_apply(struct engine *e, struct fault_state *st, struct lo2_err *err)
+{
+	const char *sig = st->spec->signal;
+	static const struct helper_mode host_pid = {"none", "host", "KILL"};
+	lo2_autofree char *script = NULL, *out = NULL;
+
+	if (strncmp(sig, "SIG", 3) == 0)
+		sig += 3;
+	if (!st->had_restart_policy || st->pid <= 0) {
+		call_begin(st, "kill signal=%s", st->spec->signal);
+		return call_end(st, engine_container_kill(e, st->container_id, st->spec->signal, err), err);
+	}
+	script = xasprintf("kill -s %s %d", sig, st->pid);
+	call_begin(st, "helper %s (PID namespace of the engine): kill -s %s <main process %d>",
+	           st->spec->image, sig, st->pid);
+	if (call_end(st, helper_run(e, st, st->spec->image, script, &host_pid, &out, err), err) == 0)
+		return 0;
+	if (err->kind != LO2_E_NOT_FOUND)
+		return -1;
+	/* no helper image here: the engine's kill (lo2 starts the container at recovery) */
+	observe_str(st, "kill_by",
+	            "the engine's kill call (no helper image: the restart policy does not act)");
+	call_begin(st, "kill signal=%s", st->spec->signal);
+	return call_end(st, engine_container_kill(e, st->container_id, st->spec->signal, err), err);
+}
+
 /* ---- prepare ---- */
 
 int fault_prepare(struct engine *e, const struct fault_spec *spec, const char *project, const char *id,
@@ -324,6 +361,7 @@ int fault_prepare(struct engine *e, const struct fault_spec *spec, const char *p
 	st->had_restart_policy =
 	    ci.restart_policy && ci.restart_policy[0] && strcmp(ci.restart_policy, "no") != 0;
 	st->had_healthcheck = ci.health != NULL;
+	st->pid = ci.pid;
 	observe_int(st, "restart_count_before", ci.restart_count);
 	engine_container_info_free(&ci);
 	if (spec->kind == FAULT_MEMORY && spec->memory == 0) {
@@ -411,8 +449,7 @@ int fault_apply(struct engine *e, struct fault_state *st, struct lo2_err *err)
 		rc = call_end(st, engine_container_stop(e, id, sp->timeout_s, err), err);
 		break;
 	case FAULT_KILL:
-		call_begin(st, "kill signal=%s", sp->signal);
-		rc = call_end(st, engine_container_kill(e, id, sp->signal, err), err);
+		rc = kill_apply(e, st, err);
 		break;
 	case FAULT_RESTART:
 		call_begin(st, "restart t=%d", sp->timeout_s);
@@ -545,6 +582,39 @@ static int revert_kind(struct engine *e, struct fault_state *st, const char *ima
 	return 0;
 }
 
+/* Whether the container answers again after the fault's apply call: running (healthy, with a
+ * healthcheck) and started after that call began. */
+static bool back_since_apply(const struct fault_state *st, const struct engine_container_info *ci)
+{
+	return ci->running && !ci->paused && !ci->restarting &&
+	       (ci->health == NULL || strcmp(ci->health, "healthy") == 0) && st->n_calls > 0 &&
+	       ci->started_ns > st->calls[0].start_ns;
+}
+
+void fault_watch(struct engine *e, struct fault_state *st, const atomic_bool *stop, int64_t deadline_mono_ns)
+{
+	struct engine_container_info ci;
+
+	if (st->spec->kind != FAULT_KILL && st->spec->kind != FAULT_RESTART)
+		return;
+	while (lo2_mono_ns() < deadline_mono_ns && !atomic_load(stop) &&
+	       !(st->cancel && atomic_load(st->cancel))) {
+		bool back;
+
+		if (engine_container_inspect(e, st->container_id, &ci, NULL) < 0)
+			return;
+		back = back_since_apply(st, &ci);
+		engine_container_info_free(&ci);
+		if (back) {
+			observe_int(st, "answering_after_onset_ns", engine_now(st) - st->onset_ns);
+			observe_str(st, "answering_by",
+			            st->spec->kind == FAULT_KILL ? "its restart policy" : "the restart");
+			return;
+		}
+		lo2_sleep_ns(POLL_NS);
+	}
+}
+
 /* After the revert: until the container runs (and is healthy, with a healthcheck) again, within
  * wait_ns; the time from the onset recorded, with restarts and OOM kills. */
 static void observe_back(struct engine *e, struct fault_state *st, int64_t wait_ns)
@@ -563,9 +633,10 @@ static void observe_back(struct engine *e, struct fault_state *st, int64_t wait_
 		up = ci.running && !ci.paused && !ci.restarting &&
 		     (ci.health == NULL || strcmp(ci.health, "healthy") == 0);
 		if (up || lo2_mono_ns() > deadline || (st->cancel && atomic_load(st->cancel))) {
-			if (up)
+			/* a container back before the recovery (a restart policy) was timed then */
+			if (up && !lo2_kvv_has(&st->observed, "answering_after_onset_ns"))
 				observe_int(st, "answering_after_onset_ns", engine_now(st) - st->onset_ns);
-			else
+			else if (!up)
 				observe_str(st, "answering", "not within the test");
 			observe_int(st, "restart_count_after", ci.restart_count);
 			observe_str(st, "status_after", ci.status);

@@ -134,6 +134,7 @@ struct fault_state {
 		int64_t nano_cpus, cpu_quota, cpu_period, memory, memory_swap;
 	} saved;
 	bool had_restart_policy, had_healthcheck;
+	int pid; /* the main process, in the engine's PID namespace */
 	int64_t working_set; /* memory: bytes in use at onset */
 	int64_t applied_memory, applied_quota;
 	bool applied, reverted;
@@ -154,6 +155,10 @@ void fault_state_free(struct fault_state *st);
 void fault_state_active_json(const struct fault_state *st, struct lo2_jw *w);
 /* Applies the fault now; the call is recorded either way. */
 int fault_apply(struct engine *e, struct fault_state *st, struct lo2_err *err);
+/* Kill and restart: polls until the container answers again by itself (a restart policy, the
+ * restart), recording the time from the onset; returns then, at deadline_mono_ns, or when stop or
+ * the state's cancel is set. Other kinds return at once. */
+void fault_watch(struct engine *e, struct fault_state *st, const atomic_bool *stop, int64_t deadline_mono_ns);
 /* Reverts it (idempotent), then observes: OOM kills, restarts, the time until the container runs
  * (and is healthy, with a healthcheck) again, within wait_ns. A failed revert names the container
  * and what is still applied. */

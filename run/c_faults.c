@@ -151,6 +151,9 @@ static void run_fault(struct faults *F)
 	run_session_say(s, "Fault %s on %s", fault_kind_name(sp->kind), st->container);
 	if (fault_apply(run_session_engine(s), st, &F->apply_err) < 0)
 		F->apply_failed = true;
+	else
+		fault_watch(run_session_engine(s), st, &F->end,
+		            lo2_mono_ns() + (recovery - run_session_engine_now(s)));
 	wait_until(F, recovery);
 	if (fault_revert(run_session_engine(s), st, test_end - run_session_engine_now(s) + ANSWER_GRACE_NS,
 	                 &F->revert_err) < 0) {

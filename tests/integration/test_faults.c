@@ -181,6 +181,8 @@ static const struct run_test *test_of(const struct run_manifest *m, const char *
 	return NULL;
 }
 
+static void need_helper(void);
+
 /* pause: no line of the writer inside the window, lines after it; kill: die and start events of
  * the restarting service inside the window, the time until it answers recorded. */
 static void test_pause_and_kill(void **state)
@@ -193,6 +195,7 @@ static void test_pause_and_kill(void **state)
 	char *path;
 	int dies = 0, starts = 0;
 
+	need_helper();
 	run_init(&r, "pk");
 	run_to_end(&r, "fault_pause_writer,fault_kill_flaky");
 	summary_of(&r, &m);
@@ -228,7 +231,10 @@ static void test_pause_and_kill(void **state)
 	all_ok(f);
 	onset = jint(f, "onset_ns");
 	recovery = jint(f, "recovery_ns");
+	/* back by its restart policy, before the recovery */
 	assert_true(jint(lo2_json_get(f, "observed"), "answering_after_onset_ns") > 0);
+	assert_true(jint(lo2_json_get(f, "observed"), "answering_after_onset_ns") < recovery - onset);
+	assert_true(jint(lo2_json_get(f, "observed"), "restart_count_after") == 1);
 	for (size_t e = 0; e < test_of(&m, "fault_kill_flaky")->n_events; e++) {
 		const struct run_event *ev = &test_of(&m, "fault_kill_flaky")->events[e];
 
@@ -305,8 +311,6 @@ static void stats_of(const char *container, struct engine_stats *a, struct engin
 	if (engine_container_stats(tu_engine(), container, b, &err) < 0)
 		fail_msg("%s", err.msg);
 }
-
-static void need_helper(void);
 
 enum measure { M_THROTTLE, M_LIMIT, M_CPU_USE };
 
