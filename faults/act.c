@@ -543,7 +543,7 @@ static const char *still_applied(const struct fault_state *st)
 static int revert_kind(struct engine *e, struct fault_state *st, const char *image, struct lo2_err *err)
 {
 	struct engine_container_info ci;
-	bool running, paused, restarting;
+	bool running, paused, restarting, oom;
 
 	if (st->spec->kind == FAULT_STRESS)
 		return stress_revert(e, st, err);
@@ -553,7 +553,8 @@ static int revert_kind(struct engine *e, struct fault_state *st, const char *ima
 	running = ci.running;
 	paused = ci.paused;
 	restarting = ci.restarting;
-	if (ci.oom_killed)
+	oom = ci.oom_killed;
+	if (oom)
 		observe_str(st, "oom_killed", "true");
 	engine_container_info_free(&ci);
 	switch (st->spec->kind) {
@@ -564,14 +565,21 @@ static int revert_kind(struct engine *e, struct fault_state *st, const char *ima
 		return call_end(st, engine_container_unpause(e, st->container_id, err), err);
 	case FAULT_STOP:
 	case FAULT_KILL:
-		if (running || restarting)
+		/* a resume stopped the killed session's stack on purpose: the deploy recreates it */
+		if (running || restarting || st->resuming)
 			return 0;
 		call_begin(st, "start");
 		return call_end(st, engine_container_start(e, st->container_id, err), err);
 	case FAULT_CPU:
 		return revert_cpu(e, st, err);
 	case FAULT_MEMORY:
-		return revert_memory(e, st, err);
+		if (revert_memory(e, st, err) < 0)
+			return -1;
+		if (running || restarting || !oom || st->resuming)
+			return 0;
+		/* an OOM kill (recorded above) with no restart policy: lo2 starts it, as after a kill */
+		call_begin(st, "start");
+		return call_end(st, engine_container_start(e, st->container_id, err), err);
 	case FAULT_NETWORK:
 		/* a stopped container's network namespace, and its qdisc, are gone */
 		return running && !paused ? net_revert_now(e, st, image, err) : 0;
@@ -679,6 +687,8 @@ void fault_state_active_json(const struct fault_state *st, struct lo2_jw *w)
 	lo2_jw_str(w, st->container);
 	lo2_jw_key(w, "container_id");
 	lo2_jw_str(w, st->container_id);
+	lo2_jw_key(w, "project");
+	lo2_jw_str(w, st->project);
 	lo2_jw_key(w, "image");
 	lo2_jw_str(w, st->spec->image);
 	lo2_jw_key(w, "saved");
@@ -831,6 +841,7 @@ int fault_revert_recorded(struct engine *e, const struct lo2_json *active, struc
 	const char *id = lo2_json_str(lo2_json_get(active, "container_id"));
 	const char *name = lo2_json_str(lo2_json_get(active, "container"));
 	const char *image = lo2_json_str(lo2_json_get(active, "image"));
+	const char *project = lo2_json_str(lo2_json_get(active, "project"));
 	int rc;
 
 	if (id == NULL || kind_of(lo2_json_str(lo2_json_get(active, "kind")), &sp.kind) < 0)
@@ -844,7 +855,8 @@ int fault_revert_recorded(struct engine *e, const struct lo2_json *active, struc
 	st.saved.cpu_period = jint(saved, "cpu_period");
 	st.saved.memory = jint(saved, "memory");
 	st.saved.memory_swap = jint(saved, "memory_swap");
-	st.project = (char *)(uintptr_t) "";
+	st.project = (char *)(uintptr_t)(project ? project : "");
+	st.resuming = true;
 	engine_clock_offset(e, &st.clock_offset_ns, NULL);
 	rc = revert_kind(e, &st, sp.image, err);
 	for (size_t i = 0; i < st.n_calls; i++) {

@@ -138,6 +138,7 @@ struct fault_state {
 	int64_t working_set; /* memory: bytes in use at onset */
 	int64_t applied_memory, applied_quota;
 	bool applied, reverted;
+	bool resuming; /* a killed session's fault: its stack was stopped on purpose, nothing is started */
 	int64_t onset_ns, recovery_ns; /* engine clock: the apply call and the revert call completed */
 	int64_t onset_sched_ns, recovery_sched_ns; /* when they were scheduled (engine clock) */
 	struct fault_call *calls;

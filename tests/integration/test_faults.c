@@ -568,6 +568,8 @@ static void kill9_during(const char *what, const char *tag, const char *service,
 		assert_true(ci.limits.cpu_quota > 0);
 	else if (strcmp(kind, "memory") == 0)
 		assert_true(ci.limits.memory == 8 * 1024 * 1024);
+	else if (strcmp(kind, "stop") == 0)
+		assert_false(ci.running);
 	else
 		assert_int_equal(helpers_of(r.project), 1);
 	seen.id = ci.id;
@@ -612,6 +614,13 @@ static void test_kill9_during_cpu(void **state)
 static void test_kill9_during_memory(void **state)
 {
 	kill9_during("k9mem", "fault_memory_writer", "writer", "memory", "update");
+}
+
+static void test_kill9_during_stop(void **state)
+{
+	/* the stopped writer stays stopped (the resume stops the stack; the deploy recreates it):
+	 * the resume's record shows it looked and started nothing */
+	kill9_during("k9stop", "fault_stop_writer", "writer", "stop", NULL);
 }
 
 static void test_kill9_during_stress(void **state)
@@ -663,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_kill9_during_cpu),
 	    cmocka_unit_test(test_kill9_during_memory),
 	    cmocka_unit_test(test_kill9_during_stress),
+	    cmocka_unit_test(test_kill9_during_stop),
 	    cmocka_unit_test(test_sigint_during_fault),
 	};
 	int rc;
