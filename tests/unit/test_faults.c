@@ -2,16 +2,23 @@
  * into rules, every bad input an error with its place (FILE:LINE:COL) before anything is
  * deployed, rules expanded to one fault test per service (all included), fault tests shuffled
  * into the seeded schedule with the Locust tags and selected by --tags, the rules kept in
- * run_config.yml for --resume. */
+ * run_config.yml for --resume; a revert the engine refuses is an error naming the container and
+ * what is still applied (a fake engine on a unix socket). */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/mem.h"
+#include "engine/engine.h"
 #include "faults/faults.h"
 #include "run/config.h"
 #include "run/driver.h"
@@ -183,12 +190,101 @@ static void test_specs(void **state)
 	lo2_strv_free(&svc);
 }
 
+/* ---- a fake engine whose unpause fails ---- */
+
+static const char paused_inspect[] =
+    "{\"Id\":\"x1\",\"Name\":\"/web-1\",\"RestartCount\":0,\"State\":{\"Status\":\"paused\","
+    "\"Running\":true,\"Paused\":true,\"Restarting\":false,\"OOMKilled\":false,\"Dead\":false,\"Pid\":"
+    "12,\"ExitCode\":0,\"Error\":\"\",\"StartedAt\":\"2024-01-01T00:00:01Z\",\"FinishedAt\":"
+    "\"0001-01-01T00:00:00Z\"},\"HostConfig\":{\"RestartPolicy\":{\"Name\":\"no\"}}}";
+
+static void reply(int fd, const char *status, const char *body)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	                 "Connection: close\r\n\r\n",
+	                 status, strlen(body));
+
+	if (write(fd, head, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
+		return;
+}
+
+static void *fake_main(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+
+	while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+		char req[4096] = "";
+		ssize_t r = read(fd, req, sizeof(req) - 1);
+
+		req[r > 0 ? r : 0] = '\0';
+		if (strstr(req, " /_ping "))
+			reply(fd, "200 OK", "OK");
+		else if (strstr(req, " /version "))
+			reply(fd, "200 OK",
+			      "{\"Version\":\"99\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}");
+		else if (strstr(req, "/unpause "))
+			reply(fd, "500 Internal Server Error", "{\"message\":\"cgroup frozen for good\"}");
+		else if (strstr(req, "/pause "))
+			reply(fd, "204 No Content", "");
+		else if (strstr(req, "/json "))
+			reply(fd, "200 OK", paused_inspect);
+		else
+			reply(fd, "404 Not Found", "{\"message\":\"page not found\"}");
+		close(fd);
+	}
+	return NULL;
+}
+
+static void test_failed_revert(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char path[108], host[128];
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	pthread_t th;
+	struct engine *e = NULL;
+	struct lo2_err err = {0};
+	struct fault_spec sp = {.kind = FAULT_PAUSE, .service = "web", .tag = "fault_pause_web"};
+	struct fault_state *st = NULL;
+	struct lo2_jw *w = lo2_jw_new(NULL);
+	char *json;
+
+	snprintf(path, sizeof(path), "/tmp/lo2-faults-%ld.sock", (long)getpid());
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(host, sizeof(host), "unix://%s", path);
+	unlink(path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(pthread_create(&th, NULL, fake_main, &lfd), 0);
+	assert_int_equal(engine_open(host, &e, &err), 0);
+	assert_int_equal(fault_prepare(e, &sp, "proj", "x1", &st, &err), 0);
+	assert_int_equal(fault_apply(e, st, &err), 0);
+	assert_int_equal(fault_revert(e, st, 0, &err), -1);
+	assert_non_null(
+	    strstr(err.msg, "revert the pause fault on container web-1 (paused still applied): "));
+	assert_non_null(strstr(err.msg, "cgroup frozen for good"));
+	assert_string_equal(st->revert_error, "paused still applied to web-1");
+	fault_state_json(st, w);
+	json = lo2_jw_finish(w, NULL);
+	assert_non_null(strstr(json, "\"still_applied\":\"paused still applied to web-1\""));
+	assert_non_null(strstr(json, "\"reverted\":false"));
+	free(json);
+	fault_state_free(st);
+	engine_free(e);
+	shutdown(lfd, SHUT_RDWR);
+	close(lfd);
+	pthread_join(th, NULL);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_schedule),
 	    cmocka_unit_test(test_specs),
+	    cmocka_unit_test(test_failed_revert),
 	};
 
 	return tu_run_tests(tests);
