@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -520,6 +521,42 @@ static size_t helpers_of(const char *project)
 	return n;
 }
 
+static int take_text(void *user, int stream, const char *p, size_t n, bool fs, bool fe, struct lo2_err *err)
+{
+	lo2_buf_append(user, p, n);
+	return 0;
+}
+
+/* `tc qdisc show` in the network namespace of container (a helper of the test's own). */
+static char *qdisc_of(const char *container)
+{
+	struct engine_container_spec spec = {0};
+	struct engine_logs_opts lo = {0};
+	struct lo2_buf b = LO2_BUF_INIT;
+	struct lo2_err err = {0};
+	char *id = NULL;
+	int64_t code = -1;
+
+	spec.image = xstrdup(FAULT_HELPER_IMAGE);
+	spec.cmd_set = true;
+	lo2_strv_push(&spec.cmd, "tc");
+	lo2_strv_push(&spec.cmd, "qdisc");
+	lo2_strv_push(&spec.cmd, "show");
+	spec.network_mode = xasprintf("container:%s", container);
+	spec.stop_timeout = -1;
+	lo2_kvv_set(&spec.labels, TU_LABEL, tu_run_id());
+	if (engine_container_create(tu_engine(), &spec, &id, &err) < 0 ||
+	    engine_container_start(tu_engine(), id, &err) < 0 ||
+	    engine_container_wait(tu_engine(), id, "not-running", NULL, &code, &err) < 0 ||
+	    engine_container_logs(tu_engine(), id, &lo, take_text, &b, &err) < 0)
+		fail_msg("tc qdisc show in %s: %s", container, err.msg);
+	engine_container_remove(tu_engine(), id, true, true, NULL);
+	engine_container_spec_free(&spec);
+	free(id);
+	lo2_buf_append(&b, "", 1);
+	return lo2_buf_steal(&b);
+}
+
 struct seen {
 	const char *id, *action;
 	int n;
@@ -570,7 +607,12 @@ static void kill9_during(const char *what, const char *tag, const char *service,
 		assert_true(ci.limits.memory == 8 * 1024 * 1024);
 	else if (strcmp(kind, "stop") == 0)
 		assert_false(ci.running);
-	else
+	else if (strcmp(kind, "network") == 0) {
+		char *q = qdisc_of(container);
+
+		assert_non_null(strstr(q, "tbf"));
+		free(q);
+	} else
 		assert_int_equal(helpers_of(r.project), 1);
 	seen.id = ci.id;
 	seen.action = revert_action ? revert_action : "";
@@ -623,6 +665,13 @@ static void test_kill9_during_stop(void **state)
 	kill9_during("k9stop", "fault_stop_writer", "writer", "stop", NULL);
 }
 
+static void test_kill9_during_network(void **state)
+{
+	need_helper();
+	/* the tbf qdisc goes with the network namespace of the stopped container; no helper is left */
+	kill9_during("k9net", "fault_network_peer", "peer", "network", NULL);
+}
+
 static void test_kill9_during_stress(void **state)
 {
 	need_helper();
@@ -673,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_kill9_during_memory),
 	    cmocka_unit_test(test_kill9_during_stress),
 	    cmocka_unit_test(test_kill9_during_stop),
+	    cmocka_unit_test(test_kill9_during_network),
 	    cmocka_unit_test(test_sigint_during_fault),
 	};
 	int rc;
