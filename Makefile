@@ -36,13 +36,15 @@ test: images build-asan
 test-unit: build
 	@cd $(BUILD) && ctest -L unit --output-on-failure
 
-# A short collection on the lab stack (3 tags, 20-30 s each), what it holds, and its export in
-# the LO2 dataset layout (what LogLead reads) under $(DEMO_OUT)/lo2-dataset.
-DEMO_TAGS ?= correct,get_client_404_no_client,register_user_400_user_exists
+# A short collection on the lab stack (3 tags and a fault test: the token service paused for the
+# middle third of its test; 20-30 s each), what it holds, and its export in the LO2 dataset
+# layout (what LogLead reads) under $(DEMO_OUT)/lo2-dataset.
+DEMO_TAGS ?= correct,get_client_404_no_client,register_user_400_user_exists,fault_pause_oauth2-token
+DEMO_FAULT ?= pause=oauth2-token,onset=33%,duration=33%
 DEMO_OUT  ?= demo-runs
 demo: images
 	@mkdir -p $(DEMO_OUT)
-	@dir=$$($(BUILD)/lo2 run -c compose-files/lab/lo2.yml --tags $(DEMO_TAGS) --durations-min 20 \
+	@dir=$$($(BUILD)/lo2 run -c compose-files/lab/lo2.yml --tags $(DEMO_TAGS) --fault $(DEMO_FAULT) --durations-min 20 \
 	  --durations-max 30 --output-root $(CURDIR)/$(DEMO_OUT)) && \
 	  echo && echo "The run is in $$dir" && echo && $(BUILD)/lo2 summary "$$dir" && echo && \
 	  $(BUILD)/lo2 export "$$dir" -o $(CURDIR)/$(DEMO_OUT)/lo2-dataset

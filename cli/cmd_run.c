@@ -161,8 +161,9 @@ static int dry_run(const struct run_config *c)
 		return cli_fail(&err);
 	printf("seed %" PRIu64 "\n%-4s %-48s %8s %6s\n", seed, "#", "tag", "duration", "wait");
 	for (size_t i = 0; i < s.n; i++) {
-		printf("%-4zu %-48s %7ds %5ds\n", i + 1, s.tests[i].tag, s.tests[i].duration_s,
-		       s.tests[i].wait_s);
+		printf("%-4zu %-48s %7ds %5ds%s%s\n", i + 1, s.tests[i].tag, s.tests[i].duration_s,
+		       s.tests[i].wait_s, s.tests[i].load_tag ? "   load: " : "",
+		       s.tests[i].load_tag ? s.tests[i].load_tag : "");
 		total += s.tests[i].duration_s + (i + 1 < s.n ? s.tests[i].wait_s : 0);
 	}
 	printf("%zu tests, %ld s of tests and waits\n", s.n, total);

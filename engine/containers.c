@@ -532,6 +532,8 @@ int engine_container_update(struct engine *e, const char *id, const struct engin
 	put_int_if(w, "MemorySwap", res->memory_swap);
 	put_int_if(w, "PidsLimit", res->pids_limit);
 	put_int_if(w, "CpuShares", res->cpu_shares);
+	put_int_if(w, "CpuQuota", res->cpu_quota);
+	put_int_if(w, "CpuPeriod", res->cpu_period);
 	lo2_jw_obj_end(w);
 	body = lo2_jw_finish(w, NULL);
 	r.json = body;
@@ -658,6 +660,28 @@ static int read_log_config(const struct lo2_json *hc, struct engine_container_in
 	return 0;
 }
 
+/* HostConfig's restart policy and resource limits (what a fault lowers and restores). */
+static int read_host_limits(const struct lo2_json *hc, struct engine_container_info *ci, struct lo2_err *err)
+{
+	const struct lo2_json *rp = NULL;
+	struct engine_resources *l = &ci->limits;
+
+	if (hc == NULL)
+		return 0;
+	if (engine_field(hc, "RestartPolicy", ENGINE_J_OBJ, false, "HostConfig", &rp, err) < 0 ||
+	    engine_field_strdup(rp, "Name", false, "HostConfig.RestartPolicy", &ci->restart_policy, err) <
+	        0 ||
+	    engine_field_strdup(hc, "CgroupParent", false, "HostConfig", &ci->cgroup_parent, err) < 0 ||
+	    engine_field_int(hc, "NanoCpus", "HostConfig", &l->nano_cpus, err) < 0 ||
+	    engine_field_int(hc, "Memory", "HostConfig", &l->memory, err) < 0 ||
+	    engine_field_int(hc, "MemorySwap", "HostConfig", &l->memory_swap, err) < 0 ||
+	    engine_field_int(hc, "CpuShares", "HostConfig", &l->cpu_shares, err) < 0 ||
+	    engine_field_int(hc, "CpuQuota", "HostConfig", &l->cpu_quota, err) < 0 ||
+	    engine_field_int(hc, "CpuPeriod", "HostConfig", &l->cpu_period, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int read_inspect(const struct lo2_json *doc, struct engine_container_info *ci, struct lo2_err *err)
 {
 	const struct lo2_json *name, *cfg, *state, *ns, *hc, *nets = NULL, *ports = NULL;
@@ -680,7 +704,7 @@ static int read_inspect(const struct lo2_json *doc, struct engine_container_info
 	ci->restart_count = (int)n;
 	if (read_config(cfg, ci, err) < 0 || read_state(state, ci, err) < 0)
 		return -1;
-	if (read_log_config(hc, ci, err) < 0)
+	if (read_log_config(hc, ci, err) < 0 || read_host_limits(hc, ci, err) < 0)
 		return -1;
 	if (engine_field(ns, "Networks", ENGINE_J_OBJ, false, "NetworkSettings", &nets, err) < 0 ||
 	    engine_field(ns, "Ports", ENGINE_J_OBJ, false, "NetworkSettings", &ports, err) < 0)
@@ -733,6 +757,8 @@ void engine_container_info_free(struct engine_container_info *ci)
 	free(ci->error);
 	free(ci->health);
 	free(ci->log_type);
+	free(ci->restart_policy);
+	free(ci->cgroup_parent);
 	lo2_kvv_free(&ci->log_opts);
 	lo2_kvv_free(&ci->labels);
 	lo2_strv_free(&ci->env);

@@ -501,6 +501,7 @@ int engine_info(struct engine *e, struct engine_info *out, struct lo2_err *err)
 		return -1;
 	copy_str(out->driver, sizeof(out->driver), doc, "Driver");
 	copy_str(out->cgroup_version, sizeof(out->cgroup_version), doc, "CgroupVersion");
+	copy_str(out->cgroup_driver, sizeof(out->cgroup_driver), doc, "CgroupDriver");
 	out->system_time_ns = engine_parse_time(lo2_json_str(lo2_json_get(doc, "SystemTime")));
 	if (lo2_json_int(lo2_json_get(doc, "NCPU"), &n))
 		out->ncpu = (int)n;

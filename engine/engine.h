@@ -89,6 +89,7 @@ struct engine_info {
 	int64_t system_time_ns; /* the engine's clock */
 	int ncpu;
 	int64_t mem_total;
+	char cgroup_driver[16]; /* cgroupfs or systemd */
 };
 int engine_info(struct engine *e, struct engine_info *out, struct lo2_err *err);
 /* The engine's clock minus lo2's, in ns: 0 for an engine on a unix socket (the same kernel's
@@ -204,6 +205,7 @@ int engine_container_wait(struct engine *e, const char *id, const char *conditio
 
 struct engine_resources {
 	int64_t nano_cpus, memory, memory_swap, pids_limit, cpu_shares; /* 0 = unchanged */
+	int64_t cpu_quota, cpu_period; /* 0 = unchanged; cpu_quota -1 = no quota */
 };
 int engine_container_update(struct engine *e, const char *id, const struct engine_resources *r,
                             struct lo2_err *err);
@@ -232,6 +234,9 @@ struct engine_container_info {
 	int64_t started_ns, finished_ns; /* 0 for the zero time */
 	char *health; /* starting|healthy|unhealthy, NULL without a healthcheck */
 	int restart_count;
+	char *restart_policy; /* HostConfig.RestartPolicy.Name ("" or "no": none) */
+	char *cgroup_parent; /* HostConfig.CgroupParent ("" : the engine's default) */
+	struct engine_resources limits; /* HostConfig's as the engine holds them (0: unset) */
 	char *log_type; /* HostConfig.LogConfig: the driver ("json-file", "local", ...) */
 	struct lo2_kvv log_opts; /* and its options as the engine applied them (max-size, ...) */
 	struct lo2_kvv labels;
@@ -326,6 +331,7 @@ struct engine_stats {
 	unsigned online_cpus;
 	uint64_t mem_usage, mem_limit; /* usage less inactive file cache, as docker stats shows */
 	uint64_t net_rx, net_tx, blk_read, blk_write, pids;
+	uint64_t throttled_periods, throttled_ns; /* CFS periods the quota throttled, and for how long */
 };
 int engine_container_stats(struct engine *e, const char *id, struct engine_stats *out, struct lo2_err *err);
 /* Parses one stats JSON object (exposed for tests). */

@@ -56,6 +56,8 @@ int engine_stats_parse(const char *json, struct engine_stats *out, struct lo2_er
 	out->cpu_total_ns = u64(lo2_json_path(cpu, "cpu_usage", "total_usage", NULL));
 	out->cpu_system_host_ns = u64(lo2_json_get(cpu, "system_cpu_usage"));
 	out->online_cpus = (unsigned)u64(lo2_json_get(cpu, "online_cpus"));
+	out->throttled_periods = u64(lo2_json_path(cpu, "throttling_data", "throttled_periods", NULL));
+	out->throttled_ns = u64(lo2_json_path(cpu, "throttling_data", "throttled_time", NULL));
 	if (out->online_cpus == 0)
 		out->online_cpus =
 		    (unsigned)lo2_json_len(lo2_json_path(cpu, "cpu_usage", "percpu_usage", NULL));

@@ -6,7 +6,7 @@
 #include "run/collector.h"
 
 /* events first: it records what the others' containers do from the deploy on */
-#define RUN_COLLECTORS(X) X(events) X(logs) X(stats) X(prometheus) X(jaeger) X(traces)
+#define RUN_COLLECTORS(X) X(events) X(logs) X(stats) X(prometheus) X(jaeger) X(traces) X(faults)
 
 #define RUN_COLLECTOR_DECLARE(name) \
 	int run_collector_##name(struct run_session *s, struct run_collector **out, struct lo2_err *err);

@@ -90,6 +90,8 @@ static const struct setting settings[] = {
       "on --resume, deploy every service by the image digest the run recorded (pulled if missing)"),
     S("tags", T_LIST, tags, "", "run only these tags"),
     S("runs", T_INT, runs, "1", "runs in a row"),
+    S("faults_image", T_STR, faults_image, FAULT_HELPER_IMAGE,
+      "the helper image of network faults (Debian's iproute2; scripts/build-images builds it)"),
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -176,6 +178,7 @@ void run_config_free(struct run_config *c)
 		else if (settings[i].kind == T_LIST)
 			lo2_strv_free((struct lo2_strv *)field(c, &settings[i]));
 	}
+	fault_rules_free(&c->faults);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -211,6 +214,73 @@ static int node_err(struct lo2_err *err, const char *file, const struct compose_
 	return lo2_err_prefix(err, "%s:%d:%d", file, n->line, n->col);
 }
 
+/* One entry of the faults: list: kind first, then targets and parameters. */
+static int load_fault(struct run_config *c, const struct compose_ynode *m, const char *file,
+                      struct lo2_err *err)
+{
+	struct fault_rule r = {0};
+	const struct compose_ynode *kind = NULL;
+
+	if (m->kind != COMPOSE_YMAP)
+		return node_err(err, file, m, "faults: expected a mapping (kind, targets, ...)");
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->keys[i]->value, "kind") == 0)
+			kind = m->items[i];
+	if (kind == NULL || kind->kind != COMPOSE_YSCALAR)
+		return node_err(err, file, kind ? kind : m, "faults: expected a kind");
+	if (fault_rule_init(&r, kind->value, file, m->line, m->col, err) < 0) {
+		fault_rule_free(&r);
+		return lo2_err_prefix(err, "%s:%d:%d", file, kind->line, kind->col);
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct compose_ynode *k = m->keys[i], *v = m->items[i];
+		int rc = 0;
+
+		if (strcmp(k->value, "kind") == 0)
+			continue;
+		if (strcmp(k->value, "targets") == 0) {
+			r.targets_line = v->line;
+			r.targets_col = v->col;
+			if (v->kind == COMPOSE_YSCALAR) {
+				lo2_strv_push(&r.targets, v->value);
+				continue;
+			}
+			for (size_t j = 0; v->kind == COMPOSE_YSEQ && j < v->n; j++)
+				if (v->items[j]->kind == COMPOSE_YSCALAR)
+					lo2_strv_push(&r.targets, v->items[j]->value);
+			if (v->kind == COMPOSE_YSEQ && r.targets.n == v->n)
+				continue;
+			rc = node_err(err, file, v, "targets: expected a list of service names, or all");
+		} else if (v->kind != COMPOSE_YSCALAR) {
+			rc = node_err(err, file, v, "%s: expected a value", k->value);
+		} else if (fault_rule_param(&r, k->value, v->value, v->line, v->col, err) < 0) {
+			rc = lo2_err_prefix(err, "%s:%d:%d", file,
+			                    compose_ynode_is_null(v) ? k->line : v->line,
+			                    compose_ynode_is_null(v) ? k->col : v->col);
+		}
+		if (rc < 0) {
+			fault_rule_free(&r);
+			return -1;
+		}
+	}
+	fault_rules_take(&c->faults, &r);
+	return 0;
+}
+
+static int load_faults(struct run_config *c, const struct compose_ynode *v, const char *file,
+                       struct lo2_err *err)
+{
+	fault_rules_free(&c->faults);
+	if (compose_ynode_is_null(v))
+		return 0;
+	if (v->kind != COMPOSE_YSEQ)
+		return node_err(err, file, v, "faults: expected a list of faults");
+	for (size_t i = 0; i < v->n; i++)
+		if (load_fault(c, v->items[i], file, err) < 0)
+			return -1;
+	return 0;
+}
+
 static int load_node(struct run_config *c, const char *prefix, const struct compose_ynode *map,
                      const char *file, const char *base, struct lo2_err *err)
 {
@@ -222,6 +292,11 @@ static int load_node(struct run_config *c, const char *prefix, const struct comp
 		/* lo2 campaign's own section (campaign/): not a setting of a run */
 		if (prefix == NULL && strcmp(key, RUN_CONFIG_CAMPAIGN_KEY) == 0)
 			continue;
+		if (prefix == NULL && strcmp(key, "faults") == 0) {
+			if (load_faults(c, v, file, err) < 0)
+				return -1;
+			continue;
+		}
 		if (s == NULL && is_section(key) && v->kind == COMPOSE_YMAP) {
 			if (load_node(c, key, v, file, base, err) < 0)
 				return -1;
@@ -306,6 +381,33 @@ static const struct setting *find_negated(const char *flag)
 	return s && s->kind == T_BOOL ? s : NULL;
 }
 
+/* --fault KIND=TARGET[+TARGET...][,KEY=VALUE...] (or --fault=...): one more fault rule. */
+static int fault_flag(struct run_config *c, const char *flag, const char *value, bool *takes_value,
+                      struct lo2_err *err)
+{
+	struct fault_rule r = {0};
+	const char *eq = strchr(flag, '=');
+
+	*takes_value = eq == NULL;
+	if (eq)
+		value = eq + 1;
+	if (value == NULL)
+		return lo2_err_set(err, LO2_E_USAGE,
+		                   "option '--fault' needs a value (KIND=TARGET[,KEY=VALUE...])");
+	if (fault_rule_from_flag(&r, value, err) < 0) {
+		fault_rule_free(&r);
+		err->kind = LO2_E_USAGE;
+		return lo2_err_prefix(err, "option '--fault'");
+	}
+	fault_rules_take(&c->faults, &r);
+	return 0;
+}
+
+static bool is_fault_flag(const char *flag)
+{
+	return strcmp(flag, "--fault") == 0 || strncmp(flag, "--fault=", 8) == 0;
+}
+
 bool run_config_flag_is_bool(const char *flag)
 {
 	const struct setting *s = find_flag(flag);
@@ -321,6 +423,8 @@ int run_config_flag(struct run_config *c, const char *flag, const char *value, b
 	bool b;
 
 	*takes_value = false;
+	if (s == NULL && is_fault_flag(flag))
+		return fault_flag(c, flag, value, takes_value, err);
 	if (s == NULL && (s = find_negated(flag)) != NULL)
 		value = "false";
 	else if (s == NULL)
@@ -386,6 +490,7 @@ int run_config_write(const struct run_config *c, const char *path, struct lo2_er
 		}
 		lo2_buf_puts(&b, "\n");
 	}
+	fault_rules_yaml(&c->faults, &b);
 	ret = lo2_write_file_atomic(path, b.data, b.len, err);
 	lo2_buf_free(&b);
 	return ret;
@@ -407,6 +512,9 @@ void run_config_help(FILE *f)
 		fprintf(f, "  --%-30s %s%s%s%s\n", shown, settings[i].help, settings[i].def[0] ? " [" : "",
 		        settings[i].def, settings[i].def[0] ? "]" : "");
 	}
+	fprintf(f, "  --%-30s %s\n", "fault KIND=TARGET[+...][,K=V...]",
+	        "one more fault test per target (a faults: entry of lo2.yml): kinds pause, stop, kill, "
+	        "restart, cpu, memory, network, stress; keys onset, duration and the kind's parameters");
 	fprintf(f,
 	        "\nEvery option is also a lo2.yml key: --mysql-user is mysql.user (nested: mysql: {user: "
 	        "...}).\nA true/false option takes --X, --no-X, --X=false or --X false (also yes/no, on/off, "
@@ -429,6 +537,7 @@ void run_config_copy(struct run_config *dst, const struct run_config *src)
 			*l = copy;
 		}
 	}
+	fault_rules_copy(&dst->faults, &src->faults);
 }
 
 /* s with every `from` replaced by `to` (caller frees). */
@@ -501,6 +610,8 @@ int run_config_check(const struct run_config *c, struct lo2_err *err)
 		return lo2_err_set(err, LO2_E_USAGE,
 		                   "locust: set image (a container) or command (a host program)");
 	if (c->seed[0] && run_config_seed(c, &seed, err) < 0)
+		return -1;
+	if (fault_rules_check(&c->faults, c->duration_min, c->duration_max, err) < 0)
 		return -1;
 	return 0;
 }

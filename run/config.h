@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/str.h"
+#include "faults/faults.h"
 
 struct run_config {
 	char *compose_file, *project;
@@ -32,6 +33,8 @@ struct run_config {
 	bool compress, timestamps, keep, pin_digests;
 	struct lo2_strv tags;
 	int runs;
+	char *faults_image; /* the helper image of network faults (a rule's image: overrides it) */
+	struct fault_rules faults; /* lo2.yml's faults: list and --fault flags */
 };
 
 /* The top-level key of lo2.yml that `lo2 campaign` reads (campaign/); a run skips it. */
@@ -43,7 +46,8 @@ void run_config_free(struct run_config *c);
 /* Reads a lo2.yml; relative paths in it are taken from the file's folder. Unknown keys and bad
  * values are errors "FILE:LINE:COL: ...". */
 int run_config_load(const char *path, struct run_config *c, struct lo2_err *err);
-/* Applies one flag ("--mysql-user", value) over the config; -1 with LO2_E_USAGE when unknown
+/* Applies one flag ("--mysql-user", value; "--fault KIND=TARGET[+...][,KEY=VALUE...]" adds a
+ * fault rule) over the config; -1 with LO2_E_USAGE when unknown
  * or invalid. *takes_value tells whether the flag consumes a value (booleans don't). */
 int run_config_flag(struct run_config *c, const char *flag, const char *value, bool *takes_value,
                     struct lo2_err *err);

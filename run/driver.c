@@ -20,7 +20,9 @@
 #include "common/time.h"
 #include "compose/compose.h"
 #include "engine/engine.h"
+#include "faults/faults.h"
 #include "mysql/mysql.h"
+#include "run/config.h"
 #include "run/hub.h"
 #include "run/locust.h"
 #include "run/session.h"
@@ -47,14 +49,25 @@ static int cancel_err(struct lo2_err *err, const char *during)
 int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out, struct lo2_err *err)
 {
 	struct lo2_strv found = {0}, use = {0};
+	struct fault_specs faults = {0};
 
 	if (run_tags_discover(c->locust_folder, &found, err) < 0)
 		return -1;
+	/* fault tests are tags like the Locust ones: drawn, shuffled and selected the same way */
+	if (c->faults.n && run_fault_specs(c, &faults, err) < 0) {
+		lo2_strv_free(&found);
+		return -1;
+	}
+	for (size_t i = 0; i < faults.n; i++)
+		if (!lo2_strv_contains(&found, faults.v[i].tag))
+			lo2_strv_push(&found, faults.v[i].tag);
 	for (size_t i = 0; i < c->tags.n; i++) {
 		if (!lo2_strv_contains(&found, c->tags.v[i])) {
 			lo2_strv_free(&found);
 			lo2_strv_free(&use);
-			return lo2_err_set(err, LO2_E_USAGE, "tag \"%s\" is not in the locustfiles of %s",
+			fault_specs_free(&faults);
+			return lo2_err_set(err, LO2_E_USAGE,
+			                   "tag \"%s\" is not in the locustfiles of %s nor a fault test",
 			                   c->tags.v[i], c->locust_folder);
 		}
 		if (!lo2_strv_contains(&use, c->tags.v[i]))
@@ -62,6 +75,10 @@ int run_plan(const struct run_config *c, uint64_t seed, struct run_schedule *out
 	}
 	run_schedule_make(c->tags.n ? &use : &found, seed, c->duration_min, c->duration_max, c->wait_min,
 	                  c->wait_max, out);
+	for (size_t i = 0; i < out->n; i++)
+		if (fault_specs_find(&faults, out->tests[i].tag))
+			out->tests[i].load_tag = xstrdup("correct");
+	fault_specs_free(&faults);
 	lo2_strv_free(&found);
 	lo2_strv_free(&use);
 	return 0;

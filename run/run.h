@@ -35,6 +35,12 @@ struct run_schedule {
 void run_schedule_make(const struct lo2_strv *tags, uint64_t seed, int dmin, int dmax, int wmin, int wmax,
                        struct run_schedule *out);
 void run_schedule_free(struct run_schedule *s);
+struct run_config;
+struct fault_specs;
+/* The fault tests of the settings (faults/faults.h): the compose file's services read, every
+ * rule expanded to one spec per target service, the helper image set. Errors name the place in
+ * lo2.yml. *out: free with fault_specs_free. */
+int run_fault_specs(const struct run_config *c, struct fault_specs *out, struct lo2_err *err);
 /* A seed from the kernel's random source. */
 uint64_t run_seed_random(void);
 

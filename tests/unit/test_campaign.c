@@ -222,7 +222,7 @@ static void test_fixed_port_per_engine(void **state)
 	lo2_strv_push(&rc.tags, "nope");
 	assert_int_equal(campaign_create(&cc, &rc, ds, &cp, &err), -1);
 	assert_string_equal(err.msg, "campaign: tag \"nope\" is not in the locustfiles of " LO2_FIXTURES
-	                             "/run/core/locust");
+	                             "/run/core/locust nor a fault test");
 	assert_int_equal(access(ds, F_OK), -1);
 	campaign_config_free(&cc);
 	run_config_free(&rc);
