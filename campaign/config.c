@@ -84,25 +84,11 @@ char *campaign_engine_host(const char *endpoint)
 
 /* ---- lo2.yml ---- */
 
-static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
-
-static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
-                    ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	lo2_err_vset(err, LO2_E_INVALID, fmt, ap);
-	va_end(ap);
-	return lo2_err_prefix(err, "%s:%d:%d", file, n->line, n->col);
-}
-
 static int scalar(const struct compose_ynode *v, const char *file, const char *key, const char **out,
                   struct lo2_err *err)
 {
 	if (v->kind != COMPOSE_YSCALAR)
-		return node_err(err, file, v, "campaign: %s: expected a string", key);
+		return compose_ynode_err(err, file, v, "campaign: %s: expected a string", key);
 	*out = v->value;
 	return 0;
 }
@@ -114,11 +100,12 @@ static int int_value(const struct compose_ynode *v, const char *file, const char
 	long n;
 
 	if (v->kind != COMPOSE_YSCALAR)
-		return node_err(err, file, v, "campaign: %s: expected a whole number", key);
+		return compose_ynode_err(err, file, v, "campaign: %s: expected a whole number", key);
 	errno = 0;
 	n = strtol(v->value, &end, 10);
 	if (v->value[0] == '\0' || *end != '\0' || errno || n < min || n > 1000000)
-		return node_err(err, file, v, "campaign: %s: expected a whole number >= %d", key, min);
+		return compose_ynode_err(err, file, v, "campaign: %s: expected a whole number >= %d", key,
+		                         min);
 	*out = (int)n;
 	return 0;
 }
@@ -156,7 +143,7 @@ static int load_tls(const struct compose_ynode *t, const char *file, const char 
 		return 0;
 	}
 	if (t->kind != COMPOSE_YMAP)
-		return node_err(err, file, t, "campaign: tls: expected {ca, cert, key} or a folder");
+		return compose_ynode_err(err, file, t, "campaign: tls: expected {ca, cert, key} or a folder");
 	e->tls = true;
 	for (size_t i = 0; i < t->n; i++) {
 		const char *k = t->keys[i]->value, *v = NULL;
@@ -166,8 +153,8 @@ static int load_tls(const struct compose_ynode *t, const char *file, const char 
 		                                      : NULL;
 
 		if (dst == NULL)
-			return node_err(err, file, t->keys[i],
-			                "campaign: tls: unknown key \"%s\" (ca, cert, key)", k);
+			return compose_ynode_err(err, file, t->keys[i],
+			                         "campaign: tls: unknown key \"%s\" (ca, cert, key)", k);
 		if (scalar(t->items[i], file, k, &v, err) < 0)
 			return -1;
 		free(*dst);
@@ -187,7 +174,8 @@ static int load_engine(const struct compose_ynode *n, const char *file, const ch
 		return 0;
 	}
 	if (n->kind != COMPOSE_YMAP)
-		return node_err(err, file, n, "campaign: engines: expected an endpoint or a mapping");
+		return compose_ynode_err(err, file, n,
+		                         "campaign: engines: expected an endpoint or a mapping");
 	e = add_engine(cc);
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->value;
@@ -207,13 +195,13 @@ static int load_engine(const struct compose_ynode *n, const char *file, const ch
 				lo2_kvv_set(&e->settings, val->keys[j]->value, v);
 			}
 		} else {
-			return node_err(err, file, n->keys[i],
-			                "campaign: engines: unknown key \"%s\" (name, host, tls, settings)",
-			                k);
+			return compose_ynode_err(
+			    err, file, n->keys[i],
+			    "campaign: engines: unknown key \"%s\" (name, host, tls, settings)", k);
 		}
 	}
 	if (e->host == NULL)
-		return node_err(err, file, n, "campaign: engines: an engine needs its host");
+		return compose_ynode_err(err, file, n, "campaign: engines: an engine needs its host");
 	return 0;
 }
 
@@ -221,7 +209,7 @@ static int load_section(const struct compose_ynode *sec, const char *file, const
                         struct campaign_config *cc, struct lo2_err *err)
 {
 	if (sec->kind != COMPOSE_YMAP)
-		return node_err(err, file, sec, "campaign: expected a mapping");
+		return compose_ynode_err(err, file, sec, "campaign: expected a mapping");
 	for (size_t i = 0; i < sec->n; i++) {
 		const char *k = sec->keys[i]->value;
 		const struct compose_ynode *v = sec->items[i];
@@ -239,10 +227,11 @@ static int load_section(const struct compose_ynode *sec, const char *file, const
 			for (size_t j = 0; j < v->n && rc == 0; j++)
 				rc = load_engine(v->items[j], file, base, cc, err);
 		else
-			rc = node_err(err, file, sec->keys[i],
-			              "campaign: unknown key \"%s\" (runs, per_engine, max_attempts, "
-			              "backoff_max, engines: a list)",
-			              k);
+			rc =
+			    compose_ynode_err(err, file, sec->keys[i],
+			                      "campaign: unknown key \"%s\" (runs, per_engine, max_attempts, "
+			                      "backoff_max, engines: a list)",
+			                      k);
 		if (rc < 0)
 			return -1;
 	}

@@ -83,3 +83,17 @@ void lo2_buf_free(struct lo2_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void lo2_buf_yaml_quoted(struct lo2_buf *b, const char *v)
+{
+	lo2_buf_puts(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			lo2_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			lo2_buf_printf(b, "\\x%02x", *p);
+		else
+			lo2_buf_append(b, p, 1);
+	}
+	lo2_buf_puts(b, "\"");
+}

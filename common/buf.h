@@ -26,5 +26,7 @@ void lo2_buf_reset(struct lo2_buf *b);
 /* Hands the data to the caller (who frees it) and empties the buffer. */
 char *lo2_buf_steal(struct lo2_buf *b);
 void lo2_buf_free(struct lo2_buf *b);
+/* Appends v as a YAML double-quoted scalar ('"' and '\\' escaped, control bytes as \xNN). */
+void lo2_buf_yaml_quoted(struct lo2_buf *b, const char *v);
 
 #endif

@@ -456,3 +456,14 @@ const char *compose_ynode_kind_name(const struct compose_ynode *n)
 		return "a mapping";
 	return "a string";
 }
+
+int compose_ynode_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
+                      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lo2_err_vset(err, LO2_E_INVALID, fmt, ap);
+	va_end(ap);
+	return lo2_err_prefix(err, "%s:%d:%d", file, n->line, n->col);
+}

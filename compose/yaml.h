@@ -45,6 +45,9 @@ struct compose_ydoc {
 int compose_yaml_parse(const char *text, size_t len, const char *file, size_t max_nodes,
                        struct compose_ydoc **out, struct lo2_err *err);
 void compose_ydoc_free(struct compose_ydoc *d);
+/* Sets err (LO2_E_INVALID) to "FILE:LINE:COL: <message>" at node n; returns -1. */
+int compose_ynode_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
 
 /* A node made after parsing (extends merges), owned and freed by d; it carries at's position
  * (and file) for messages. value: the scalar's text, or NULL for a list or a mapping. */

@@ -553,20 +553,6 @@ const struct fault_spec *fault_specs_find(const struct fault_specs *s, const cha
 	return NULL;
 }
 
-static void put_quoted(struct lo2_buf *b, const char *v)
-{
-	lo2_buf_puts(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			lo2_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			lo2_buf_printf(b, "\\x%02x", *p);
-		else
-			lo2_buf_append(b, p, 1);
-	}
-	lo2_buf_puts(b, "\"");
-}
-
 void fault_rules_yaml(const struct fault_rules *rs, struct lo2_buf *b)
 {
 	lo2_buf_puts(b, "faults:");
@@ -579,12 +565,12 @@ void fault_rules_yaml(const struct fault_rules *rs, struct lo2_buf *b)
 		lo2_buf_printf(b, "  - kind: %s\n    targets: [", fault_kind_name(r->kind));
 		for (size_t t = 0; t < r->targets.n; t++) {
 			lo2_buf_puts(b, t ? ", " : "");
-			put_quoted(b, r->targets.v[t]);
+			lo2_buf_yaml_quoted(b, r->targets.v[t]);
 		}
 		lo2_buf_puts(b, "]\n");
 		for (size_t p = 0; p < r->n_params; p++) {
 			lo2_buf_printf(b, "    %s: ", r->params[p].key);
-			put_quoted(b, r->params[p].value);
+			lo2_buf_yaml_quoted(b, r->params[p].value);
 			lo2_buf_puts(b, "\n");
 		}
 	}

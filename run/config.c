@@ -200,20 +200,6 @@ static bool is_section(const char *key)
 	return false;
 }
 
-static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
-
-static int node_err(struct lo2_err *err, const char *file, const struct compose_ynode *n, const char *fmt,
-                    ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	lo2_err_vset(err, LO2_E_INVALID, fmt, ap);
-	va_end(ap);
-	return lo2_err_prefix(err, "%s:%d:%d", file, n->line, n->col);
-}
-
 /* One entry of the faults: list: kind first, then targets and parameters. */
 static int load_fault(struct run_config *c, const struct compose_ynode *m, const char *file,
                       struct lo2_err *err)
@@ -222,12 +208,12 @@ static int load_fault(struct run_config *c, const struct compose_ynode *m, const
 	const struct compose_ynode *kind = NULL;
 
 	if (m->kind != COMPOSE_YMAP)
-		return node_err(err, file, m, "faults: expected a mapping (kind, targets, ...)");
+		return compose_ynode_err(err, file, m, "faults: expected a mapping (kind, targets, ...)");
 	for (size_t i = 0; i < m->n; i++)
 		if (strcmp(m->keys[i]->value, "kind") == 0)
 			kind = m->items[i];
 	if (kind == NULL || kind->kind != COMPOSE_YSCALAR)
-		return node_err(err, file, kind ? kind : m, "faults: expected a kind");
+		return compose_ynode_err(err, file, kind ? kind : m, "faults: expected a kind");
 	if (fault_rule_init(&r, kind->value, file, m->line, m->col, err) < 0) {
 		fault_rule_free(&r);
 		return lo2_err_prefix(err, "%s:%d:%d", file, kind->line, kind->col);
@@ -250,9 +236,10 @@ static int load_fault(struct run_config *c, const struct compose_ynode *m, const
 					lo2_strv_push(&r.targets, v->items[j]->value);
 			if (v->kind == COMPOSE_YSEQ && r.targets.n == v->n)
 				continue;
-			rc = node_err(err, file, v, "targets: expected a list of service names, or all");
+			rc = compose_ynode_err(err, file, v,
+			                       "targets: expected a list of service names, or all");
 		} else if (v->kind != COMPOSE_YSCALAR) {
-			rc = node_err(err, file, v, "%s: expected a value", k->value);
+			rc = compose_ynode_err(err, file, v, "%s: expected a value", k->value);
 		} else if (fault_rule_param(&r, k->value, v->value, v->line, v->col, err) < 0) {
 			rc = lo2_err_prefix(err, "%s:%d:%d", file,
 			                    compose_ynode_is_null(v) ? k->line : v->line,
@@ -274,7 +261,7 @@ static int load_faults(struct run_config *c, const struct compose_ynode *v, cons
 	if (compose_ynode_is_null(v))
 		return 0;
 	if (v->kind != COMPOSE_YSEQ)
-		return node_err(err, file, v, "faults: expected a list of faults");
+		return compose_ynode_err(err, file, v, "faults: expected a list of faults");
 	for (size_t i = 0; i < v->n; i++)
 		if (load_fault(c, v->items[i], file, err) < 0)
 			return -1;
@@ -303,23 +290,23 @@ static int load_node(struct run_config *c, const char *prefix, const struct comp
 			continue;
 		}
 		if (s == NULL)
-			return node_err(err, file, k, "unknown setting \"%s\"%s", key,
-			                is_section(key) ? " (expected a mapping)" : "");
+			return compose_ynode_err(err, file, k, "unknown setting \"%s\"%s", key,
+			                         is_section(key) ? " (expected a mapping)" : "");
 		if (s->kind == T_LIST && v->kind == COMPOSE_YSEQ) {
 			struct lo2_strv *l = field(c, s);
 
 			lo2_strv_free(l);
 			for (size_t j = 0; j < v->n; j++) {
 				if (v->items[j]->kind != COMPOSE_YSCALAR)
-					return node_err(err, file, v->items[j], "%s: expected %s of strings",
-					                key, "a list");
+					return compose_ynode_err(err, file, v->items[j],
+					                         "%s: expected %s of strings", key, "a list");
 				lo2_strv_push(l, v->items[j]->value);
 			}
 			continue;
 		}
 		if (v->kind != COMPOSE_YSCALAR ||
 		    set_value(c, s, compose_ynode_is_null(v) ? "" : v->value, base) < 0)
-			return node_err(err, file, v, "%s: expected %s", key, kind_word(s->kind));
+			return compose_ynode_err(err, file, v, "%s: expected %s", key, kind_word(s->kind));
 	}
 	return 0;
 }
@@ -342,7 +329,8 @@ int run_config_load(const char *path, struct run_config *c, struct lo2_err *err)
 	if (doc->root == NULL) {
 		ret = 0;
 	} else if (doc->root->kind != COMPOSE_YMAP) {
-		node_err(err, path, doc->root, "%s: expected %s of settings", "lo2.yml", "a mapping");
+		compose_ynode_err(err, path, doc->root, "%s: expected %s of settings", "lo2.yml",
+		                  "a mapping");
 	} else {
 		ret = load_node(c, NULL, doc->root, path, base, err);
 	}
@@ -446,21 +434,6 @@ int run_config_flag(struct run_config *c, const char *flag, const char *value, b
 	return 0;
 }
 
-/* A YAML double-quoted scalar. */
-static void put_quoted(struct lo2_buf *b, const char *v)
-{
-	lo2_buf_puts(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			lo2_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			lo2_buf_printf(b, "\\x%02x", *p);
-		else
-			lo2_buf_append(b, p, 1);
-	}
-	lo2_buf_puts(b, "\"");
-}
-
 int run_config_write(const struct run_config *c, const char *path, struct lo2_err *err)
 {
 	struct lo2_buf b = LO2_BUF_INIT;
@@ -482,11 +455,11 @@ int run_config_write(const struct run_config *c, const char *path, struct lo2_er
 			lo2_buf_puts(&b, "[");
 			for (size_t j = 0; j < l->n; j++) {
 				lo2_buf_puts(&b, j ? ", " : "");
-				put_quoted(&b, l->v[j]);
+				lo2_buf_yaml_quoted(&b, l->v[j]);
 			}
 			lo2_buf_puts(&b, "]");
 		} else {
-			put_quoted(&b, *(char *const *)f);
+			lo2_buf_yaml_quoted(&b, *(char *const *)f);
 		}
 		lo2_buf_puts(&b, "\n");
 	}
