@@ -70,4 +70,7 @@ struct run_manifest;
 /* The instant up to which the run's logs hold every line (the logs collector's until_ns). */
 int64_t tu_logs_until(const struct run_manifest *m);
 
+/* Removes every container, network and volume labelled as compose project `project`. */
+void tu_remove_project(const char *project);
+
 #endif

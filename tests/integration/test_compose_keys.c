@@ -24,23 +24,9 @@ static char project[96];
 static void cleanup_project(void)
 {
 	struct engine *e = tu_engine();
-	char *label = xasprintf("label=com.docker.compose.project=%s", project);
-	struct lo2_strv f = {0};
-	struct engine_container_list cl = {0};
-	struct engine_network_list nl = {0};
 	struct lo2_err err = {0};
 
-	lo2_strv_push(&f, label);
-	if (engine_container_list(e, &f, true, &cl, &err) == 0)
-		for (size_t i = 0; i < cl.n; i++)
-			engine_container_remove(e, cl.v[i].id, true, true, &err);
-	if (engine_network_list(e, &f, &nl, &err) == 0)
-		for (size_t i = 0; i < nl.n; i++)
-			engine_network_remove(e, nl.v[i].id, &err);
-	engine_container_list_free(&cl);
-	engine_network_list_free(&nl);
-	lo2_strv_free(&f);
-	free(label);
+	tu_remove_project(project);
 	compose_secrets_remove(project);
 	{
 		char *img = xasprintf("compose-keys-built:%s", tu_run_id());
