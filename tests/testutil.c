@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,4 +367,175 @@ void tu_remove_project(const char *project)
 	engine_volume_list_free(&vl);
 	lo2_strv_free(&f);
 	free(label);
+}
+
+/* ---- the cutting proxy ---- */
+
+#define TU_ENGINE_SOCK "/var/run/docker.sock"
+
+struct tu_proxy {
+	int lfd;
+	pthread_t thread;
+	tu_proxy_arm_fn arm;
+	tu_proxy_cut_fn cut;
+	void *user;
+	atomic_int cuts, active; /* answers cut; connections being served */
+};
+
+struct tu_conn {
+	struct tu_proxy *p;
+	int client, upstream;
+	atomic_int plan;
+};
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* client -> engine, whole; arm() decides the plan of the answer */
+static void *proxy_requests(void *arg)
+{
+	struct tu_conn *c = arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(c->client, buf, sizeof(buf) - 1)) > 0) {
+		int plan;
+
+		buf[n] = '\0';
+		plan = c->p->arm(c->p->user, buf);
+		if (plan >= 0)
+			atomic_store(&c->plan, plan);
+		if (!send_all(c->upstream, buf, (size_t)n))
+			break;
+	}
+	shutdown(c->upstream, SHUT_WR);
+	return NULL;
+}
+
+/* engine -> client, cut where the plan says */
+static void *proxy_answers(void *arg)
+{
+	struct tu_conn *c = arg;
+	void *state = NULL;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(c->upstream, buf, sizeof(buf))) > 0) {
+		int plan = atomic_load(&c->plan);
+		size_t pass = plan >= 0 ? c->p->cut(c->p->user, plan, &state, buf, (size_t)n) : (size_t)n;
+
+		if (!send_all(c->client, buf, pass))
+			break;
+		if (pass < (size_t)n) {
+			atomic_fetch_add(&c->p->cuts, 1);
+			break;
+		}
+	}
+	free(state);
+	shutdown(c->client, SHUT_RDWR);
+	shutdown(c->upstream, SHUT_RDWR);
+	return NULL;
+}
+
+static void *proxy_serve(void *arg)
+{
+	struct tu_conn *c = arg;
+	pthread_t a, b;
+
+	pthread_create(&a, NULL, proxy_requests, c);
+	pthread_create(&b, NULL, proxy_answers, c);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	close(c->client);
+	close(c->upstream);
+	atomic_fetch_sub(&c->p->active, 1);
+	free(c);
+	return NULL;
+}
+
+static void *proxy_main(void *arg)
+{
+	struct tu_proxy *p = arg;
+
+	for (;;) {
+		int cfd = accept(p->lfd, NULL, NULL);
+		struct tu_conn *c;
+		pthread_t t;
+
+		if (cfd < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->p = p;
+		c->client = cfd;
+		c->upstream = unix_connect(TU_ENGINE_SOCK);
+		atomic_store(&c->plan, -1);
+		if (c->upstream < 0) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		atomic_fetch_add(&p->active, 1);
+		pthread_create(&t, NULL, proxy_serve, c);
+		pthread_detach(t);
+	}
+}
+
+struct tu_proxy *tu_proxy_start(const char *listen_path, tu_proxy_arm_fn arm, tu_proxy_cut_fn cut, void *user)
+{
+	struct tu_proxy *p = xcalloc(1, sizeof(*p));
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+
+	p->arm = arm;
+	p->cut = cut;
+	p->user = user;
+	p->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", listen_path);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(p->lfd, 64), 0);
+	assert_int_equal(pthread_create(&p->thread, NULL, proxy_main, p), 0);
+	return p;
+}
+
+int tu_proxy_cuts(struct tu_proxy *p)
+{
+	return atomic_load(&p->cuts);
+}
+
+void tu_proxy_stop(struct tu_proxy *p)
+{
+	shutdown(p->lfd, SHUT_RDWR);
+	close(p->lfd);
+	pthread_join(p->thread, NULL);
+	/* connections end with their peers (the test closed its clients): wait for them */
+	for (int i = 0; i < 1000 && atomic_load(&p->active) > 0; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&p->active), 0);
+	free(p);
 }

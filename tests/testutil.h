@@ -73,4 +73,19 @@ int64_t tu_logs_until(const struct run_manifest *m);
 /* Removes every container, network and volume labelled as compose project `project`. */
 void tu_remove_project(const char *project);
 
+/* A proxy on a unix socket in front of the engine's, for tests that cut the engine's answers.
+ * arm(user, request) sees each chunk a client sends and returns a plan for that connection's
+ * answer (>= 0), or -1 to leave the plan as it is; cut(user, plan, state, chunk, n) returns how
+ * many bytes of an answer chunk to pass, fewer than n to end the connection there (*state: the
+ * connection's own, NULL at first, freed by the proxy). A connection without a plan passes whole. */
+typedef int (*tu_proxy_arm_fn)(void *user, const char *request);
+typedef size_t (*tu_proxy_cut_fn)(void *user, int plan, void **state, const char *chunk, size_t n);
+struct tu_proxy;
+struct tu_proxy *tu_proxy_start(const char *listen_path, tu_proxy_arm_fn arm, tu_proxy_cut_fn cut,
+                                void *user);
+/* Answers cut so far. */
+int tu_proxy_cuts(struct tu_proxy *p);
+/* Stops accepting (connections under way end with their peers) and frees p. */
+void tu_proxy_stop(struct tu_proxy *p);
+
 #endif

@@ -4,20 +4,15 @@
  * file holds every line once. A follow stream that ends while the container runs is not the end. */
 #include "testutil.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/mem.h"
 #include "engine/engine.h"
 
-#define ENGINE_SOCK "/var/run/docker.sock"
 #define LINES 30000
 
 /* How the n-th follow response is cut: after `frames` whole frames, plus `extra` bytes of the next
@@ -27,58 +22,17 @@ static const struct {
 } cuts[] = {{2000, 0}, {3000, 8 + 20}, {5, 3}};
 #define N_CUTS (sizeof(cuts) / sizeof(cuts[0]))
 
-static atomic_int follows_seen, cuts_made;
+static atomic_int follows_seen;
 
-struct conn {
-	int client, upstream;
-	atomic_int cut_plan; /* -1: none; else index into cuts, set by the request side */
-};
-
-static int sock_connect(const char *path)
+/* A follow request of logs arms the next cut. */
+static int arm(void *user, const char *request)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int k;
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
+	if (!strstr(request, "/logs?") || !strstr(request, "follow=1"))
 		return -1;
-	}
-	return fd;
-}
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* client -> engine: passed through; a follow request of logs arms the next cut. */
-static void *requests(void *arg)
-{
-	struct conn *c = arg;
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(c->client, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		if (strstr(buf, "/logs?") && strstr(buf, "follow=1")) {
-			int k = atomic_fetch_add(&follows_seen, 1);
-
-			atomic_store(&c->cut_plan, k < (int)N_CUTS ? k : -1);
-		}
-		if (!write_all(c->upstream, buf, (size_t)n))
-			break;
-	}
-	shutdown(c->upstream, SHUT_WR);
-	return NULL;
+	k = atomic_fetch_add(&follows_seen, 1);
+	return k < (int)N_CUTS ? k : -1;
 }
 
 /* The response body's chunked encoding and the frames inside it, counted byte by byte. */
@@ -154,72 +108,16 @@ static size_t scan(struct body *b, const char *p, size_t n, long want_frames, lo
 	return n;
 }
 
-/* engine -> client: passed through, unless this connection's follow response is to be cut. */
-static void *responses(void *arg)
+/* The n-th follow answer is cut where cuts[n] says. */
+static size_t cut(void *user, int plan, void **state, const char *chunk, size_t n)
 {
-	struct conn *c = arg;
-	struct body b = {.chunk_left = -1};
-	char buf[65536];
-	ssize_t n;
+	struct body *b = *state;
 
-	while ((n = read(c->upstream, buf, sizeof(buf))) > 0) {
-		int plan = atomic_load(&c->cut_plan);
-		size_t pass =
-		    plan >= 0 ? scan(&b, buf, (size_t)n, cuts[plan].frames, cuts[plan].extra) : (size_t)n;
-
-		if (!write_all(c->client, buf, pass))
-			break;
-		if (pass < (size_t)n) {
-			atomic_fetch_add(&cuts_made, 1);
-			break;
-		}
+	if (b == NULL) {
+		*state = b = xcalloc(1, sizeof(*b));
+		b->chunk_left = -1;
 	}
-	shutdown(c->client, SHUT_RDWR);
-	shutdown(c->upstream, SHUT_RDWR);
-	return NULL;
-}
-
-static void *serve(void *arg)
-{
-	struct conn *c = arg;
-	pthread_t a, b;
-
-	pthread_create(&a, NULL, requests, c);
-	pthread_create(&b, NULL, responses, c);
-	pthread_join(a, NULL);
-	pthread_join(b, NULL);
-	close(c->client);
-	close(c->upstream);
-	free(c);
-	return NULL;
-}
-
-static void *proxy_main(void *arg)
-{
-	int lfd = *(int *)arg;
-
-	for (;;) {
-		int cfd = accept(lfd, NULL, NULL);
-		struct conn *c;
-		pthread_t t;
-
-		if (cfd < 0) {
-			if (errno == EINTR)
-				continue;
-			return NULL;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->client = cfd;
-		c->upstream = sock_connect(ENGINE_SOCK);
-		atomic_store(&c->cut_plan, -1);
-		if (c->upstream < 0) {
-			close(cfd);
-			free(c);
-			continue;
-		}
-		pthread_create(&t, NULL, serve, c);
-		pthread_detach(t);
-	}
+	return scan(b, chunk, n, cuts[plan].frames, cuts[plan].extra);
 }
 
 static char *start_writer(const char *name)
@@ -252,23 +150,17 @@ static void test_follow_through_cuts(void **state)
 	char *tmp = tu_tmpdir(), *sock = xasprintf("%s/engine.sock", tmp),
 	     *out = xasprintf("%s/out.log", tmp);
 	char *host = xasprintf("unix://%s", sock), *name = xasprintf("lo2t-%s-cut", tu_run_id());
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct tu_proxy *proxy = tu_proxy_start(sock, arm, cut, NULL);
 	char *id, *text, *errs = NULL;
 	uint8_t *seen = xcalloc(LINES + 1, 1);
-	pthread_t proxy;
 	int rc;
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(lfd, 64), 0);
-	pthread_create(&proxy, NULL, proxy_main, &lfd);
-	pthread_detach(proxy);
 	id = start_writer(name);
 	rc = tu_lo2_run(NULL, &errs, "logs", name, "--follow", "-o", out, "-H", host, NULL);
 	if (rc != 0)
 		fail_msg("lo2 logs --follow exited %d:\n%s", rc, errs);
-	assert_int_equal(atomic_load(&cuts_made), (int)N_CUTS);
+	assert_int_equal(tu_proxy_cuts(proxy), (int)N_CUTS);
+	tu_proxy_stop(proxy);
 	text = tu_read(out, NULL);
 	assert_non_null(text);
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {

@@ -5,16 +5,12 @@
  * and a stream the connection cuts (through a proxy), reported and taken up again. */
 #include "testutil.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -425,126 +421,27 @@ static void test_cli(void **state)
 
 /* ---- a stats stream the connection cuts ---- */
 
-/* A proxy on a unix socket in front of the engine's: the first stats stream's answer is cut
- * after CUT_BYTES (inside a sample), every other request passes whole. */
-#define ENGINE_SOCK "/var/run/docker.sock"
+/* Through a proxy in front of the engine's socket: the first stats stream's answer is cut after
+ * CUT_BYTES (inside a sample), every other answer passes whole. */
 #define CUT_BYTES 5000
 
-static atomic_int stats_seen, cuts_made;
+static atomic_int stats_seen;
 
-struct conn {
-	int client, upstream;
-	atomic_int cut; /* set by the request side: this connection's answer is cut */
-};
-
-static int sock_connect(const char *path)
+static int arm(void *user, const char *request)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return strstr(request, "/stats?stream=1") && atomic_fetch_add(&stats_seen, 1) == 0 ? 1 : -1;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
+static size_t cut(void *user, int plan, void **state, const char *chunk, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	size_t *passed = *state, pass = n;
 
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static void *requests(void *arg)
-{
-	struct conn *c = arg;
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(c->client, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		if (strstr(buf, "/stats?stream=1") && atomic_fetch_add(&stats_seen, 1) == 0)
-			atomic_store(&c->cut, 1);
-		if (!write_all(c->upstream, buf, (size_t)n))
-			break;
-	}
-	shutdown(c->upstream, SHUT_WR);
-	return NULL;
-}
-
-static void *responses(void *arg)
-{
-	struct conn *c = arg;
-	char buf[65536];
-	size_t passed = 0;
-	ssize_t n;
-
-	while ((n = read(c->upstream, buf, sizeof(buf))) > 0) {
-		size_t pass = (size_t)n;
-
-		if (atomic_load(&c->cut) && passed + pass > CUT_BYTES)
-			pass = CUT_BYTES - passed;
-		if (!write_all(c->client, buf, pass))
-			break;
-		passed += pass;
-		if (pass < (size_t)n) {
-			atomic_fetch_add(&cuts_made, 1);
-			break;
-		}
-	}
-	shutdown(c->client, SHUT_RDWR);
-	shutdown(c->upstream, SHUT_RDWR);
-	return NULL;
-}
-
-static void *serve(void *arg)
-{
-	struct conn *c = arg;
-	pthread_t a, b;
-
-	pthread_create(&a, NULL, requests, c);
-	pthread_create(&b, NULL, responses, c);
-	pthread_join(a, NULL);
-	pthread_join(b, NULL);
-	close(c->client);
-	close(c->upstream);
-	free(c);
-	return NULL;
-}
-
-static void *proxy_main(void *arg)
-{
-	int lfd = *(int *)arg;
-
-	for (;;) {
-		int cfd = accept(lfd, NULL, NULL);
-		struct conn *c;
-		pthread_t t;
-
-		if (cfd < 0) {
-			if (errno == EINTR)
-				continue;
-			return NULL;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->client = cfd;
-		c->upstream = sock_connect(ENGINE_SOCK);
-		if (c->upstream < 0) {
-			close(cfd);
-			free(c);
-			continue;
-		}
-		pthread_create(&t, NULL, serve, c);
-		pthread_detach(t);
-	}
+	if (passed == NULL)
+		*state = passed = xcalloc(1, sizeof(*passed));
+	if (*passed + pass > CUT_BYTES)
+		pass = CUT_BYTES - *passed;
+	*passed += pass;
+	return pass;
 }
 
 /* The first stats stream is cut inside a sample: the failure is in the interval's errors, named
@@ -554,7 +451,6 @@ static void test_stream_cut(void **state)
 	lo2_autofree char *sock = xasprintf("%s/proxy.sock", root), *host = xasprintf("unix://%s", sock);
 	lo2_autofree char *cut_project = xasprintf("statscut-%s", tu_run_id());
 	lo2_autofree char *name = xasprintf("%s-cut-1", cut_project), *dir = xasprintf("%s/cut", root);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct engine_container_spec s;
 	struct engine *pe = NULL;
 	struct run_hub *h = NULL;
@@ -564,15 +460,11 @@ static void test_stream_cut(void **state)
 	struct run_stats_result res;
 	struct lo2_err err = {0};
 	lo2_autofree char *id = NULL, *section = NULL;
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), n;
+	struct tu_proxy *proxy = tu_proxy_start(sock, arm, cut, NULL);
+	int n;
 	bool named = false;
-	pthread_t pt;
 	struct pts cpu;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 16), 0);
-	assert_int_equal(pthread_create(&pt, NULL, proxy_main, &lfd), 0);
 	assert_int_equal(engine_open(host, &pe, &err), 0);
 	assert_int_equal(run_hub_start(pe, &ho, &h, &err), 0);
 	so.e = pe;
@@ -602,10 +494,8 @@ static void test_stream_cut(void **state)
 	run_hub_stop(h);
 	run_stats_free(r);
 	engine_free(pe);
-	shutdown(lfd, SHUT_RDWR);
-	close(lfd);
-	pthread_join(pt, NULL);
-	assert_int_equal(atomic_load(&cuts_made), 1);
+	assert_int_equal(tu_proxy_cuts(proxy), 1);
+	tu_proxy_stop(proxy);
 	for (size_t i = 0; i < res.errors.n; i++) {
 		printf("interval error: %s\n", res.errors.v[i]);
 		named = named || (lo2_str_has_prefix(res.errors.v[i], "stats of ") &&
