@@ -539,3 +539,34 @@ void tu_proxy_stop(struct tu_proxy *p)
 	assert_int_equal(atomic_load(&p->active), 0);
 	free(p);
 }
+
+#define TU_LAB LO2_SOURCE_DIR "/compose-files/lab"
+
+char *tu_lab_compose_without_ports(const char *tmp)
+{
+	char *text = tu_read(TU_LAB "/docker-compose.yml", NULL),
+	     *path = xasprintf("%s/docker-compose.yml", tmp);
+	FILE *f = fopen(path, "w");
+	bool in_ports = false;
+
+	assert_non_null(text);
+	assert_non_null(f);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strcmp(line, "    ports:") == 0) {
+			in_ports = true;
+			continue;
+		}
+		if (in_ports && lo2_str_has_prefix(line, "      - "))
+			continue;
+		in_ports = false;
+		if (strstr(line, "./services:"))
+			fprintf(f, "    - " TU_LAB "/services:/app:ro\n");
+		else if (strstr(line, "./prometheus.yml:"))
+			fprintf(f, "      - " TU_LAB "/prometheus.yml:/etc/prometheus/prometheus.yml:ro\n");
+		else
+			fprintf(f, "%s\n", line);
+	}
+	fclose(f);
+	free(text);
+	return path;
+}

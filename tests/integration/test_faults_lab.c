@@ -26,36 +26,6 @@ struct lab {
 
 static struct lab lab;
 
-/* The lab's compose file without published ports and with absolute binds, in tmp. */
-static char *compose_without_ports(const char *tmp)
-{
-	char *text = tu_read(LAB "/docker-compose.yml", NULL),
-	     *path = xasprintf("%s/docker-compose.yml", tmp);
-	FILE *f = fopen(path, "w");
-	bool in_ports = false;
-
-	assert_non_null(text);
-	assert_non_null(f);
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strcmp(line, "    ports:") == 0) {
-			in_ports = true;
-			continue;
-		}
-		if (in_ports && lo2_str_has_prefix(line, "      - "))
-			continue;
-		in_ports = false;
-		if (strstr(line, "./services:"))
-			fprintf(f, "    - " LAB "/services:/app:ro\n");
-		else if (strstr(line, "./prometheus.yml:"))
-			fprintf(f, "      - " LAB "/prometheus.yml:/etc/prometheus/prometheus.yml:ro\n");
-		else
-			fprintf(f, "%s\n", line);
-	}
-	fclose(f);
-	free(text);
-	return path;
-}
-
 static int setup(void **state)
 {
 	char *errs = NULL, *mp, *compose, *network;
@@ -65,7 +35,7 @@ static int setup(void **state)
 	lab.tmp = tu_tmpdir();
 	lab.dir = xasprintf("%s/run", lab.tmp);
 	lab.project = xasprintf("faults%s-lab", tu_run_id());
-	compose = compose_without_ports(lab.tmp);
+	compose = tu_lab_compose_without_ports(lab.tmp);
 	network = xasprintf("%s_default", lab.project);
 	rc = tu_lo2_run(NULL, &errs, "run", "-c", LAB "/lo2.yml", "--project", lab.project, "--compose-file",
 	                compose, "--locust-network", network, "--locust-host", "https://oauth2-token:6882",

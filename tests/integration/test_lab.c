@@ -85,36 +85,6 @@ static int wait_ports(int secs)
 	}
 }
 
-/* The lab's compose file without published ports and with absolute binds, in tmp. */
-static char *compose_without_ports(const char *tmp)
-{
-	char *text = tu_read(LAB "/docker-compose.yml", NULL),
-	     *path = xasprintf("%s/docker-compose.yml", tmp);
-	FILE *f = fopen(path, "w");
-	bool in_ports = false;
-
-	assert_non_null(text);
-	assert_non_null(f);
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strcmp(line, "    ports:") == 0) {
-			in_ports = true;
-			continue;
-		}
-		if (in_ports && lo2_str_has_prefix(line, "      - "))
-			continue;
-		in_ports = false;
-		if (strstr(line, "./services:"))
-			fprintf(f, "    - " LAB "/services:/app:ro\n");
-		else if (strstr(line, "./prometheus.yml:"))
-			fprintf(f, "      - " LAB "/prometheus.yml:/etc/prometheus/prometheus.yml:ro\n");
-		else
-			fprintf(f, "%s\n", line);
-	}
-	fclose(f);
-	free(text);
-	return path;
-}
-
 /* lo2 run of TAGS into lab.dir; with compose (a port-less copy), Locust on the project network. */
 static int lab_run(const char *compose, char **errs)
 {
@@ -149,7 +119,7 @@ static int setup(void **state)
 	 * holds them (after a minute's wait under CI), run without published ports instead. */
 	if (wait_ports(under_ci() ? 60 : 0) < 0) {
 		fprintf(stderr, "test_lab: running without published ports, Locust on the project network\n");
-		compose = compose_without_ports(lab.tmp);
+		compose = tu_lab_compose_without_ports(lab.tmp);
 	}
 	rc = lab_run(compose, &errs);
 	if (rc != 0 && !compose && strstr(errs, "port is already allocated")) {
@@ -159,7 +129,7 @@ static int setup(void **state)
 		           NULL);
 		free(errs);
 		errs = NULL;
-		compose = compose_without_ports(lab.tmp);
+		compose = tu_lab_compose_without_ports(lab.tmp);
 		rc = lab_run(compose, &errs);
 	}
 	free(compose);
