@@ -42,15 +42,14 @@ struct run_config;
 struct run_hub;
 struct run_session;
 struct run_test;
-struct fault_spec; /* faults/faults.h */
 
 /* A test window as collectors see it. The session owns it; it lives from test_begin until the
  * test's record is final (after every test_finish returned). */
 struct run_window {
 	size_t index; /* the test's position in the schedule */
-	const char *tag; /* the test's name (its folder), e.g. "correct" or "fault_pause_writer" */
+	const char *tag; /* the test's name (its folder), e.g. "correct" or "fault_pause_writer"; a
+	                  * collector that acts in some tests (faults) knows them by it */
 	const char *load_tag; /* the Locust tag the load runs with ("correct" for fault tests) */
-	const struct fault_spec *fault; /* the fault this test injects, or NULL */
 	const char *dir; /* <run>/<tag>, made before test_begin */
 	int64_t start_ns; /* engine clock, inclusive */
 	int64_t end_ns; /* engine clock, exclusive; INT64_MAX while the window is open */
