@@ -542,18 +542,26 @@ void tu_proxy_stop(struct tu_proxy *p)
 
 #define TU_LAB LO2_SOURCE_DIR "/compose-files/lab"
 
-char *tu_lab_compose_without_ports(const char *tmp)
+char *tu_lab_compose_without_ports(const char *tmp, char **prometheus_url)
 {
 	char *text = tu_read(TU_LAB "/docker-compose.yml", NULL),
 	     *path = xasprintf("%s/docker-compose.yml", tmp);
 	FILE *f = fopen(path, "w");
 	bool in_ports = false;
 
+	*prometheus_url = NULL;
 	assert_non_null(text);
 	assert_non_null(f);
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		if (strcmp(line, "    ports:") == 0) {
 			in_ports = true;
+			continue;
+		}
+		if (in_ports && strstr(line, ":9090:9090")) {
+			int port = tu_free_port();
+
+			fprintf(f, "    ports:\n      - \"127.0.0.1:%d:9090\"\n", port);
+			*prometheus_url = xasprintf("http://127.0.0.1:%d", port);
 			continue;
 		}
 		if (in_ports && lo2_str_has_prefix(line, "      - "))
@@ -568,5 +576,6 @@ char *tu_lab_compose_without_ports(const char *tmp)
 	}
 	fclose(f);
 	free(text);
+	assert_non_null(*prometheus_url);
 	return path;
 }

@@ -88,8 +88,9 @@ int tu_proxy_cuts(struct tu_proxy *p);
 /* Stops accepting (connections under way end with their peers) and frees p. */
 void tu_proxy_stop(struct tu_proxy *p);
 
-/* The lab's compose file (compose-files/lab) without published ports and with absolute binds,
- * written into folder tmp, for lab runs beside other sessions' (caller frees the path). */
-char *tu_lab_compose_without_ports(const char *tmp);
+/* The lab's compose file (compose-files/lab) without its fixed published ports and with absolute
+ * binds, written into folder tmp, for lab runs beside other sessions' (caller frees the path).
+ * Prometheus is published on a free loopback port: *prometheus_url is its URL (caller frees). */
+char *tu_lab_compose_without_ports(const char *tmp, char **prometheus_url);
 
 #endif

@@ -28,24 +28,26 @@ static struct lab lab;
 
 static int setup(void **state)
 {
-	char *errs = NULL, *mp, *compose, *network;
+	char *errs = NULL, *mp, *compose, *network, *prom = NULL;
 	struct lo2_err err = {0};
 	int rc;
 
 	lab.tmp = tu_tmpdir();
 	lab.dir = xasprintf("%s/run", lab.tmp);
 	lab.project = xasprintf("faults%s-lab", tu_run_id());
-	compose = tu_lab_compose_without_ports(lab.tmp);
+	compose = tu_lab_compose_without_ports(lab.tmp, &prom);
 	network = xasprintf("%s_default", lab.project);
 	rc = tu_lo2_run(NULL, &errs, "run", "-c", LAB "/lo2.yml", "--project", lab.project, "--compose-file",
-	                compose, "--locust-network", network, "--locust-host", "https://oauth2-token:6882",
-	                "--tags", "correct,fault_pause_oauth2-token,fault_network_oauth2-token", "--fault",
+	                compose, "--prometheus-url", prom, "--locust-network", network, "--locust-host",
+	                "https://oauth2-token:6882", "--tags",
+	                "correct,fault_pause_oauth2-token,fault_network_oauth2-token", "--fault",
 	                "pause=oauth2-token,onset=6,duration=6", "--fault",
 	                "network=oauth2-token,delay=200ms,jitter=20ms,onset=1,duration=18", "--durations-min",
 	                "20", "--durations-max", "20", "--waits-min", "1", "--waits-max", "1", "--seed", "7",
 	                "--timestamps", "--output", lab.dir, NULL);
 	free(compose);
 	free(network);
+	free(prom);
 	if (rc != 0) {
 		fprintf(stderr, "lo2 run exited %d:\n%s", rc, errs);
 		free(errs);

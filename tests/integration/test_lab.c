@@ -86,7 +86,7 @@ static int wait_ports(int secs)
 }
 
 /* lo2 run of TAGS into lab.dir; with compose (a port-less copy), Locust on the project network. */
-static int lab_run(const char *compose, char **errs)
+static int lab_run(const char *compose, const char *prom, char **errs)
 {
 	char *network = xasprintf("%s_default", lab.project);
 	int rc;
@@ -94,10 +94,10 @@ static int lab_run(const char *compose, char **errs)
 	tu_rm_rf(lab.dir);
 	if (compose)
 		rc = tu_lo2_run(NULL, errs, "run", "-c", LAB "/lo2.yml", "--project", lab.project,
-		                "--compose-file", compose, "--locust-network", network, "--locust-host",
-		                "https://oauth2-token:6882", "--tags", TAGS, "--durations-min", "20",
-		                "--durations-max", "22", "--waits-min", "1", "--waits-max", "1", "--seed",
-		                "7", "--output", lab.dir, NULL);
+		                "--compose-file", compose, "--prometheus-url", prom, "--locust-network",
+		                network, "--locust-host", "https://oauth2-token:6882", "--tags", TAGS,
+		                "--durations-min", "20", "--durations-max", "22", "--waits-min", "1",
+		                "--waits-max", "1", "--seed", "7", "--output", lab.dir, NULL);
 	else
 		rc = tu_lo2_run(NULL, errs, "run", "-c", LAB "/lo2.yml", "--project", lab.project, "--tags",
 		                TAGS, "--durations-min", "20", "--durations-max", "22", "--waits-min", "1",
@@ -108,7 +108,7 @@ static int lab_run(const char *compose, char **errs)
 
 static int setup(void **state)
 {
-	char *errs = NULL, *mp, *compose = NULL;
+	char *errs = NULL, *mp, *compose = NULL, *prom = NULL;
 	struct lo2_err err = {0};
 	int rc;
 
@@ -119,9 +119,9 @@ static int setup(void **state)
 	 * holds them (after a minute's wait under CI), run without published ports instead. */
 	if (wait_ports(under_ci() ? 60 : 0) < 0) {
 		fprintf(stderr, "test_lab: running without published ports, Locust on the project network\n");
-		compose = tu_lab_compose_without_ports(lab.tmp);
+		compose = tu_lab_compose_without_ports(lab.tmp, &prom);
 	}
-	rc = lab_run(compose, &errs);
+	rc = lab_run(compose, prom, &errs);
 	if (rc != 0 && !compose && strstr(errs, "port is already allocated")) {
 		fprintf(stderr,
 		        "test_lab: a lab port was taken during the deploy; again without published ports\n");
@@ -129,10 +129,11 @@ static int setup(void **state)
 		           NULL);
 		free(errs);
 		errs = NULL;
-		compose = tu_lab_compose_without_ports(lab.tmp);
-		rc = lab_run(compose, &errs);
+		compose = tu_lab_compose_without_ports(lab.tmp, &prom);
+		rc = lab_run(compose, prom, &errs);
 	}
 	free(compose);
+	free(prom);
 	if (rc != 0) {
 		fprintf(stderr, "lo2 run exited %d:\n%s", rc, errs);
 		free(errs);
