@@ -316,8 +316,11 @@ static void test_traces(void **state)
 }
 
 /* Per-container engine stats: in every test, every container that logged (and Locust's, when it
- * ran as one) has a series in the test's metric_lo2_container_*.json, with a sample in at least
- * 95 % of the window's seconds, one a second, no stats errors; lo2 summary shows them. */
+ * ran as one) has a series in the test's metric_lo2_container_*.json, at most one sample a second
+ * and none missed: no two samples more than 2.5 s apart, and a sample in at least 90 % of the
+ * window's seconds. (The engine samples every 1.05-1.1 s here, every container in turn, so 95 %
+ * of the seconds is what an idle engine gives, not what lo2 can promise; run.json's stats section
+ * and bench/stats-bench give the share.) No stats errors; lo2 summary shows them. */
 static void test_stats(void **state)
 {
 	char *out = NULL, *errs = NULL, *needle;
@@ -348,6 +351,7 @@ static void test_stats(void **state)
 				const struct lo2_json *m = lo2_json_at(doc, k),
 				                      *vs = lo2_json_get(m, "values");
 				long seconds = 0, last = -1;
+				double prev = 0, widest = 0;
 
 				if (strcmp(lo2_json_str(lo2_json_path(m, "metric", "name", NULL)), name) != 0)
 					continue;
@@ -359,10 +363,15 @@ static void test_stats(void **state)
 					assert_true(ts >= start && ts < end);
 					seconds += (long)ts != last;
 					last = (long)ts;
+					if (p > 0 && ts - prev > widest)
+						widest = ts - prev;
+					prev = ts;
 				}
-				printf("%s %s: %ld of %ld seconds with a sample (%zu samples)\n", t->tag,
-				       name, seconds, window, lo2_json_len(vs));
-				assert_true(seconds * 100 >= window * 95);
+				printf("%s %s: %ld of %ld seconds with a sample (%zu samples, widest gap "
+				       "%.2f s)\n",
+				       t->tag, name, seconds, window, lo2_json_len(vs), widest);
+				assert_true(widest <= 2.5);
+				assert_true(seconds * 100 >= window * 90);
 				assert_true((long)lo2_json_len(vs) <= window + 2);
 			}
 			if (!found)
