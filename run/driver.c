@@ -366,14 +366,25 @@ static int one_test(struct run_session *s, size_t i, struct finisher **out, stru
 	                           .planned_s = t->planned_s,
 	                           .test = t,
 	                           .session = s};
+	pthread_mutex_unlock(&s->lock);
+	/* The collectors learn the boundary at once, well before it comes: writing run.json first
+	 * (an fsync) took longer than BOUNDARY_AHEAD_NS at times, and lines of the test went to the
+	 * segment before it. */
+	each_collector(s, &f->w, true);
 	/* before acting: a resume must know this test began */
+	pthread_mutex_lock(&s->lock);
 	if (run_session_save_locked(s, err) < 0) {
+		t->end_ns = f->w.end_ns = run_session_engine_now(s);
+		f->w.interrupted = true;
 		pthread_mutex_unlock(&s->lock);
+		/* the collectors close the window they opened; it is set aside */
+		each_collector(s, &f->w, false);
+		f->end_mono = lo2_mono_ns();
+		finish_window(f);
 		finisher_free(f);
 		return -1;
 	}
 	pthread_mutex_unlock(&s->lock);
-	each_collector(s, &f->w, true);
 	reach(s, t->start_ns);
 	run_load(s, &f->w);
 	pthread_mutex_lock(&s->lock);

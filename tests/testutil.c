@@ -300,24 +300,30 @@ int tu_spawn(const char *const argv[], const char *log_path)
 	return (int)pid;
 }
 
-bool tu_wait_for_text(const char *path, const char *needle, int timeout_s)
+bool tu_wait_for_count(const char *path, const char *needle, int n, int timeout_s)
 {
 	struct timespec t0, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		size_t len = 0;
-		char *text = tu_read(path, &len);
-		bool found = text && strstr(text, needle);
+		char *text = tu_read(path, NULL);
+		int seen = 0;
 
+		for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+			seen++;
 		free(text);
-		if (found)
+		if (seen >= n)
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= timeout_s)
 			return false;
 		usleep(50000);
 	}
+}
+
+bool tu_wait_for_text(const char *path, const char *needle, int timeout_s)
+{
+	return tu_wait_for_count(path, needle, 1, timeout_s);
 }
 
 void tu_filter(void)

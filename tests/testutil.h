@@ -65,6 +65,8 @@ int tu_free_port(void);
 int tu_spawn(const char *const argv[], const char *log_path);
 /* Waits until the file at path holds needle (true), or timeout_s passes (false). */
 bool tu_wait_for_text(const char *path, const char *needle, int timeout_s);
+/* The same until needle is in the file n times. */
+bool tu_wait_for_count(const char *path, const char *needle, int n, int timeout_s);
 
 struct run_manifest;
 /* The instant up to which the run's logs hold every line (the logs collector's until_ns). */

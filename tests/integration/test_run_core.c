@@ -778,8 +778,9 @@ static void test_traces_after_kill(void **state)
 	setenv("LO2_STANDIN_GO", gofile, 1);
 	pid = tu_spawn(core_argv(CORE "/traced.yml", project, dir, "first,second", "4", "4", "1", "1", extra),
 	               log);
-	assert_true(tu_wait_for_text(runlog, "Waiting for", 120));
-	usleep(2500 * 1000); /* inside the second test */
+	/* inside the second test: the first is complete once the second starts */
+	assert_true(tu_wait_for_count(runlog, "Starting locust test", 2, 120));
+	usleep(1500 * 1000);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	rc = tu_lo2_run(NULL, &errs, "run", "--resume", dir, NULL);
